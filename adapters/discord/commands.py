@@ -1,0 +1,306 @@
+"""The slash commands: `/episodes …` for members and `/episodes-admin …` for server managers.
+
+Only declarations and translation live here: typed options (so Discord validates ranges and
+choices before we see them), autocomplete, and one core call per command. The core validates
+every value again (autocomplete is a suggestion, not a guarantee).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import zoneinfo
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, Range
+
+from adapters.discord.interactions import AUTOCOMPLETE_LIMIT, CommandRunner, answer, apology
+from bot.commands import Commands, Reply
+from bot.models import WEEKDAYS
+
+log = logging.getLogger(__name__)
+
+BEFORE_CHOICES = [
+    Choice(name="no reminder", value="none"),
+    Choice(name="1 hour before", value="1h"),
+    Choice(name="1 day before", value="1d"),
+    Choice(name="1 day and 1 hour before", value="1d,1h"),
+]
+WEEKDAY_CHOICES = [Choice(name=day.capitalize(), value=day) for day in WEEKDAYS]
+
+Show = Range[str, 1, 100]
+SeasonNumber = Range[int, 1, 1000]
+EpisodeNumber = Range[int, 1, 500]
+
+
+@functools.cache
+def _timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+async def complete_timezone(
+    interaction: discord.Interaction, current: str
+) -> list[Choice[str]]:
+    """IANA names containing what was typed, prefix matches first (<= 25)."""
+    needle = current.strip().lower().replace(" ", "_")
+    names = _timezones()
+    prefix = [n for n in names if n.lower().startswith(needle)]
+    rest = [n for n in names if needle in n.lower() and not n.lower().startswith(needle)]
+    return [Choice(name=n, value=n) for n in (prefix + rest)[:AUTOCOMPLETE_LIMIT]]
+
+
+class EpisodesGroup(app_commands.Group):
+    """`/episodes`: what any member can do; (un)subscribing needs a channel permission."""
+
+    def __init__(self, runner: CommandRunner) -> None:
+        super().__init__(name="episodes", description="Never miss a new episode in this channel")
+        self.runner = runner
+
+    async def _shows(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return await self.runner.complete_shows(interaction, current)
+
+    @app_commands.command(name="subscribe", description="Post a show's new episodes here")
+    @app_commands.describe(
+        show="The show",
+        before="Also remind before each episode",
+        mention="A role to ping with each post (off by default)",
+        trailers="Also post trailers and season announcements",
+        hide_titles="Hide episode titles behind spoiler tags",
+    )
+    @app_commands.choices(before=BEFORE_CHOICES)
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        before: Choice[str] | None = None,
+        mention: discord.Role | None = None,
+        trailers: bool = True,
+        hide_titles: bool = False,
+    ) -> None:
+        if mention is not None and mention.is_default():
+            await answer(interaction, _reply("Pick a role to mention, not @everyone."))
+            return
+        reminders = None if before is None or before.value == "none" else before.value
+        role = str(mention.id) if mention is not None else None
+        await self.runner.run(
+            interaction,
+            lambda actor, channel: self.runner.core.subscribe(
+                actor, channel, show, before=reminders, trailers=trailers, mention=role,
+                hide_titles=hide_titles,
+            ),
+        )
+
+    @app_commands.command(name="unsubscribe", description="Stop posting a show here")
+    async def unsubscribe(self, interaction: discord.Interaction, show: Show) -> None:
+        await self.runner.run(
+            interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show)
+        )
+
+    @app_commands.command(name="subscriptions", description="The shows this channel follows")
+    @app_commands.describe(everywhere="List every channel of this server")
+    async def subscriptions(
+        self, interaction: discord.Interaction, everywhere: bool = False
+    ) -> None:
+        await self.runner.run(
+            interaction,
+            lambda a, c: self.runner.core.subscriptions(a, None if everywhere else c),
+        )
+
+    @app_commands.command(name="schedule", description="A show's episodes and release times")
+    async def schedule(
+        self, interaction: discord.Interaction, show: Show, season: SeasonNumber | None = None
+    ) -> None:
+        await self.runner.run(
+            interaction, lambda a, c: self.runner.core.schedule(a, show, season)
+        )
+
+    @app_commands.command(name="next", description="The next drops for this channel's shows")
+    async def next_(self, interaction: discord.Interaction) -> None:
+        await self.runner.run(interaction, lambda a, c: self.runner.core.next(a, c))
+
+    @app_commands.command(name="trailer", description="A show's latest trailer")
+    async def trailer(self, interaction: discord.Interaction, show: Show) -> None:
+        await self.runner.run(interaction, lambda a, c: self.runner.core.trailer(a, show))
+
+    @app_commands.command(name="shows", description="Shows you can subscribe to")
+    @app_commands.describe(query="Part of a title")
+    async def shows(
+        self, interaction: discord.Interaction, query: Range[str, 0, 100] | None = None
+    ) -> None:
+        await self.runner.run(interaction, lambda a, c: self.runner.core.shows(a, query))
+
+    subscribe.autocomplete("show")(_shows)
+    unsubscribe.autocomplete("show")(_shows)
+    schedule.autocomplete("show")(_shows)
+    trailer.autocomplete("show")(_shows)
+
+
+class AdminGroup(app_commands.Group):
+    """`/episodes-admin`: the catalog of this server's shows and seasons.
+
+    `default_permissions(manage_guild)` only hides the group from members by default (owners
+    can change that in Server Settings > Integrations); every command checks the member's
+    permissions again through `CommandRunner.run(admin=True)`.
+    """
+
+    show = app_commands.Group(name="show", description="Add shows")
+    season = app_commands.Group(name="season", description="Add, move and remove seasons")
+    episode = app_commands.Group(name="episode", description="Fix one episode")
+
+    def __init__(self, runner: CommandRunner) -> None:
+        super().__init__(
+            name="episodes-admin",
+            description="Manage this server's shows and seasons",
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
+        self.runner = runner
+
+    async def _shows(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return await self.runner.complete_shows(interaction, current)
+
+    async def _run(self, interaction: discord.Interaction, method: str, *args: Any, **kw: Any):
+        call = getattr(self.runner.core, method)
+        await self.runner.run(interaction, lambda a, c: call(a, *args, **kw), admin=True)
+
+    @show.command(name="add", description="Add a show for this server")
+    @app_commands.describe(
+        title="The show's title",
+        network="Where it airs, e.g. Apple TV+",
+        timezone="The release timezone (IANA), e.g. America/New_York",
+        time="Default release time, HH:MM",
+    )
+    async def show_add(
+        self,
+        interaction: discord.Interaction,
+        title: Show,
+        network: Range[str, 1, 100] | None = None,
+        timezone: str | None = None,
+        time: Range[str, 1, 5] | None = None,
+    ) -> None:
+        await self._run(interaction, "show_add", title, network=network, tz=timezone, time=time)
+
+    @season.command(name="add", description="Add a season and its episodes")
+    @app_commands.describe(
+        show="The show",
+        number="Season number",
+        premiere="Premiere date, YYYY-MM-DD",
+        episodes="How many episodes (1-500)",
+        every="Weekly on this day (default: the premiere's weekday)",
+        all_at_once="Every episode drops at the premiere",
+        premiere_episodes="How many episodes drop at the premiere",
+        time="Release time, HH:MM (default: the show's)",
+        timezone="Release timezone (default: the show's)",
+        trailer="Trailer link (http/https)",
+        title="Season title",
+    )
+    @app_commands.choices(every=WEEKDAY_CHOICES)
+    async def season_add(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        number: SeasonNumber,
+        premiere: Range[str, 8, 10],
+        episodes: EpisodeNumber,
+        every: Choice[str] | None = None,
+        all_at_once: bool = False,
+        premiere_episodes: EpisodeNumber = 1,
+        time: Range[str, 1, 5] | None = None,
+        timezone: str | None = None,
+        trailer: Range[str, 1, 512] | None = None,
+        title: Range[str, 1, 100] | None = None,
+    ) -> None:
+        await self._run(
+            interaction, "season_add", show, number, premiere=premiere, episodes=episodes,
+            every=every.value if every else None, all_at_once=all_at_once,
+            premiere_episodes=premiere_episodes, time=time, tz=timezone, trailer=trailer,
+            title=title,
+        )
+
+    @season.command(name="move", description="Move a season's premiere; reschedules the rest")
+    @app_commands.describe(premiere="New premiere date, YYYY-MM-DD")
+    async def season_move(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        number: SeasonNumber,
+        premiere: Range[str, 8, 10],
+    ) -> None:
+        await self._run(interaction, "season_move", show, number, premiere=premiere)
+
+    @season.command(name="trailer", description="Set a season's trailer link")
+    async def season_trailer(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        number: SeasonNumber,
+        url: Range[str, 1, 512],
+    ) -> None:
+        await self._run(interaction, "season_trailer", show, number, url)
+
+    @season.command(name="remove", description="Remove a season and its episodes")
+    async def season_remove(
+        self, interaction: discord.Interaction, show: Show, number: SeasonNumber
+    ) -> None:
+        await self._run(interaction, "season_remove", show, number)
+
+    @episode.command(name="set", description="Set one episode's title, date or time")
+    @app_commands.describe(date="Release date, YYYY-MM-DD", time="Release time, HH:MM")
+    async def episode_set(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        season: SeasonNumber,
+        episode: EpisodeNumber,
+        title: Range[str, 1, 200] | None = None,
+        date: Range[str, 8, 10] | None = None,
+        time: Range[str, 1, 5] | None = None,
+    ) -> None:
+        await self._run(
+            interaction, "episode_set", show, season, episode, title=title, date=date, time=time
+        )
+
+    for _command in (season_add, season_move, season_trailer, season_remove, episode_set):
+        _command.autocomplete("show")(_shows)
+    show_add.autocomplete("timezone")(complete_timezone)
+    season_add.autocomplete("timezone")(complete_timezone)
+    del _command
+
+
+class EpisodeTree(app_commands.CommandTree):
+    """The command tree; errors that escape a command still get a polite, logged answer."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        error_id = secrets.token_hex(4)
+        log.error(
+            "slash command error (error id %s, guild %s, user %s): %r",
+            error_id, interaction.guild_id, interaction.user.id, error,
+            exc_info=error,
+        )
+        if isinstance(error, app_commands.TransformerError):
+            reply = _reply(f"That value is not valid here: {error.value!r}.")
+        else:
+            reply = apology(error_id)
+        try:
+            await answer(interaction, reply)
+        except discord.HTTPException:
+            log.warning("could not answer interaction after error %s", error_id)
+
+
+def install_commands(
+    tree: app_commands.CommandTree, core: Commands, *, subscribe_permission: str = "manage_channels"
+) -> CommandRunner:
+    """Add both groups to `tree` (in memory only: syncing to Discord is `sync_commands`)."""
+    runner = CommandRunner(core, subscribe_permission=subscribe_permission)
+    tree.add_command(EpisodesGroup(runner))
+    tree.add_command(AdminGroup(runner))
+    return runner
+
+
+def _reply(text: str) -> Reply:
+    return Reply(text, ephemeral=True)

@@ -1,0 +1,162 @@
+"""Running one slash command: who asks, where, calling the core, and answering.
+
+Everything a command needs from Discord is read here from the interaction Discord sent (the
+member's resolved permissions, the guild, the channel), never from what the user typed. The
+core is called directly on the event loop: its calls are short synchronous SQLite operations
+(well under the 3-second interaction deadline), and the SQLite connection is owned by the
+loop's thread, so `asyncio.to_thread` would add thread-safety questions for no gain.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+import discord
+from discord import app_commands
+
+from adapters.discord.render import render_reply
+from bot.commands import Commands, Reply
+from bot.errors import BotError
+from bot.models import Actor, ChannelRef
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
+CHOICE_LIMIT = 100  # a choice's name and value are at most 100 characters
+
+DM_ANSWER = (
+    "episode-bot works in server channels: run this command in the channel that should get "
+    "the posts (DMs cannot be subscribed)."
+)
+ADMIN_REFUSAL = (
+    "Only server managers can use /episodes-admin: you need the Manage Server permission."
+)
+
+CoreCall = Callable[[Actor, ChannelRef], Reply]
+
+
+def check_permission_name(name: str) -> str:
+    """Fail at start-up, not at the first command, on a misspelt DISCORD_SUBSCRIBE_PERMISSION."""
+    if name not in discord.Permissions.VALID_FLAGS:
+        raise ValueError(
+            f"DISCORD_SUBSCRIBE_PERMISSION={name!r} is not a Discord permission; "
+            "use e.g. manage_channels or manage_guild"
+        )
+    return name
+
+
+class CommandRunner:
+    """Turns an interaction into a core call and the core's answer into an interaction reply."""
+
+    def __init__(self, core: Commands, *, subscribe_permission: str = "manage_channels") -> None:
+        self.core = core
+        self.subscribe_permission = check_permission_name(subscribe_permission)
+
+    def actor(self, interaction: discord.Interaction) -> Actor:
+        perms = interaction.permissions  # resolved in this channel, as Discord computed them
+        return Actor(
+            "discord",
+            str(interaction.guild_id),
+            str(interaction.user.id),
+            is_admin=bool(perms.administrator or perms.manage_guild),
+            can_manage_channels=bool(
+                perms.administrator or getattr(perms, self.subscribe_permission)
+            ),
+        )
+
+    @staticmethod
+    def channel(interaction: discord.Interaction) -> ChannelRef:
+        return ChannelRef("discord", str(interaction.guild_id), str(interaction.channel_id))
+
+    async def run(
+        self,
+        interaction: discord.Interaction,
+        call: CoreCall,
+        *,
+        admin: bool = False,
+    ) -> None:
+        """Run `call(actor, channel)` and answer; BotErrors become their message, bugs an id."""
+        if interaction.guild_id is None or interaction.channel_id is None:
+            await answer(interaction, Reply(DM_ANSWER))
+            return
+        actor = self.actor(interaction)
+        if admin and not actor.is_admin:
+            # Discord lets server owners override the group's default permissions, so the
+            # default_permissions hint is not a check; this is.
+            await answer(interaction, Reply(ADMIN_REFUSAL))
+            return
+        try:
+            reply = call(actor, self.channel(interaction))
+        except BotError as error:
+            await answer(interaction, Reply(str(error), ephemeral=True))
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception(
+                "command /%s failed (error id %s, guild %s, channel %s, user %s)",
+                _command_name(interaction),
+                error_id,
+                interaction.guild_id,
+                interaction.channel_id,
+                interaction.user.id,
+            )
+            await answer(interaction, apology(error_id))
+        else:
+            await answer(interaction, reply)
+
+    async def complete_shows(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Show titles visible in this guild that match what the user typed (<= 25)."""
+        if interaction.guild_id is None:
+            return []
+        try:
+            titles = self.core.complete_show_titles(
+                self.actor(interaction), current, AUTOCOMPLETE_LIMIT
+            )
+        except Exception:
+            log.exception("show autocomplete failed (guild %s)", interaction.guild_id)
+            return []
+        return choices(titles or [])
+
+
+def choices(values: list[str]) -> list[app_commands.Choice[str]]:
+    """Autocomplete answers: at most 25, names and values within 100 characters."""
+    result = []
+    for value in values:
+        if len(value) <= CHOICE_LIMIT:  # a longer title cannot be a choice value; type it
+            result.append(app_commands.Choice(name=value, value=value))
+        if len(result) == AUTOCOMPLETE_LIMIT:
+            break
+    return result
+
+
+def apology(error_id: str) -> Reply:
+    return Reply(
+        f"Sorry, something went wrong on our side (error id {error_id}). "
+        "Nothing was changed; the bot's operator can look the id up in the logs.",
+        ephemeral=True,
+    )
+
+
+async def answer(interaction: discord.Interaction, reply: Reply) -> None:
+    """Send the reply (split if long), never pinging anyone, ephemeral when the core says so."""
+    parts = render_reply(reply)
+    first, rest = parts[0], parts[1:]
+    if interaction.response.is_done():
+        await interaction.followup.send(
+            first, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+        )
+    else:
+        await interaction.response.send_message(
+            first, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+        )
+    for part in rest:
+        await interaction.followup.send(part, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS)
+
+
+def _command_name(interaction: discord.Interaction) -> str:
+    command = interaction.command
+    return command.qualified_name if command is not None else "?"

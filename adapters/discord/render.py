@@ -1,0 +1,178 @@
+"""Core messages and replies -> Discord message payloads (plain dicts, as the REST API takes).
+
+Why dicts rather than `discord.Embed`: the sender posts through `HTTPClient.request` with the
+JSON body it needs (nonce, enforce_nonce, allowed_mentions), and tests can compare payloads
+directly. Every piece of user text (show titles, episode titles, network names) is escaped so
+that it can neither format nor mention; `allowed_mentions` is the second lock on the same door.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.commands import Reply
+from bot.messages import Message, MessageKind
+
+# Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+EMBED_TOTAL_LIMIT = 6000
+BUTTON_LABEL_LIMIT = 80
+URL_LIMIT = 512
+ELLIPSIS = "…"
+
+NO_MENTIONS: dict[str, Any] = {"parse": []}
+
+_COLORS = {
+    MessageKind.TRAILER: 0xE67E22,
+    MessageKind.ANNOUNCED: 0x3498DB,
+    MessageKind.MOVED: 0xF1C40F,
+    MessageKind.PREMIERE: 0x2ECC71,
+    MessageKind.EPISODE: 0x2ECC71,
+    MessageKind.FINALE: 0x9B59B6,
+    MessageKind.REMINDER: 0x95A5A6,
+}
+_ROLE_ID = re.compile(r"^<?@?&?(\d{1,20})>?$")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def safe_text(text: str) -> str:
+    """User text made inert: no markdown, and no mention of anyone, even without
+    `allowed_mentions` (`@everyone`, `@here`, `<@id>`, `<@&id>` get a zero-width space)."""
+    escaped = escape_mentions(escape_markdown(text))
+    return escaped.replace("<@", "<@\u200b").replace("<#", "<#\u200b")
+
+
+def role_id(mention: str | None) -> str | None:
+    """The role a subscription opted in to ping, or None (anything unexpected pings nobody)."""
+    if not mention:
+        return None
+    match = _ROLE_ID.match(mention.strip())
+    return match[1] if match else None
+
+
+def timestamp(at: datetime, style: str) -> str:
+    """A Discord timestamp: each reader sees it in their own timezone and language."""
+    return f"<t:{int(at.timestamp())}:{style}>"
+
+
+def render_message(message: Message) -> dict[str, Any]:
+    """The body of `POST /channels/{id}/messages` for one release post (without the nonce)."""
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": truncate(safe_text(message.title), TITLE_LIMIT),
+        "color": _COLORS.get(message.kind, 0x5865F2),
+    }
+    if message.text:
+        embed["description"] = truncate(safe_text(message.text), DESCRIPTION_LIMIT)
+    link = _http_url(message.link)
+    if link:
+        embed["url"] = link
+    if message.release_at is not None:
+        embed["timestamp"] = message.release_at.isoformat()
+    embed["fields"] = _fields(message)
+    _fit_total(embed)
+
+    payload: dict[str, Any] = {"embeds": [embed], "allowed_mentions": dict(NO_MENTIONS)}
+    role = role_id(message.mention)
+    if role is not None:
+        payload["content"] = truncate(f"<@&{role}> {safe_text(message.title)}", CONTENT_LIMIT)
+        payload["allowed_mentions"] = {"parse": [], "roles": [role]}
+    if link:
+        label = message.link_label or ("Watch the trailer" if message.kind == "trailer" else "Open")
+        payload["components"] = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 5, "label": truncate(label, BUTTON_LABEL_LIMIT), "url": link}
+                ],
+            }
+        ]
+    return payload
+
+
+def render_reply(reply: Reply) -> list[str]:
+    """A command answer as one or more message contents (each within 2000 characters).
+
+    The core's text is plain; it is escaped here so that names echoed back (a show called
+    `@everyone`) stay inert. Long answers (a long schedule) are split on line boundaries.
+    """
+    text = safe_text(reply.text)
+    if reply.notices:
+        text += "\n\n" + "\n".join("⚠ " + safe_text(n) for n in reply.notices)
+    return split_lines(text or "Done.", CONTENT_LIMIT)
+
+
+def split_lines(text: str, limit: int = CONTENT_LIMIT, max_parts: int = 5) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines() or [""]:
+        line = truncate(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        parts.append(current)
+        current = line
+    parts.append(current)
+    if len(parts) > max_parts:
+        parts = parts[:max_parts]
+        parts[-1] = truncate(parts[-1] + "\n" + ELLIPSIS, limit)
+    return parts
+
+
+def _fields(message: Message) -> list[dict[str, Any]]:
+    fields = [_field("Show", safe_text(message.show_title), True)]
+    fields.append(_field("Season", str(message.season_number), True))
+    if message.episode_number is not None:
+        fields.append(_field("Episode", str(message.episode_number), True))
+    if message.release_at is not None:
+        when = f"{timestamp(message.release_at, 'F')} ({timestamp(message.release_at, 'R')})"
+        fields.append(_field("Release", when, False))
+    for extra in message.fields:
+        value = safe_text(extra.value)
+        if extra.spoiler:
+            value = "||" + truncate(value, FIELD_VALUE_LIMIT - 4) + "||"
+        fields.append(_field(safe_text(extra.name), value, False))
+    return fields[:FIELDS_LIMIT]
+
+
+def _field(name: str, value: str, inline: bool) -> dict[str, Any]:
+    return {
+        "name": truncate(name, FIELD_NAME_LIMIT) or "\u200b",
+        "value": truncate(value, FIELD_VALUE_LIMIT) or "\u200b",
+        "inline": inline,
+    }
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+
+
+def _fit_total(embed: dict[str, Any]) -> None:
+    """Keep the embed within 6000 characters: shorten the description, then drop fields."""
+    excess = _embed_size(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.get("description"):
+        keep = max(1, len(embed["description"]) - excess)
+        embed["description"] = truncate(embed["description"], keep)
+    while _embed_size(embed) > EMBED_TOTAL_LIMIT and embed["fields"]:
+        embed["fields"].pop()
+
+
+def _http_url(url: str | None) -> str | None:
+    if url and url.startswith(("https://", "http://")) and len(url) <= URL_LIMIT:
+        return url
+    return None

@@ -1,0 +1,200 @@
+"""`DiscordSender`: the delivery engine's `Sender` for Discord, REST only (no gateway needed).
+
+It posts with discord.py's own `HTTPClient`, so discord.py's per-route buckets (learned from
+`X-RateLimit-*` headers), its global-limit lock and its 429 retries all apply; the delivery
+engine's limiter sits on top of that and decides how many sends run at once
+(`max_concurrency`). What reaches the engine is only the outcome: a receipt, a
+`TransientSendError` (try later, with Discord's `retry_after` when known) or a
+`PermanentSendError` (retrying cannot help; the engine pauses the subscription).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import Route
+from pydantic import SecretStr
+
+from adapters.discord.endpoints import RedirectingHTTPClient
+from adapters.discord.render import render_message
+from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
+
+log = logging.getLogger(__name__)
+
+NONCE_LIMIT = 25  # Discord accepts a nonce of at most 25 characters
+
+# Discord JSON error codes that mean "this channel will not take posts from us".
+_PERMANENT_CODES = {
+    10003: "channel not found (Discord: Unknown Channel)",
+    50001: "the bot cannot see the channel (Discord: Missing Access)",
+    50013: "the bot lacks permission to post there: it needs View Channel, Send Messages and "
+    "Embed Links (Discord: Missing Permissions)",
+}
+
+
+def nonce_for(idempotency_key: str) -> str:
+    """The message nonce for a delivery: the key itself, or a stable digest if it is too long.
+
+    The same delivery always maps to the same nonce, which is what makes a resend safe.
+    """
+    if len(idempotency_key) <= NONCE_LIMIT:
+        return idempotency_key
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:NONCE_LIMIT]
+
+
+class DiscordSender:
+    """Posts release messages to Discord channels.
+
+    `token` is the bot token; `api_base` redirects this sender's requests (a proxy, a test
+    server) without touching the rest of the process. `max_ratelimit_timeout`: a rate limit
+    longer than this (seconds, at least 30: discord.py's floor) is handed back to the engine
+    as a `TransientSendError` with its `retry_after` instead of holding a send slot.
+    """
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        token: str | SecretStr,
+        *,
+        api_base: str | None = None,
+        max_concurrency: int = 25,
+        max_ratelimit_timeout: float = 30.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.api_base = api_base
+        self.max_concurrency = max_concurrency
+        self.max_ratelimit_timeout = max_ratelimit_timeout
+        self.timeout = timeout
+        self._http: RedirectingHTTPClient | None = None
+        self._login_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"DiscordSender(api_base={self.api_base!r}, max_concurrency={self.max_concurrency})"
+
+    async def start(self) -> None:
+        """Open the HTTP session and check the token (`GET /users/@me`).
+
+        Raises `PermanentSendError` for a token Discord rejects: no post can succeed with it.
+        """
+        async with self._login_lock:
+            if self._http is not None:
+                return
+            http = RedirectingHTTPClient(
+                asyncio.get_running_loop(),
+                api_base=self.api_base,
+                max_ratelimit_timeout=self.max_ratelimit_timeout,
+            )
+            try:
+                await http.static_login(self._token.get_secret_value())
+            except discord.LoginFailure:
+                await http.close()
+                raise PermanentSendError(
+                    "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN"
+                ) from None
+            except BaseException:
+                await http.close()
+                raise
+            self._http = http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def __aenter__(self) -> DiscordSender:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def send(self, delivery: Delivery) -> SendReceipt:
+        """Post the message with `nonce` + `enforce_nonce`: a resend returns the first message.
+
+        Safe to call again for the same delivery: Discord answers a repeated nonce (from the
+        same bot, within a few minutes) with the message it already created.
+        """
+        channel_id = _channel_id(delivery)
+        payload = render_message(delivery.message)
+        payload["nonce"] = nonce_for(delivery.idempotency_key)
+        payload["enforce_nonce"] = True
+        if self._http is None:
+            await self.start()
+        assert self._http is not None
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        try:
+            data = await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
+        except Exception as exc:
+            mapped = _classify(exc, delivery)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return SendReceipt(platform_message_id=str(data["id"]))
+
+    async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
+        """Always None: Discord has no lookup by nonce, and none is needed.
+
+        After a crash the engine calls `send` again with the same idempotency key; Discord's
+        `enforce_nonce` returns the message created the first time instead of a second one.
+        That dedupe only lasts a few minutes on Discord's side, which covers a crash-restart;
+        a row stuck in `sending` for longer could show twice, the lesser evil next to losing it.
+        """
+        return None
+
+
+def _channel_id(delivery: Delivery) -> int:
+    channel = delivery.channel
+    if channel.platform != "discord" or not channel.channel.isdigit():
+        raise PermanentSendError(f"{channel} is not a Discord channel")
+    return int(channel.channel)
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    """Discord's wait after a 429 that outlasted discord.py's retries, from the headers."""
+    response: Any = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        try:
+            return float(headers[name])
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
+    """Map what discord.py raised to what the engine understands."""
+    where = f"{delivery.channel} ({delivery.notification_key})"
+    if isinstance(exc, discord.RateLimited):
+        return TransientSendError("rate limited by Discord", retry_after=exc.retry_after)
+    if isinstance(exc, discord.HTTPException):
+        status, code = exc.status, exc.code
+        if code in _PERMANENT_CODES:
+            return PermanentSendError(_PERMANENT_CODES[code])
+        if status == 401:
+            return PermanentSendError("Discord rejected the bot token (401 Unauthorized)")
+        if status == 429:
+            return TransientSendError("rate limited by Discord", retry_after=_retry_after(exc))
+        if status >= 500:
+            log.warning("Discord server error %s posting to %s", status, where)
+            return TransientSendError(f"Discord server error {status}")
+        if status == 404:
+            return PermanentSendError(f"not found (Discord error {code})")
+        if status == 403:
+            return PermanentSendError(f"forbidden (Discord error {code}: {exc.text[:200]})")
+        # 400 and friends: Discord refuses this payload; sending it again cannot help.
+        log.error("Discord refused the post to %s: %s %s", where, status, exc.text[:500])
+        return PermanentSendError(f"Discord refused the message ({status}, error {code})")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TransientSendError("timed out talking to Discord")
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return TransientSendError(f"network error talking to Discord: {type(exc).__name__}")
+    return None  # a bug of ours: let it propagate as is

@@ -1,0 +1,351 @@
+"""`SlackAdapter`: the `/episodes` slash command and workspace events through slack-bolt.
+
+It only translates. A slash command becomes one call on `bot.commands.Commands` with an
+`Actor` built from what Slack says (the request's team/enterprise and user ids, `users.info`
+admin flags, `SLACK_ADMIN_USER_IDS`), never from anything the user typed; the `Reply` becomes
+an ephemeral (or in-channel) response. Posting drops is `SlackSender`'s job, driven by the
+delivery engine.
+
+Modes (same asyncio loop as the scheduler and the other adapters):
+* Socket Mode when SLACK_APP_TOKEN (xapp-…) is set: no public URL needed.
+* HTTP mode otherwise: an aiohttp server on SLACK_PORT with `POST /slack/events`. Bolt's
+  request verification checks the v0 HMAC-SHA256 signature and the 5-minute timestamp
+  window; `ReplayGuard` additionally refuses a signature seen before (a captured request
+  replayed within the window).
+
+Tenancy: the tenant is the workspace (team id). For an org-wide Enterprise Grid install
+(`is_enterprise_install`) it is the enterprise id: one installation, one bot token, channels
+shared across the org's workspaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import grammar
+from adapters.slack.render import render_reply, render_reply_text
+from adapters.slack.sender import SlackSender
+from bot.errors import BotError, PermissionDenied
+from bot.models import Actor, ChannelRef
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SIGNATURE_WINDOW = 60 * 5
+CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"})
+ADMIN_CACHE_SECONDS = 60.0
+INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
+
+
+class SlackStartupError(BotError):
+    """The Slack configuration cannot work; the message says which setting, never its value."""
+
+
+def tenant_of(team_id: str | None, enterprise_id: str | None, is_enterprise_install: Any) -> str:
+    """The core's tenant for a request: the workspace, or the org for org-wide installs."""
+    org_wide = is_enterprise_install is True or str(is_enterprise_install).lower() == "true"
+    if org_wide and enterprise_id:
+        return enterprise_id
+    tenant = team_id or enterprise_id
+    if not tenant:
+        raise PermissionDenied("This request names no Slack workspace.")
+    return tenant
+
+
+class ReplayGuard:
+    """Bolt middleware: refuse a request whose (valid) signature was already used.
+
+    Bolt's verification middleware runs first, so only genuine signatures are remembered;
+    each is kept for twice the timestamp window (the verifier allows 5 minutes of skew either
+    way), after which the timestamp check refuses the request anyway.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._seen: set[str] = set()
+        self._expiry: deque[tuple[float, str]] = deque()
+
+    async def __call__(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        if req.mode == "socket_mode":
+            return await next()
+        now = self.clock()
+        while self._expiry and self._expiry[0][0] < now:
+            self._seen.discard(self._expiry.popleft()[1])
+        signature = (req.headers.get("x-slack-signature") or [""])[0]
+        if not signature or signature in self._seen:
+            return BoltResponse(status=401, body='{"error":"invalid request"}')
+        self._seen.add(signature)
+        self._expiry.append((now + 2 * SIGNATURE_WINDOW, signature))
+        return await next()
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse configurations that cannot work, naming the setting but never its value."""
+    if settings.slack_bot_token is None:
+        raise SlackStartupError("SLACK_BOT_TOKEN is not set.", hint="Copy the Bot User OAuth "
+                                "Token (xoxb-…) from the app's OAuth & Permissions page.")
+    if not settings.slack_bot_token.get_secret_value().startswith("xoxb-"):
+        raise SlackStartupError(
+            "SLACK_BOT_TOKEN is not a bot token (it must start with xoxb-).",
+            hint="Use the Bot User OAuth Token from OAuth & Permissions.",
+        )
+    if settings.slack_app_token is not None:
+        if not settings.slack_app_token.get_secret_value().startswith("xapp-"):
+            raise SlackStartupError(
+                "SLACK_APP_TOKEN is not an app-level token (it must start with xapp-).",
+                hint="Create one with the connections:write scope under Basic Information.",
+            )
+    elif settings.slack_signing_secret is None:
+        raise SlackStartupError(
+            "HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.",
+            hint="Copy it from Basic Information > App Credentials, or set SLACK_APP_TOKEN "
+            "to use Socket Mode instead.",
+        )
+
+
+class SlackAdapter:
+    """Runs the Bolt app (Socket Mode or HTTP) and answers `/episodes`."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        settings: Settings,
+        commands: Any,
+        *,
+        sender: SlackSender | None = None,
+        host: str = "0.0.0.0",
+        port: int | None = None,
+        replay_clock: Callable[[], float] = time.time,
+    ) -> None:
+        check_settings(settings)
+        assert settings.slack_bot_token is not None  # checked above
+        self.settings = settings
+        self.commands = commands
+        self.host = host
+        self.port = settings.slack_port if port is None else port
+        self.socket_mode = settings.slack_app_token is not None
+        token = settings.slack_bot_token.get_secret_value()
+        client_kwargs: dict[str, Any] = {"token": token}
+        if settings.slack_api_base:
+            client_kwargs["base_url"] = settings.slack_api_base
+        self.client = AsyncWebClient(**client_kwargs)
+        self.sender = sender or SlackSender(token, base_url=settings.slack_api_base)
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else "",
+            request_verification_enabled=not self.socket_mode,
+            name="episode-bot",
+        )
+        self._admin_cache: dict[str, tuple[float, bool]] = {}
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self._register(ReplayGuard(replay_clock))
+
+    # ---------------------------------------------------------------- wiring
+
+    def _register(self, replay_guard: ReplayGuard) -> None:
+        self.app.middleware(replay_guard)
+        self.app.command("/episodes")(self._on_episodes)
+        self.app.event("app_uninstalled")(self._on_app_uninstalled)
+        self.app.event("tokens_revoked")(self._on_tokens_revoked)
+        self.app.action("episode_link")(self._on_link_clicked)
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application for HTTP mode (also handy for tests)."""
+        app = web.Application()
+        app.router.add_post(EVENTS_PATH, self._handle_http)
+        return app
+
+    async def _handle_http(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Check the token with auth.test, then listen (Socket Mode or HTTP)."""
+        await self._auth_test()
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert self.settings.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, self.settings.slack_app_token.get_secret_value()
+            )
+            try:
+                await self._socket.connect_async()
+            except SlackApiError as error:
+                raise SlackStartupError(
+                    f"Slack refused SLACK_APP_TOKEN ({_code(error)}).",
+                    hint="Create an app-level token with connections:write and enable "
+                    "Socket Mode in the app settings.",
+                ) from None
+            log.info("Slack: connected in Socket Mode")
+            return
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        if server is not None and getattr(server, "sockets", None):
+            self.port = server.sockets[0].getsockname()[1]
+        log.info("Slack: HTTP mode on port %s, path %s", self.port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.sender.aclose()
+
+    async def _auth_test(self) -> dict[str, Any]:
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as error:
+            raise SlackStartupError(
+                f"Slack refused SLACK_BOT_TOKEN ({_code(error)}).",
+                hint="Reinstall the app and copy the Bot User OAuth Token (xoxb-…) again.",
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            where = self.settings.slack_api_base or "https://slack.com/api/"
+            raise SlackStartupError(
+                f"Cannot reach the Slack Web API at {where} ({type(error).__name__}).",
+                hint="Check the network, or SLACK_API_BASE if you set it.",
+            ) from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    # ---------------------------------------------------------------- listeners
+
+    async def _on_episodes(
+        self, ack: Any, body: dict[str, Any], respond: Any, context: Any
+    ) -> None:
+        await ack()  # within Slack's 3 seconds; the answer follows through response_url
+        try:
+            answer = await self.handle_command(body, context)
+        except Exception:  # never leave the user without an answer
+            log.exception("Slack /episodes failed")
+            answer = {
+                "text": "Something went wrong on our side. Please try again later.",
+                "response_type": "ephemeral",
+            }
+        await respond(**answer)
+
+    async def handle_command(self, body: dict[str, Any], context: Any) -> dict[str, Any]:
+        """One `/episodes` invocation -> the keyword arguments for `respond()`."""
+        try:
+            parsed = grammar.parse(str(body.get("text") or ""))
+            if parsed.method == "help":
+                return _ephemeral(grammar.help_text())
+            tenant = tenant_of(
+                body.get("team_id") or context.get("team_id"),
+                body.get("enterprise_id") or context.get("enterprise_id"),
+                body.get("is_enterprise_install", context.get("is_enterprise_install")),
+            )
+            user_id = str(body.get("user_id") or "")
+            is_admin = await self._is_admin(user_id)
+            if parsed.admin and not is_admin:
+                raise PermissionDenied(
+                    "Only workspace admins and owners can use admin commands.",
+                    hint="Ask one of them, or ask the bot's operator to add your user id "
+                    "to SLACK_ADMIN_USER_IDS.",
+                )
+            actor = Actor("slack", tenant, user_id, is_admin=is_admin)
+            args = dict(parsed.args)
+            if parsed.method in CHANNEL_METHODS:
+                channel_id = str(body.get("channel_id") or "")
+                if parsed.method == "subscribe":
+                    await self._check_membership(channel_id)
+                args["channel"] = ChannelRef("slack", tenant, channel_id)
+            reply = getattr(self.commands, parsed.method)(actor, **args)
+            return render_reply(reply)
+        except BotError as error:
+            return _ephemeral(render_reply_text(str(error)))
+
+    async def _on_app_uninstalled(self, context: Any) -> None:
+        self._pause(context, "the Slack app was uninstalled from this workspace")
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: Any) -> None:
+        if (event.get("tokens") or {}).get("bot"):
+            self._pause(context, "the Slack bot token was revoked")
+
+    async def _on_link_clicked(self, ack: Any) -> None:
+        await ack()  # a link button still sends an interaction; acknowledge it, nothing else
+
+    def _pause(self, context: Any, reason: str) -> None:
+        tenant = tenant_of(
+            context.get("team_id"),
+            context.get("enterprise_id"),
+            context.get("is_enterprise_install"),
+        )
+        paused = self.commands.pause_tenant("slack", tenant, reason)
+        log.warning("Slack: paused %s subscription(s) of %s: %s", paused, tenant, reason)
+
+    # ---------------------------------------------------------------- Slack facts
+
+    async def _is_admin(self, user_id: str) -> bool:
+        """Workspace admin/owner (users.info) or listed in SLACK_ADMIN_USER_IDS."""
+        if not user_id:
+            return False
+        if user_id in self.settings.slack_admins:
+            return True
+        now = time.monotonic()
+        cached = self._admin_cache.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            user = (await self.client.users_info(user=user_id)).get("user") or {}
+        except SlackApiError as error:
+            log.warning("Slack users.info failed (%s); treating the user as a member", _code(error))
+            return False
+        is_admin = bool(
+            not user.get("deleted")
+            and (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        )
+        self._admin_cache[user_id] = (now + ADMIN_CACHE_SECONDS, is_admin)
+        return is_admin
+
+    async def _check_membership(self, channel_id: str) -> None:
+        """Posting needs the bot in the channel: say how to invite it, before subscribing."""
+        try:
+            channel = (await self.client.conversations_info(channel=channel_id)).get("channel")
+        except SlackApiError as error:
+            if _code(error) in ("channel_not_found", "not_in_channel"):
+                raise BotError("I cannot see this channel.", hint=INVITE_HINT) from None
+            log.warning("Slack conversations.info failed (%s); subscribing anyway", _code(error))
+            return
+        channel = channel or {}
+        if channel.get("is_archived"):
+            raise BotError("This channel is archived.", hint="Subscribe an active channel.")
+        if not channel.get("is_member"):
+            raise BotError("I am not a member of this channel.", hint=INVITE_HINT)
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"text": text, "response_type": "ephemeral"}
+
+
+def _code(error: SlackApiError) -> str:
+    data = getattr(error.response, "data", None)
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {getattr(error.response, 'status_code', '?')}"

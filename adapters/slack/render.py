@@ -1,0 +1,234 @@
+"""Core messages and replies -> Slack payloads (Block Kit + plain `text` fallback).
+
+Why escaping lives here: the core hands over plain, unescaped text (show titles typed by an
+admin, episode titles from announcements). In Slack's markup `<` starts a control sequence
+(`<!channel>`, `<@U123>`, `<!subteam^S1>`, `<https://…|label>`), so every piece of user text is
+escaped (`&`, `<`, `>`) before it touches a payload. The only control sequences this module
+emits are ones it builds itself: a date token and, when the subscription opted in, one user
+group mention.
+
+Slack's limits (https://api.slack.com/reference/block-kit/blocks): at most 50 blocks, header
+text 150 chars, section text 3000, a field 2000 and 10 fields per section, button text 75,
+button URL 3000. Longer text is cut with an ellipsis, never rejected: a drop post that is a
+bit shorter beats one that fails with `invalid_blocks`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.messages import Message, MessageField
+
+MAX_BLOCKS = 50
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+BUTTON_TEXT_LIMIT = 75
+URL_LIMIT = 3000
+TEXT_LIMIT = 3000  # the notification fallback; Slack truncates `text` beyond 40k anyway
+REPLY_LIMIT = 12000
+ELLIPSIS = "…"
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
+
+
+@dataclass(frozen=True)
+class SlackPayload:
+    """Keyword arguments for chat.postMessage / respond(): `text` plus optional `blocks`."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"text": self.text}
+        if self.blocks:
+            kwargs["blocks"] = self.blocks
+        return kwargs
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's markup treats specially (and only those)."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def fit(text: str, limit: int) -> str:
+    """Escape `text` and cut it so the escaped result is at most `limit` characters.
+
+    Cutting after escaping could split an entity (`&am…`); this cuts between source
+    characters instead and leaves room for the ellipsis.
+    """
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = _ESCAPES.get(ch, ch)
+        if size + len(piece) + len(ELLIPSIS) > limit:
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def date_token(when: datetime, timezone: str | None = None) -> str:
+    """`<!date^UNIX^{date_long_pretty} {time}|fallback>`: each reader sees their own zone.
+
+    The fallback (for clients that cannot render the token, and notifications) is the time in
+    the show's zone when known, else UTC.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    zone_name = "UTC"
+    local = when.astimezone(UTC)
+    if timezone:
+        try:
+            local = when.astimezone(ZoneInfo(timezone))
+            zone_name = timezone
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    fallback = f"{local:%a %d %b %Y %H:%M} {zone_name}"
+    return f"<!date^{int(when.timestamp())}^{{date_long_pretty}} {{time}}|{escape(fallback)}>"
+
+
+def group_mention(group_id: str | None) -> str | None:
+    """The one ping a post may carry: `<!subteam^ID>`, only for a well-formed group id."""
+    if group_id and _GROUP_ID.match(group_id):
+        return f"<!subteam^{group_id}>"
+    return None
+
+
+def _safe_url(url: str | None) -> str | None:
+    if not url or len(url) > URL_LIMIT or not url.lower().startswith(("https://", "http://")):
+        return None
+    if any(ch in url for ch in "<>| \n"):
+        return None
+    return url
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": fit(text, limit), "emoji": True}
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def _field(item: MessageField) -> dict[str, Any]:
+    name = fit(item.name, 200)
+    value = fit(item.value, FIELD_LIMIT - len(name) - 4)
+    return {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
+
+
+def render_message(message: Message) -> SlackPayload:
+    """A release post: header, text (+ opted-in mention and local time), fields, link button."""
+    mention = group_mention(message.mention)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, HEADER_LIMIT)}]
+
+    lead = f"{mention} " if mention else ""
+    when = ""
+    if message.release_at is not None:
+        when = f"\n:date: {date_token(message.release_at, message.timezone)}"
+    room = SECTION_LIMIT - len(lead) - len(when)
+    body = fit(message.text, room) if message.text else ""
+    if lead or body or when:
+        blocks.append(_section((lead + body + when).strip() or " "))
+
+    fields = [f for f in message.fields if not f.spoiler]  # Slack has no spoiler markup
+    max_sections = MAX_BLOCKS - len(blocks) - 1  # leave room for the actions block
+    for start in range(0, len(fields), FIELDS_PER_SECTION):
+        if max_sections <= 0:
+            break
+        chunk = fields[start : start + FIELDS_PER_SECTION]
+        blocks.append({"type": "section", "fields": [_field(f) for f in chunk]})
+        max_sections -= 1
+
+    url = _safe_url(message.link)
+    if url is not None:
+        label = message.link_label or ("Watch the trailer" if "trailer" in message.kind else "Open")
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "episode_link",
+                        "text": _plain(label, BUTTON_TEXT_LIMIT),
+                        "url": url,
+                    }
+                ],
+            }
+        )
+
+    text = lead + fit(message.plain_text(), TEXT_LIMIT - len(lead))
+    return SlackPayload(text=text, blocks=blocks[:MAX_BLOCKS])
+
+
+def render_reply_text(text: str) -> str:
+    """A command answer as Slack text: escaped, so echoed titles never ping anyone."""
+    return fit(text, REPLY_LIMIT)
+
+
+def _episode_rows(data: Any) -> list[dict[str, Any]]:
+    """Episode rows (the core's TVmaze-style dicts with `airstamp`) in a reply's data."""
+    rows = data.get("episodes") if isinstance(data, dict) else data
+    if not isinstance(rows, list):
+        return []
+    return [r for r in rows if isinstance(r, dict) and r.get("airstamp") and r.get("local")]
+
+
+def _line_with_date(line: str, row: dict[str, Any]) -> str | None:
+    """Replace the core's "local time (UTC time)" in one line with a Slack date token."""
+    start = line.find(str(row["local"]))
+    if start < 0:
+        return None
+    end = start + len(str(row["local"]))
+    utc = f"({row.get('airstamp_utc', '')})"
+    after = line.find(utc, end)
+    if after >= 0 and not line[end:after].strip():
+        end = after + len(utc)
+    try:
+        when = datetime.fromisoformat(str(row["airstamp"]).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    token = date_token(when, row.get("timezone"))
+    return escape(line[:start]) + token + escape(line[end:])
+
+
+def _text_with_dates(text: str, rows: list[dict[str, Any]]) -> str:
+    """Escape `text`; lines that show an episode's time get `<!date^…>` (reader's zone)."""
+    out: list[str] = []
+    pending = iter(rows)
+    row = next(pending, None)
+    for line in text.split("\n"):
+        rendered = _line_with_date(line, row) if row is not None else None
+        if rendered is None:
+            out.append(escape(line))
+        else:
+            out.append(rendered)
+            row = next(pending, None)
+    return "\n".join(out)
+
+
+def render_reply(reply: Any) -> dict[str, Any]:
+    """A core `Reply` -> keyword arguments for Bolt's `respond()`.
+
+    Ephemeral unless the core said the answer is for the whole channel. Episode times (the
+    `schedule` and `next` answers) become date tokens so each reader sees their own zone.
+    Admin notices (paused subscriptions) are appended as separate lines.
+    """
+    rows = _episode_rows(getattr(reply, "data", None))
+    if rows and len(reply.text) < REPLY_LIMIT // 2:
+        body = _text_with_dates(reply.text, rows)
+    else:
+        body = render_reply_text(reply.text)
+    notices = [render_reply_text(n) for n in getattr(reply, "notices", ()) if n]
+    text = "\n".join(part for part in (body, *notices) if part)
+    response_type = "ephemeral" if getattr(reply, "ephemeral", True) else "in_channel"
+    return {"text": text or " ", "response_type": response_type}

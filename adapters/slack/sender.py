@@ -1,0 +1,258 @@
+"""`SlackSender`: the delivery engine's `Sender` for Slack (chat.postMessage via slack_sdk).
+
+What makes a resend after a crash safe on Slack
+-----------------------------------------------
+Slack has no message nonce: posting the same thing twice shows it twice. So every post
+carries Slack message metadata naming the outbox row::
+
+    metadata = {"event_type": "episode_bot_post", "event_payload": {"key": <idempotency_key>}}
+
+If the process dies after Slack accepted a post but before the engine recorded it, the row
+stays in `sending`. On restart the engine calls `find_sent(delivery)`, which reads the
+channel's recent history (`conversations.history`, `include_all_metadata=true`, the newest
+`history_limit` messages) and returns the existing post's `ts` when a message with that key is
+there; only when none is found does the engine `send` again. This needs the `channels:history`
+(and `groups:history` for private channels) scope; without it `find_sent` cannot tell and
+returns None, and a crash in that narrow window can show one duplicate.
+
+Errors are mapped for the engine (see bot/sender.py):
+* `channel_not_found`, `not_in_channel`, `is_archived`, `invalid_auth`, `token_revoked`,
+  `account_inactive` and other refusals -> PermanentSendError with a readable reason;
+* HTTP 429 (after slack_sdk's rate-limit retry handler gave up or the wait is too long for a
+  concurrency slot), 5xx, `ratelimited`/`internal_error`-style codes, connection errors and
+  timeouts -> TransientSendError, with Slack's `Retry-After` as `retry_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import render_message
+from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT_TYPE = "episode_bot_post"
+
+PERMANENT_REASONS = {
+    "channel_not_found": "channel not found (deleted, or the bot cannot see it)",
+    "not_in_channel": "the bot is not in this channel (invite it with /invite @episode-bot)",
+    "is_archived": "the channel is archived",
+    "invalid_auth": "the Slack bot token is invalid",
+    "token_revoked": "the Slack bot token was revoked (the app was removed?)",
+    "account_inactive": "the Slack bot account is inactive (the app was removed?)",
+    "missing_scope": "the Slack app lacks a permission scope (reinstall it from the manifest)",
+    "restricted_action": "posting is restricted in this channel",
+    "team_access_not_granted": "the app has no access to this workspace",
+}
+TRANSIENT_CODES = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+class BoundedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry handler, waiting exactly `Retry-After` (+ small jitter).
+
+    Why bounded: a send holds one of the engine's concurrency slots while it sleeps. A short
+    Retry-After is cheaper to wait out in place; a long one is handed back to the engine as a
+    TransientSendError(retry_after) so the slot serves other channels meanwhile. `sleep` is
+    injectable so tests can check the wait without waiting.
+    """
+
+    def __init__(
+        self, *, max_retry_count: int = 2, max_wait: float = 5.0, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return _retry_after(response.headers) <= self.max_wait
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:  # pragma: no cover - slack_sdk only calls us with a response
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        await self.sleep(_retry_after(response.headers) + random.random() * 0.05)
+        state.increment_current_attempt()
+
+
+def _retry_after(headers: Any) -> float:
+    """Retry-After from slack_sdk's header mapping (values may be lists), default 1 s."""
+    if not headers:
+        return 1.0
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+class SlackSender:
+    """Posts deliveries with chat.postMessage; finds earlier posts by their metadata key."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        max_concurrency: int = 32,
+        history_limit: int = 200,
+        timeout: int = 15,
+        retry_handler: BoundedRateLimitRetryHandler | None = None,
+    ) -> None:
+        self.max_concurrency = max_concurrency
+        self.history_limit = history_limit
+        self._token = token
+        self._base_url = base_url
+        self._timeout = timeout
+        self.retry_handler = retry_handler or BoundedRateLimitRetryHandler()
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> SlackSender:
+        if settings.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        return cls(
+            settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_base,
+            **kwargs,
+        )
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """One client over one shared aiohttp session (slack_sdk opens a session per call
+        otherwise, which a fan-out to thousands of channels cannot afford)."""
+        if self._client is None:
+            connector = aiohttp.TCPConnector(limit=max(self.max_concurrency, 1))
+            self._session = aiohttp.ClientSession(connector=connector)
+            kwargs: dict[str, Any] = {}
+            if self._base_url:
+                kwargs["base_url"] = self._base_url
+            self._client = AsyncWebClient(
+                token=self._token,
+                session=self._session,
+                timeout=self._timeout,
+                retry_handlers=[self.retry_handler],
+                **kwargs,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = None
+        self._client = None
+
+    async def send(self, delivery: Delivery) -> SendReceipt:
+        channel = _channel_id(delivery)
+        payload = render_message(delivery.message)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=payload.text,
+                blocks=payload.blocks,
+                metadata={
+                    "event_type": METADATA_EVENT_TYPE,
+                    "event_payload": {"key": delivery.idempotency_key},
+                },
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            raise _translate(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise TransientSendError(f"network error: {type(error).__name__}") from None
+        return SendReceipt(platform_message_id=str(response["ts"]))
+
+    async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
+        channel = _channel_id(delivery)
+        try:
+            response = await self.client.conversations_history(
+                channel=channel, limit=self.history_limit, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            translated = _translate(error)
+            if isinstance(translated, TransientSendError):
+                raise translated from None
+            log.warning("find_sent cannot read %s: %s", delivery.channel, translated.reason)
+            return None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise TransientSendError(f"network error: {type(error).__name__}") from None
+        for message in response.get("messages") or ():
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT_TYPE
+                and payload.get("key") == delivery.idempotency_key
+            ):
+                return SendReceipt(platform_message_id=str(message["ts"]))
+        return None
+
+
+def _channel_id(delivery: Delivery) -> str:
+    if delivery.channel.platform != "slack":
+        raise PermanentSendError(f"not a Slack channel: {delivery.channel}")
+    return delivery.channel.channel
+
+
+def _translate(error: SlackApiError) -> TransientSendError | PermanentSendError:
+    response = error.response
+    status = getattr(response, "status_code", 0) or 0
+    data = getattr(response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    if status == 429 or code in ("ratelimited", "rate_limited"):
+        return TransientSendError(
+            "rate limited by Slack", retry_after=_retry_after(getattr(response, "headers", None))
+        )
+    if status >= 500:
+        return TransientSendError(f"Slack server error (HTTP {status})")
+    if code in TRANSIENT_CODES:
+        return TransientSendError(f"Slack error: {code}")
+    if code in PERMANENT_REASONS:
+        return PermanentSendError(PERMANENT_REASONS[code])
+    return PermanentSendError(f"Slack refused the post: {code or f'HTTP {status}'}")

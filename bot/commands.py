@@ -1,0 +1,689 @@
+"""The commands every front end calls: CLI, console, Discord and Slack.
+
+Each method validates its input (bot.validation, bot.schedule), checks the caller's rights
+(an `Actor`: who, in which tenant, admin or not), changes the store in one transaction and
+answers with a `Reply`. Errors are `BotError`s whose text a user can act on; a failed
+command changes nothing.
+
+Scope rules: a show is global (added by the operator) or private to the tenant whose admin
+added it. A tenant sees global shows and its own; a tenant admin edits only its own private
+shows and subscribes only its own channels. The operator (the CLI) may do everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot import schedule, validation
+from bot.clock import Clock
+from bot.compose import episode_label, long_date
+from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
+from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.plan import drops
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A command's answer.
+
+    `text` is plain text (adapters escape it for their platform); `data` is the same answer
+    as JSON-able data (CLI --json); `ephemeral` says whether only the invoker should see it;
+    `notices` are things the tenant's admins must hear about (paused subscriptions).
+    """
+
+    text: str
+    data: Any = None
+    ephemeral: bool = True
+    notices: tuple[str, ...] = field(default=())
+
+
+class Commands:
+    def __init__(
+        self, store: Store, clock: Clock, on_change: Callable[[], None] | None = None
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        # Called after every change to the plan, e.g. to reconcile the scheduler's jobs.
+        self.on_change = on_change
+
+    # ================================================================== members
+
+    def subscribe(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        show: str,
+        *,
+        before: str | None = None,
+        trailers: bool = True,
+        mention: str | None = None,
+        hide_titles: bool = False,
+    ) -> Reply:
+        self._check_channel(actor, channel)
+        target = self._find_show(actor, show)
+        reminders = schedule.parse_durations(before)
+        mention_id = validation.parse_mention_id(mention)
+        subscription, created = self.store.subscribe(
+            channel,
+            target,
+            reminders=reminders,
+            trailers=trailers,
+            mention=mention_id,
+            hide_titles=hide_titles,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        self._changed()
+        verb = "Subscribed" if created else "Updated the subscription of"
+        lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
+        upcoming = self._next_drop(target)
+        if upcoming:
+            lines.append(f"Next: {upcoming}.")
+        trailer = self._latest_trailer(target)
+        if trailer:
+            lines.append(f"Trailer: {trailer}")
+        return self._reply(actor, "\n".join(lines), data=_subscription_data(subscription, target))
+
+    def unsubscribe(self, actor: Actor, channel: ChannelRef, show: str) -> Reply:
+        self._check_channel(actor, channel)
+        target = self._find_show(actor, show)
+        if not self.store.unsubscribe(channel, target, actor=_who(actor), now=self.clock.now()):
+            raise NotFound(
+                f"{channel} is not subscribed to {target.title}.",
+                hint="See what it follows with `subscriptions`.",
+            )
+        self._changed()
+        return self._reply(actor, f"Unsubscribed {channel} from {target.title}.")
+
+    def subscriptions(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
+        """A channel's subscriptions, or (channel None) every one in the caller's tenant."""
+        if channel is not None:
+            self._check_tenant(actor, channel)
+            found = self.store.subscriptions(channel=channel)
+            where = str(channel)
+        elif actor.is_operator:
+            found = self.store.subscriptions()
+            where = "any channel"
+        else:
+            found = self.store.subscriptions(tenant_key=actor.tenant_key)
+            where = "this workspace/server"
+        if not found:
+            return self._reply(actor, f"No subscriptions in {where}.", data=[])
+        shows = {show.id: show for show in self.store.visible_shows(None)}
+        lines = [f"{sub.channel}: {shows[sub.show_id].title}{_options_text(sub)}" for sub in found]
+        return self._reply(
+            actor,
+            "\n".join(lines),
+            data=[_subscription_data(sub, shows[sub.show_id]) for sub in found],
+        )
+
+    def schedule(self, actor: Actor, show: str, season: int | str | None = None) -> Reply:
+        """Every episode of a show (or one season) with local and UTC times."""
+        target = self._find_show(actor, show)
+        seasons = self.store.seasons_of(target.id)
+        if season is not None:
+            number = validation.parse_season_number(season)
+            seasons = [s for s in seasons if s.number == number]
+            if not seasons:
+                raise NotFound(
+                    f"{target.title} has no season {number}.",
+                    hint=f"See its seasons with `schedule {target.title}`.",
+                )
+        if not seasons:
+            return self._reply(
+                actor,
+                f"{target.title} has no seasons yet.",
+                data={"show": _show_data(target), "episodes": []},
+            )
+        lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
+        for each in seasons:
+            lines.append(f"Season {each.number}: {each.cadence.describe()}")
+            for episode in self.store.episodes_of(each.id):
+                row = _episode_data(target, each, episode)
+                rows.append(row)
+                title = f" “{episode.title}”" if episode.title else ""
+                lines.append(
+                    f"  {episode_label(each, [episode])}{title}  "
+                    f"{row['local']}  ({row['airstamp_utc']})"
+                )
+        return self._reply(
+            actor, "\n".join(lines), data={"show": _show_data(target), "episodes": rows}
+        )
+
+    def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
+        """The next drop of each show the channel follows (or of every visible show)."""
+        if channel is not None:
+            self._check_tenant(actor, channel)
+            show_ids = {sub.show_id for sub in self.store.subscriptions(channel=channel)}
+            shows = [s for s in self._visible(actor) if s.id in show_ids]
+        else:
+            shows = self._visible(actor)
+        now = self.clock.now()
+        upcoming: list[tuple[datetime, str, dict]] = []
+        for show in shows:
+            for season in self.store.seasons_of(show.id):
+                episodes = self.store.episodes_of(season.id)
+                for drop in drops(show, season, episodes):
+                    if drop.release_at > now:
+                        data = _episode_data(show, season, drop.episodes[0])
+                        text = (
+                            f"{show.title} {episode_label(season, drop.episodes)}: "
+                            f"{data['local']} ({data['airstamp_utc']})"
+                        )
+                        upcoming.append((drop.release_at, text, data))
+                        break
+                else:
+                    continue
+                break
+        upcoming.sort(key=lambda item: item[0])
+        if not upcoming:
+            return self._reply(actor, "Nothing is scheduled.", data=[])
+        return self._reply(
+            actor, "\n".join(text for _, text, _ in upcoming), data=[d for *_, d in upcoming]
+        )
+
+    def trailer(self, actor: Actor, show: str) -> Reply:
+        target = self._find_show(actor, show)
+        url = self._latest_trailer(target)
+        if not url:
+            raise NotFound(
+                f"{target.title} has no trailer yet.",
+                hint="An admin can add one with `season trailer`.",
+            )
+        return self._reply(actor, f"{target.title}: {url}", data={"url": url})
+
+    def shows(self, actor: Actor, query: str | None = None) -> Reply:
+        """The shows visible to the caller, best matches first when a query is given."""
+        visible = self._visible(actor)
+        if query:
+            needle = validation.clean_text(query, "query", max_length=validation.MAX_TITLE)
+            visible = _fuzzy(visible, needle, limit=25)
+        if not visible:
+            hint = (
+                "No show matches." if query else "No shows yet. An admin adds one with `show add`."
+            )
+            return self._reply(actor, hint, data=[])
+        lines = [
+            f"{show.title}"
+            + (f" ({show.network})" if show.network else "")
+            + ("" if show.is_global else " [private]")
+            for show in visible
+        ]
+        return self._reply(actor, "\n".join(lines), data=[_show_data(s) for s in visible])
+
+    def complete_show_titles(self, actor: Actor, prefix: str, limit: int = 25) -> list[str]:
+        """Titles for autocomplete: matches of what was typed so far, at most `limit`."""
+        visible = self._visible(actor)
+        text = " ".join(prefix.split())[: validation.MAX_TITLE]
+        matches = _fuzzy(visible, text, limit=limit) if text else visible[:limit]
+        return [show.title for show in matches[:limit]]
+
+    # ================================================================== admins
+
+    def show_add(
+        self,
+        actor: Actor,
+        title: str,
+        *,
+        network: str | None = None,
+        tz: str | None = None,
+        time: str | None = None,
+    ) -> Reply:
+        self._check_admin(actor)
+        clean_title = validation.parse_title(title)
+        zone = schedule.load_zone(tz) if tz else schedule.load_zone("UTC")
+        release_time = validation.parse_time(time) if time else validation.parse_time("00:00")
+        show = self.store.add_show(
+            clean_title,
+            network=validation.parse_network(network),
+            timezone=zone.key,
+            release_time=release_time,
+            tenant_key=None if actor.is_operator else actor.tenant_key,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        scope = "for everyone" if show.is_global else "for this workspace/server only"
+        return self._reply(
+            actor,
+            f"Added {show.title} ({show.timezone}, {show.release_time:%H:%M}) {scope}.",
+            data=_show_data(show),
+        )
+
+    def season_add(
+        self,
+        actor: Actor,
+        show: str,
+        number: int | str,
+        *,
+        premiere: str,
+        episodes: int | str,
+        every: str | None = None,
+        all_at_once: bool = False,
+        premiere_episodes: int | str = 1,
+        time: str | None = None,
+        tz: str | None = None,
+        trailer: str | None = None,
+        title: str | None = None,
+        dates: list[str] | None = None,
+    ) -> Reply:
+        self._check_admin(actor)
+        target = self._find_show(actor, show)
+        self._check_can_edit(actor, target)
+        season_number = validation.parse_season_number(number)
+        premiere_date = validation.parse_date(premiere, "premiere")
+        count = validation.parse_episode_count(episodes)
+        at_premiere = validation.parse_int(
+            premiere_episodes, "premiere episodes", minimum=1, maximum=validation.MAX_EPISODES
+        )
+        cadence = _cadence(every, all_at_once, dates, premiere_date)
+        zone = schedule.load_zone(tz) if tz else schedule.load_zone(target.timezone)
+        release_time = validation.parse_time(time) if time else target.release_time
+        trailer_url = validation.parse_url(trailer) if trailer else None
+        season_title = validation.parse_episode_title(title)
+        instants = schedule.release_instants(
+            premiere_date, count, cadence, at_premiere, release_time, zone
+        )
+        if self.store.get_season(target.id, season_number):
+            # Checked before writing so the answer is the same on every store; the UNIQUE
+            # constraint still guards against a race.
+            raise AlreadyExists(
+                f'"{target.title}" already has a season {season_number}.',
+                hint="Move it with `season move`, or remove it first with `season remove`.",
+            )
+        season = self.store.add_season(
+            target,
+            number=season_number,
+            premiere=premiere_date,
+            episode_count=count,
+            cadence=cadence,
+            premiere_episodes=at_premiere,
+            release_time=release_time,
+            timezone=zone.key,
+            trailer_url=trailer_url,
+            title=season_title,
+            release_instants=instants,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        self._changed()
+        episodes_added = self.store.episodes_of(season.id)
+        first, last = episodes_added[0], episodes_added[-1]
+        return self._reply(
+            actor,
+            f"Added {target.title} season {season.number}: {count} episodes, "
+            f"{cadence.describe()}, from {_local(first.release_at, season.timezone)} "
+            f"to {_local(last.release_at, season.timezone)}.",
+            data={
+                "show": _show_data(target),
+                "season": season.number,
+                "episodes": [_episode_data(target, season, e) for e in episodes_added],
+            },
+        )
+
+    def season_move(self, actor: Actor, show: str, number: int | str, *, premiere: str) -> Reply:
+        """Move a season's premiere; its unreleased, not hand-set episodes follow."""
+        self._check_admin(actor)
+        target = self._find_show(actor, show)
+        self._check_can_edit(actor, target)
+        season = self._find_season(target, number)
+        new_premiere = validation.parse_date(premiere, "premiere")
+        if new_premiere == season.premiere:
+            raise InvalidInput(
+                "premiere",
+                f"Season {season.number} already premieres on {new_premiere}.",
+                hint="Give the new premiere date.",
+            )
+        if season.cadence.kind == "dates":
+            cadence = Cadence(
+                "dates",
+                dates=tuple(
+                    schedule.shift_dates(list(season.cadence.dates), season.premiere, new_premiere)
+                ),
+            )
+        else:
+            cadence = season.cadence
+        instants = schedule.release_instants(
+            new_premiere,
+            season.episode_count,
+            cadence,
+            season.premiere_episodes,
+            season.release_time,
+            schedule.load_zone(season.timezone),
+        )
+        now = self.clock.now()
+        episodes = self.store.episodes_of(season.id)
+        # "Released" means its drop was posted, not that its old date has passed: an admin
+        # correcting a wrong date after the fact still moves the episodes nobody was told of.
+        posted_ids = self.store.posted_episode_ids(season.id)
+        posted_at = {e.release_at for e in episodes if e.id in posted_ids}
+        moves = {
+            episode.id: instant
+            for episode, instant in zip(episodes, instants, strict=True)
+            if episode.release_at not in posted_at
+            and not episode.manual
+            and episode.release_at != instant
+        }
+        self.store.move_season(
+            season,
+            premiere=new_premiere,
+            cadence=cadence,
+            new_release_at=moves,
+            show=target,
+            actor=_who(actor),
+            now=now,
+        )
+        self._changed()
+        return self._reply(
+            actor,
+            f"Moved {target.title} season {season.number} from {long_date(season.premiere)} "
+            f"to {long_date(new_premiere)}; {len(moves)} episode(s) rescheduled.",
+            data={"moved_episodes": len(moves), "premiere": new_premiere.isoformat()},
+        )
+
+    def season_trailer(self, actor: Actor, show: str, number: int | str, url: str) -> Reply:
+        self._check_admin(actor)
+        target = self._find_show(actor, show)
+        self._check_can_edit(actor, target)
+        season = self._find_season(target, number)
+        trailer_url = validation.parse_url(url)
+        self.store.set_trailer(
+            season, trailer_url, show=target, actor=_who(actor), now=self.clock.now()
+        )
+        self._changed()
+        return self._reply(
+            actor, f"Trailer set for {target.title} season {season.number}: {trailer_url}"
+        )
+
+    def season_remove(self, actor: Actor, show: str, number: int | str) -> Reply:
+        self._check_admin(actor)
+        target = self._find_show(actor, show)
+        self._check_can_edit(actor, target)
+        season = self._find_season(target, number)
+        self.store.remove_season(season, show=target, actor=_who(actor), now=self.clock.now())
+        self._changed()
+        return self._reply(
+            actor, f"Removed {target.title} season {season.number} and everything planned for it."
+        )
+
+    def episode_set(
+        self,
+        actor: Actor,
+        show: str,
+        season: int | str,
+        episode: int | str,
+        *,
+        title: str | None = None,
+        date: str | None = None,
+        time: str | None = None,
+    ) -> Reply:
+        """Give an episode a title, or move it by hand (a later season move leaves it be)."""
+        self._check_admin(actor)
+        target = self._find_show(actor, show)
+        self._check_can_edit(actor, target)
+        found_season = self._find_season(target, season)
+        number = validation.parse_episode_number(episode)
+        found = [e for e in self.store.episodes_of(found_season.id) if e.number == number]
+        if not found:
+            raise NotFound(
+                f"{target.title} season {found_season.number} has no episode {number}.",
+                hint=f"It has episodes 1 to {found_season.episode_count}.",
+            )
+        if title is None and date is None and time is None:
+            raise InvalidInput(
+                "episode", "Nothing to change.", hint="Give a title, a date or a time."
+            )
+        new_title = validation.parse_episode_title(title) if title is not None else None
+        release_at = None
+        if date is not None or time is not None:
+            zone = schedule.load_zone(found_season.timezone)
+            current_local = found[0].release_at.astimezone(zone)
+            release_at = schedule.resolve_local(
+                validation.parse_date(date) if date else current_local.date(),
+                validation.parse_time(time) if time else current_local.time(),
+                zone,
+            )
+        self.store.set_episode(
+            found[0],
+            title=new_title,
+            release_at=release_at,
+            show=target,
+            season=found_season,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        self._changed()
+        updated = next(e for e in self.store.episodes_of(found_season.id) if e.number == number)
+        data = _episode_data(target, found_season, updated)
+        return self._reply(
+            actor,
+            f"{target.title} {episode_label(found_season, [updated])}"
+            + (f" “{updated.title}”" if updated.title else "")
+            + f": {data['local']} ({data['airstamp_utc']}).",
+            data=data,
+        )
+
+    # ================================================================== platform events
+
+    def pause_channel(self, channel: ChannelRef, reason: str) -> int:
+        """The platform says the channel is gone or closed to the bot: stop posting there."""
+        paused = self.store.pause_subscriptions(reason, channel=channel)
+        if paused:
+            self._changed()
+        return paused
+
+    def pause_tenant(self, platform: str, tenant: str, reason: str) -> int:
+        """The bot was removed from a server / uninstalled from a workspace."""
+        paused = self.store.pause_subscriptions(reason, tenant_key=f"{platform}:{tenant}")
+        if paused:
+            self._changed()
+        return paused
+
+    # ================================================================== helpers
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def _reply(self, actor: Actor, text: str, *, data: Any = None, ephemeral: bool = True) -> Reply:
+        return Reply(text=text, data=data, ephemeral=ephemeral, notices=self._notices(actor))
+
+    def _notices(self, actor: Actor) -> tuple[str, ...]:
+        """Paused subscriptions in the admin's tenant: told every time until mended."""
+        if not actor.is_admin or actor.is_operator:
+            return ()
+        paused = [
+            sub
+            for sub in self.store.subscriptions(tenant_key=actor.tenant_key)
+            if sub.paused_reason
+        ]
+        if not paused:
+            return ()
+        titles = {show.id: show.title for show in self._visible(actor)}
+        return tuple(
+            f"Posts about {titles.get(sub.show_id, 'a show')} in {sub.channel} are paused: "
+            f"{sub.paused_reason}. Fix it, then subscribe again to resume."
+            for sub in paused
+        )
+
+    def _visible(self, actor: Actor) -> list[Show]:
+        return self.store.visible_shows(None if actor.is_operator else actor.tenant_key)
+
+    def _find_show(self, actor: Actor, title: str) -> Show:
+        wanted = " ".join((title or "").split()).casefold()
+        if not wanted:
+            raise InvalidInput("show", "Which show?", hint="Give the show's title.")
+        visible = self._visible(actor)
+        matches = [show for show in visible if show.title.casefold() == wanted]
+        if not matches:
+            raise UnknownShow(
+                " ".join(title.split())[:100], [s.title for s in _fuzzy(visible, wanted, limit=3)]
+            )
+        # A tenant's own private show wins over a global one of the same title.
+        matches.sort(key=lambda show: show.is_global)
+        return matches[0]
+
+    def _find_season(self, show: Show, number: int | str) -> Season:
+        season_number = validation.parse_season_number(number)
+        season = self.store.get_season(show.id, season_number)
+        if season is None:
+            known = [s.number for s in self.store.seasons_of(show.id)]
+            raise NotFound(
+                f"{show.title} has no season {season_number}.",
+                hint=(
+                    f"Its seasons: {', '.join(map(str, known))}."
+                    if known
+                    else "Add one with `season add`."
+                ),
+            )
+        return season
+
+    def _check_admin(self, actor: Actor) -> None:
+        if not (actor.is_admin or actor.is_operator):
+            raise PermissionDenied(
+                "Only admins can do that.",
+                hint="Ask someone who can manage this server/workspace.",
+            )
+
+    def _check_can_edit(self, actor: Actor, show: Show) -> None:
+        if actor.is_operator or show.tenant_key == actor.tenant_key:
+            return
+        raise PermissionDenied(
+            f"{show.title} is shared by every server and workspace; only the bot's operator "
+            "can change it.",
+            hint="Ask the operator, or add a private show of your own with `show add`.",
+        )
+
+    def _check_tenant(self, actor: Actor, channel: ChannelRef) -> None:
+        if not actor.is_operator and channel.tenant_key != actor.tenant_key:
+            raise PermissionDenied(
+                "That channel belongs to another server/workspace.",
+                hint="Use the command in the channel you want to change.",
+            )
+
+    def _check_channel(self, actor: Actor, channel: ChannelRef) -> None:
+        self._check_tenant(actor, channel)
+        if not (actor.can_manage_channels or actor.is_admin or actor.is_operator):
+            raise PermissionDenied(
+                "You need the right to manage this channel to change its subscriptions.",
+                hint="Ask a moderator or an admin.",
+            )
+
+    def _next_drop(self, show: Show) -> str | None:
+        now = self.clock.now()
+        best: tuple[datetime, str] | None = None
+        for season in self.store.seasons_of(show.id):
+            for drop in drops(show, season, self.store.episodes_of(season.id)):
+                if drop.release_at > now and (best is None or drop.release_at < best[0]):
+                    label = episode_label(season, drop.episodes)
+                    best = (drop.release_at, f"{label} {_local(drop.release_at, season.timezone)}")
+                    break
+        return best[1] if best else None
+
+    def _latest_trailer(self, show: Show) -> str | None:
+        urls = [s.trailer_url for s in self.store.seasons_of(show.id) if s.trailer_url]
+        return urls[-1] if urls else None
+
+
+# ---------------------------------------------------------------------- module helpers
+
+
+def _who(actor: Actor) -> str:
+    return f"{actor.platform}:{actor.tenant}:{actor.user_id}"
+
+
+def _cadence(
+    every: str | None, all_at_once: bool, dates: list[str] | None, premiere: Any
+) -> Cadence:
+    chosen = sum(bool(x) for x in (every, all_at_once, dates))
+    if chosen > 1:
+        raise InvalidInput(
+            "cadence",
+            "Choose one schedule: --every DAY, --all-at-once or explicit dates.",
+            hint="E.g. --every friday.",
+        )
+    if all_at_once:
+        return Cadence("all_at_once")
+    if dates:
+        return Cadence("dates", dates=tuple(validation.parse_date(d) for d in dates))
+    if every:
+        return Cadence("weekly", weekday=validation.parse_weekday(every))
+    return Cadence("weekly", weekday=premiere.weekday())
+
+
+def _fuzzy(shows: list[Show], query: str, *, limit: int) -> list[Show]:
+    """Substring matches first (in title order), then close spellings."""
+    needle = query.casefold()
+    by_key = {show.title.casefold(): show for show in shows}
+    hits = [show for show in shows if needle in show.title.casefold()]
+    close = difflib.get_close_matches(needle, list(by_key), n=limit, cutoff=0.6)
+    for key in close:
+        if by_key[key] not in hits:
+            hits.append(by_key[key])
+    return hits[:limit]
+
+
+def _local(instant: datetime, timezone: str) -> str:
+    local = instant.astimezone(schedule.load_zone(timezone))
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
+
+
+def _show_data(show: Show) -> dict:
+    return {
+        "id": show.id,
+        "title": show.title,
+        "network": show.network,
+        "timezone": show.timezone,
+        "time": f"{show.release_time:%H:%M}",
+        "scope": "global" if show.is_global else "private",
+    }
+
+
+def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
+    """TVmaze's vocabulary: airdate and airtime are local, airstamp is the instant."""
+    local = episode.release_at.astimezone(schedule.load_zone(season.timezone))
+    return {
+        "show": show.title,
+        "season": season.number,
+        "number": episode.number,
+        "title": episode.title,
+        "airdate": local.date().isoformat(),
+        "airtime": f"{local:%H:%M}",
+        "timezone": season.timezone,
+        "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
+        "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
+        "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+    }
+
+
+def _options_text(subscription: Subscription) -> str:
+    options = []
+    if subscription.reminders:
+        options.append(
+            "reminders " + ", ".join(schedule.format_duration(s) for s in subscription.reminders)
+        )
+    if not subscription.trailers:
+        options.append("no trailers")
+    if subscription.mention:
+        options.append("mentions a role")
+    if subscription.hide_titles:
+        options.append("titles hidden")
+    if subscription.paused_reason:
+        options.append(f"PAUSED: {subscription.paused_reason}")
+    return f" ({'; '.join(options)})" if options else ""
+
+
+def _subscription_data(subscription: Subscription, show: Show) -> dict:
+    return {
+        "channel": str(subscription.channel),
+        "show": show.title,
+        "reminders": [schedule.format_duration(s) for s in subscription.reminders],
+        "trailers": subscription.trailers,
+        "mention": subscription.mention,
+        "hide_titles": subscription.hide_titles,
+        "paused": subscription.paused_reason,
+    }

@@ -1,0 +1,183 @@
+"""What each post says: the one place that turns catalog records into neutral Messages.
+
+Text here is plain and unescaped; adapters escape it for their platform. Times travel as
+`release_at` (UTC) so Discord and Slack can show each reader their own timezone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from bot.messages import Message, MessageField, MessageKind
+from bot.models import Episode, Season, Show
+from bot.schedule import format_duration
+
+
+def episode_label(season: Season, episodes: Sequence[Episode]) -> str:
+    """S4E1, or S4E1–E2 for a drop of several episodes."""
+    first, last = episodes[0].number, episodes[-1].number
+    return f"S{season.number}E{first}" if first == last else f"S{season.number}E{first}–E{last}"
+
+
+def long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def drop_kind(season: Season, episodes: Sequence[Episode]) -> MessageKind:
+    numbers = {episode.number for episode in episodes}
+    if 1 in numbers:
+        return MessageKind.PREMIERE
+    if season.episode_count in numbers:
+        return MessageKind.FINALE
+    return MessageKind.EPISODE
+
+
+def release_message(
+    show: Show,
+    season: Season,
+    episodes: Sequence[Episode],
+    *,
+    hide_titles: bool = False,
+    mention: str | None = None,
+) -> Message:
+    kind = drop_kind(season, episodes)
+    label = episode_label(season, episodes)
+    verb = "is" if len(episodes) == 1 else "are"
+    heading = {
+        MessageKind.PREMIERE: f"Season {season.number} premiere: {show.title} {label} {verb} out",
+        MessageKind.FINALE: f"Season finale: {show.title} {label} {verb} out",
+        MessageKind.EPISODE: f"{show.title} {label} {verb} out",
+    }[kind]
+    where = f" on {show.network}" if show.network else ""
+    return Message(
+        kind=kind,
+        title=heading,
+        text=f"New on {show.title}: {label}{where}.",
+        show_title=show.title,
+        season_number=season.number,
+        episode_number=episodes[0].number,
+        fields=_episode_fields(show, season, episodes, hide_titles),
+        link=season.trailer_url,
+        link_label="Watch the trailer" if season.trailer_url else None,
+        release_at=episodes[0].release_at,
+        timezone=season.timezone,
+        mention=mention,
+    )
+
+
+def reminder_message(
+    show: Show,
+    season: Season,
+    episodes: Sequence[Episode],
+    offset_seconds: int,
+    *,
+    hide_titles: bool = False,
+    mention: str | None = None,
+) -> Message:
+    label = episode_label(season, episodes)
+    where = f" on {show.network}" if show.network else ""
+    return Message(
+        kind=MessageKind.REMINDER,
+        title=f"{show.title} {label} drops in {format_duration(offset_seconds)}",
+        text=f"Coming up{where}: {show.title} {label}.",
+        show_title=show.title,
+        season_number=season.number,
+        episode_number=episodes[0].number,
+        fields=_episode_fields(show, season, episodes, hide_titles),
+        link=season.trailer_url,
+        link_label="Watch the trailer" if season.trailer_url else None,
+        release_at=episodes[0].release_at,
+        timezone=season.timezone,
+        mention=mention,
+    )
+
+
+def announced_message(
+    show: Show, season: Season, episodes: Sequence[Episode], *, mention: str | None = None
+) -> Message:
+    where = f" on {show.network}" if show.network else ""
+    count = f"{season.episode_count} episode" + ("s" if season.episode_count != 1 else "")
+    return Message(
+        kind=MessageKind.ANNOUNCED,
+        title=f"{show.title} season {season.number} is coming",
+        text=(
+            f"{count}, premiering {long_date(season.premiere)}{where}, {season.cadence.describe()}."
+        ),
+        show_title=show.title,
+        season_number=season.number,
+        fields=_season_fields(season, episodes),
+        link=season.trailer_url,
+        link_label="Watch the trailer" if season.trailer_url else None,
+        release_at=episodes[0].release_at if episodes else None,
+        timezone=season.timezone,
+        mention=mention,
+    )
+
+
+def trailer_message(show: Show, season: Season, url: str, *, mention: str | None = None) -> Message:
+    return Message(
+        kind=MessageKind.TRAILER,
+        title=f"Trailer: {show.title} season {season.number}",
+        text=f"The trailer for {show.title} season {season.number} is out.",
+        show_title=show.title,
+        season_number=season.number,
+        link=url,
+        link_label="Watch the trailer",
+        release_at=None,
+        timezone=season.timezone,
+        mention=mention,
+    )
+
+
+def moved_message(
+    show: Show,
+    season: Season,
+    episodes: Sequence[Episode],
+    old_premiere: date,
+    new_premiere: date,
+    *,
+    mention: str | None = None,
+) -> Message:
+    return Message(
+        kind=MessageKind.MOVED,
+        title=f"{show.title} season {season.number} has a new date",
+        text=(f"The premiere moved from {long_date(old_premiere)} to {long_date(new_premiere)}."),
+        show_title=show.title,
+        season_number=season.number,
+        fields=_season_fields(season, episodes),
+        link=season.trailer_url,
+        link_label="Watch the trailer" if season.trailer_url else None,
+        release_at=episodes[0].release_at if episodes else None,
+        timezone=season.timezone,
+        mention=mention,
+    )
+
+
+def _episode_fields(
+    show: Show, season: Season, episodes: Sequence[Episode], hide_titles: bool
+) -> tuple[MessageField, ...]:
+    fields = [
+        MessageField("Show", show.title),
+        MessageField("Season", str(season.number)),
+        MessageField(
+            "Episode" if len(episodes) == 1 else "Episodes",
+            ", ".join(str(episode.number) for episode in episodes) + f" of {season.episode_count}",
+        ),
+    ]
+    titles = [episode.title for episode in episodes if episode.title]
+    if titles:
+        fields.append(MessageField("Title", "; ".join(titles), spoiler=hide_titles))
+    return tuple(fields)
+
+
+def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[MessageField, ...]:
+    fields = [
+        MessageField("Episodes", str(season.episode_count)),
+        MessageField("Premiere", long_date(season.premiere)),
+        MessageField("Schedule", season.cadence.describe()),
+    ]
+    if episodes:
+        last: datetime = episodes[-1].release_at
+        fields.append(MessageField("Finale (UTC)", f"{last:%Y-%m-%d %H:%M}"))
+    return tuple(fields)

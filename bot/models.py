@@ -1,0 +1,147 @@
+"""Plain data shared by every layer: channels, callers, and the catalog records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from bot.errors import InvalidInput
+
+PLATFORMS = ("discord", "slack", "console")
+CONSOLE_TENANT = "local"
+
+# Ids are what the platforms use: Discord snowflakes, Slack T…/C…/E… ids, console names.
+_ID = r"[A-Za-z0-9_.-]{1,64}"
+_CHANNEL_RE = re.compile(rf"^(discord|slack):({_ID})/({_ID})$")
+_CONSOLE_RE = re.compile(rf"^console:({_ID})$")
+
+
+@dataclass(frozen=True, order=True)
+class ChannelRef:
+    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`."""
+
+    platform: str
+    tenant: str
+    channel: str
+
+    @classmethod
+    def parse(cls, text: str) -> ChannelRef:
+        text = text.strip()
+        if match := _CHANNEL_RE.match(text):
+            return cls(match[1], match[2], match[3])
+        if match := _CONSOLE_RE.match(text):
+            return cls("console", CONSOLE_TENANT, match[1])
+        raise InvalidInput(
+            "channel",
+            f"{text[:80]!r} is not a channel.",
+            hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or console:NAME.",
+        )
+
+    @property
+    def tenant_key(self) -> str:
+        return f"{self.platform}:{self.tenant}"
+
+    def __str__(self) -> str:
+        if self.platform == "console":
+            return f"console:{self.channel}"
+        return f"{self.platform}:{self.tenant}/{self.channel}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking, in which tenant, with which rights. Every core command takes one.
+
+    Adapters fill it from the platform's own answer (Discord member permissions, Slack
+    `users.info`), never from anything the user typed.
+    """
+
+    platform: str
+    tenant: str
+    user_id: str
+    is_admin: bool = False  # may use admin commands inside its own tenant
+    is_operator: bool = False  # the bot's operator (CLI): global shows, every tenant
+    can_manage_channels: bool = True  # may (un)subscribe the channel it acts in
+
+    @property
+    def tenant_key(self) -> str:
+        return f"{self.platform}:{self.tenant}"
+
+    @classmethod
+    def operator(cls) -> Actor:
+        return cls("console", CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
+
+
+@dataclass(frozen=True)
+class Show:
+    id: int
+    title: str
+    network: str | None
+    timezone: str
+    release_time: time
+    tenant_key: str | None  # None: global (operator's); else private to that tenant
+
+    @property
+    def is_global(self) -> bool:
+        return self.tenant_key is None
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How a season's episodes are spread out.
+
+    kind is "weekly" (one episode a week on `weekday`, 0=Monday), "all_at_once", or
+    "dates" (explicit per-episode dates in `dates`).
+    """
+
+    kind: str
+    weekday: int | None = None
+    dates: tuple[date, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "weekly" and self.weekday is not None:
+            return "weekly on " + WEEKDAYS[self.weekday].capitalize()
+        if self.kind == "all_at_once":
+            return "all at once"
+        return "on set dates"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Season:
+    id: int
+    show_id: int
+    number: int
+    premiere: date
+    episode_count: int
+    cadence: Cadence
+    premiere_episodes: int
+    release_time: time
+    timezone: str
+    trailer_url: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: int
+    season_id: int
+    number: int
+    title: str | None
+    release_at: datetime  # UTC
+    manual: bool  # set by hand with `episode set`; a season move keeps it
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    channel: ChannelRef
+    show_id: int
+    reminders: tuple[int, ...] = ()  # seconds before a drop, e.g. (86400, 3600)
+    trailers: bool = True  # trailer, season announced and season moved posts
+    mention: str | None = None  # opted-in role (Discord) / user group (Slack) id
+    hide_titles: bool = False
+    paused_reason: str | None = None
+    created_at: datetime | None = None

@@ -1,0 +1,204 @@
+"""The notifications plan: which post falls due for which subscription, and when.
+
+Pure functions over catalog records, no I/O: the store supplies the records, `preview`
+prints the plan, and the delivery pass turns the due part of it into outbox rows.
+
+Notification keys are stable, so (subscription, key) is sent at most once:
+
+    episode:<id>:release          a drop (the id of its first episode)
+    episode:<id>:before:<offset>  a reminder, e.g. episode:7:before:1h
+    season:<id>:announced         a season was added
+    season:<id>:trailer[:<n>]     a trailer link was added (n counts later trailers)
+    season:<id>:moved:<n>         the premiere moved (the n-th move)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import groupby
+
+from bot import compose
+from bot.messages import Message
+from bot.models import Episode, Season, Show, Subscription
+from bot.schedule import format_duration
+
+# Reminders are at most this far ahead of a drop (see schedule.parse_durations).
+MAX_REMINDER = timedelta(days=28)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The episodes of one season that are released at the same instant."""
+
+    show: Show
+    season: Season
+    episodes: tuple[Episode, ...]
+    all_episodes: tuple[Episode, ...]
+
+    @property
+    def release_at(self) -> datetime:
+        return self.episodes[0].release_at
+
+    @property
+    def key(self) -> str:
+        return f"episode:{self.episodes[0].id}"
+
+
+@dataclass(frozen=True)
+class SeasonChange:
+    """A season event (announced, trailer, moved) with what a post about it needs."""
+
+    kind: str
+    seq: int
+    at: datetime
+    detail: Mapping[str, str]
+    show: Show
+    season: Season
+    episodes: tuple[Episode, ...]
+
+    @property
+    def key(self) -> str:
+        base = f"season:{self.season.id}:{self.kind}"
+        if self.kind == "moved" or self.seq > 1:
+            return f"{base}:{self.seq}"
+        return base
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    subscription: Subscription
+    notification_key: str
+    due_at: datetime
+    message: Message
+    season_id: int
+    episode_id: int | None = None
+    # For reminders: the drop they announce. A reminder whose drop has happened is not sent.
+    drop_at: datetime | None = None
+
+
+def drops(show: Show, season: Season, episodes: Sequence[Episode]) -> list[Drop]:
+    ordered = tuple(sorted(episodes, key=lambda e: (e.release_at, e.number)))
+    return [
+        Drop(show, season, tuple(group), ordered)
+        for _, group in groupby(ordered, key=lambda e: e.release_at)
+    ]
+
+
+def plan_posts(
+    releases: Iterable[tuple[Show, Season, Sequence[Episode]]],
+    changes: Iterable[SeasonChange],
+    subscriptions: Iterable[Subscription],
+    start: datetime,
+    end: datetime,
+) -> list[PlannedPost]:
+    """Every post due in (start, end], in due order.
+
+    Releases and reminders go to every active subscription of the show. Announcements,
+    trailers and moves go to subscriptions that want them and existed when the change was
+    made (a channel that subscribes later sees the current state in the command's reply).
+    """
+    by_show: dict[int, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        if subscription.paused_reason is None:
+            by_show[subscription.show_id].append(subscription)
+
+    posts: list[PlannedPost] = []
+    # Thousands of channels share a handful of distinct messages: compose each once.
+    messages = _MessageCache()
+    for show, season, episodes in releases:
+        for drop in drops(show, season, episodes):
+            for subscription in by_show.get(show.id, ()):
+                posts.extend(_drop_posts(drop, subscription, start, end, messages))
+    for change in changes:
+        if not start < change.at <= end:
+            continue
+        for subscription in by_show.get(change.show.id, ()):
+            post = _change_post(change, subscription)
+            if post is not None:
+                posts.append(post)
+    posts.sort(key=lambda post: (post.due_at, post.notification_key, post.subscription.id))
+    return posts
+
+
+class _MessageCache(dict):
+    """(drop key, reminder offset, hide titles, mention) -> Message."""
+
+    def get_message(self, drop: Drop, offset: int | None, subscription: Subscription) -> Message:
+        cache_key = (drop.key, offset, subscription.hide_titles, subscription.mention)
+        message = self.get(cache_key)
+        if message is None:
+            options = {"hide_titles": subscription.hide_titles, "mention": subscription.mention}
+            if offset is None:
+                message = compose.release_message(drop.show, drop.season, drop.episodes, **options)
+            else:
+                message = compose.reminder_message(
+                    drop.show, drop.season, drop.episodes, offset, **options
+                )
+            self[cache_key] = message
+        return message
+
+
+def _drop_posts(
+    drop: Drop,
+    subscription: Subscription,
+    start: datetime,
+    end: datetime,
+    messages: _MessageCache,
+) -> Iterable[PlannedPost]:
+    common = {
+        "subscription": subscription,
+        "season_id": drop.season.id,
+        "episode_id": drop.episodes[0].id,
+        "drop_at": drop.release_at,
+    }
+    for offset in subscription.reminders:
+        due_at = drop.release_at - timedelta(seconds=offset)
+        if start < due_at <= end:
+            yield PlannedPost(
+                notification_key=f"{drop.key}:before:{format_duration(offset)}",
+                due_at=due_at,
+                message=messages.get_message(drop, offset, subscription),
+                **common,
+            )
+    if start < drop.release_at <= end:
+        yield PlannedPost(
+            notification_key=f"{drop.key}:release",
+            due_at=drop.release_at,
+            message=messages.get_message(drop, None, subscription),
+            **common,
+        )
+
+
+def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPost | None:
+    existed = subscription.created_at is None or subscription.created_at <= change.at
+    if not subscription.trailers or not existed:
+        return None
+    if change.kind == "announced":
+        message = compose.announced_message(
+            change.show, change.season, change.episodes, mention=subscription.mention
+        )
+    elif change.kind == "trailer":
+        message = compose.trailer_message(
+            change.show, change.season, change.detail["url"], mention=subscription.mention
+        )
+    elif change.kind == "moved":
+        message = compose.moved_message(
+            change.show,
+            change.season,
+            change.episodes,
+            date.fromisoformat(change.detail["from"]),
+            date.fromisoformat(change.detail["to"]),
+            mention=subscription.mention,
+        )
+    else:  # an event kind from a newer version: nothing to say about it
+        return None
+    return PlannedPost(
+        subscription=subscription,
+        notification_key=change.key,
+        due_at=change.at,
+        message=message,
+        season_id=change.season.id,
+    )

@@ -1,0 +1,1027 @@
+"""The only place with SQL: shows, seasons, episodes, subscriptions, the outbox, the audit log.
+
+SQLite through sqlite-utils is the zero-setup default. The SQL stays portable (no SQLite-only
+upserts in callers, ISO-8601 UTC text for instants, explicit transactions) so that a
+PostgreSQL store can implement the same methods later for several bot processes.
+
+Transactions: every multi-row change runs inside `self._write()`, one `BEGIN IMMEDIATE`
+... `COMMIT`. sqlite-utils' own write helpers commit on their own, so inside a transaction
+only `_exec` is used; sqlite-utils serves the schema and the read queries.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.errors import AlreadyExists
+from bot.models import Cadence, ChannelRef, Episode, Season, Show, Subscription
+
+# ----------------------------------------------------------------------------- time as text
+
+
+def to_db_time(instant: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order in every database."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: instants must be timezone-aware")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- schema
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE shows (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,            -- casefolded: titles are unique per scope
+        network TEXT,
+        timezone TEXT NOT NULL,
+        release_time TEXT NOT NULL,         -- HH:MM local
+        tenant_key TEXT NOT NULL DEFAULT '',-- '' global, else 'discord:<guild>' / 'slack:<team>'
+        created_at TEXT NOT NULL,
+        UNIQUE (tenant_key, title_key)
+    );
+    CREATE TABLE seasons (
+        id INTEGER PRIMARY KEY,
+        show_id INTEGER NOT NULL REFERENCES shows(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        premiere TEXT NOT NULL,             -- YYYY-MM-DD local
+        episode_count INTEGER NOT NULL,
+        cadence_kind TEXT NOT NULL,         -- weekly | all_at_once | dates
+        cadence_weekday INTEGER,
+        cadence_dates TEXT,                 -- JSON list of YYYY-MM-DD
+        premiere_episodes INTEGER NOT NULL DEFAULT 1,
+        release_time TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        trailer_url TEXT,
+        title TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (show_id, number)
+    );
+    CREATE TABLE episodes (
+        id INTEGER PRIMARY KEY,
+        season_id INTEGER NOT NULL REFERENCES seasons(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        title TEXT,
+        release_at TEXT NOT NULL,           -- UTC
+        manual INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (season_id, number)
+    );
+    CREATE INDEX episodes_release_at ON episodes (release_at);
+    CREATE TABLE season_events (
+        id INTEGER PRIMARY KEY,
+        season_id INTEGER NOT NULL REFERENCES seasons(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,                 -- announced | trailer | moved
+        seq INTEGER NOT NULL,
+        created_at TEXT NOT NULL,           -- when it falls due
+        detail TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (season_id, kind, seq)
+    );
+    CREATE INDEX season_events_created_at ON season_events (created_at);
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        show_id INTEGER NOT NULL REFERENCES shows(id) ON DELETE CASCADE,
+        reminders TEXT NOT NULL DEFAULT '',  -- seconds before a drop, comma-separated
+        trailers INTEGER NOT NULL DEFAULT 1,
+        mention TEXT,
+        hide_titles INTEGER NOT NULL DEFAULT 0,
+        paused_reason TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, tenant, channel, show_id)
+    );
+    CREATE INDEX subscriptions_show ON subscriptions (show_id);
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        notification_key TEXT NOT NULL,
+        season_id INTEGER REFERENCES seasons(id) ON DELETE CASCADE,
+        episode_id INTEGER REFERENCES episodes(id) ON DELETE CASCADE,
+        platform TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        state TEXT NOT NULL,                -- pending | sending | sent | failed | skipped
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        platform_message_id TEXT,
+        message TEXT NOT NULL,              -- the neutral Message as JSON, fixed when due
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (subscription_id, notification_key)
+    );
+    CREATE INDEX notifications_pending ON notifications (state, next_attempt_at);
+    CREATE INDEX notifications_season ON notifications (season_id);
+    CREATE INDEX notifications_episode ON notifications (episode_id);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        tenant_key TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+)
+
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class SeasonEvent:
+    id: int
+    season_id: int
+    kind: str
+    seq: int
+    created_at: datetime
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    subscription_id: int
+    notification_key: str
+    channel: ChannelRef
+    due_at: datetime
+    state: str
+    attempts: int
+    message: dict[str, Any]
+    last_error: str | None = None
+    platform_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """An outbox row to insert; (subscription_id, notification_key) is the idempotency pair."""
+
+    subscription_id: int
+    notification_key: str
+    platform: str
+    due_at: datetime
+    state: str  # pending or skipped
+    message_json: str
+    season_id: int | None
+    episode_id: int | None
+    last_error: str | None = None
+
+
+class Store:
+    """A SQLite database holding everything; safe to share between threads of one process."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 10000")
+        if str(path) != ":memory:":
+            db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; durable at checkpoint
+        store = cls(db)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Apply the migrations this database has not seen yet, in order, each atomically."""
+        with self._lock:
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if self.schema_version() >= version:
+                    continue
+                with self._write():
+                    # executescript would COMMIT first; run the statements one by one instead.
+                    for statement in _split_sql(script):
+                        self._exec(statement)
+                    self._exec(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One transaction; nested calls join the outer one."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                yield
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.db.conn.execute(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write():
+            self._set_meta(key, value)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._exec("DELETE FROM meta WHERE key = ?", [key])
+        self._exec("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    def change_counter(self) -> int:
+        """Bumped by every change to the plan; another process polls it to re-plan."""
+        return int(self.get_meta("change_counter") or 0)
+
+    def _bump_changes(self) -> None:
+        self._exec(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+            "WHERE key = 'change_counter'"
+        )
+        if self._exec("SELECT changes()").fetchone()[0] == 0:
+            self._exec("INSERT INTO meta (key, value) VALUES ('change_counter', '1')")
+
+    def audit(self, actor: str, tenant_key: str, action: str, detail: dict, at: datetime) -> None:
+        self._exec(
+            "INSERT INTO audit_log (at, actor, tenant_key, action, detail) VALUES (?, ?, ?, ?, ?)",
+            [to_db_time(at), actor, tenant_key, action, json.dumps(detail, sort_keys=True)],
+        )
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        return self._rows("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit])
+
+    # ------------------------------------------------------------------ shows
+
+    def add_show(
+        self,
+        title: str,
+        *,
+        network: str | None,
+        timezone: str,
+        release_time: time,
+        tenant_key: str | None,
+        actor: str,
+        now: datetime,
+    ) -> Show:
+        with self._write():
+            try:
+                cursor = self._exec(
+                    "INSERT INTO shows (title, title_key, network, timezone, release_time, "
+                    "tenant_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        title,
+                        title.casefold(),
+                        network,
+                        timezone,
+                        release_time.strftime("%H:%M"),
+                        tenant_key or "",
+                        to_db_time(now),
+                    ],
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(
+                    f'A show called "{title}" exists already.',
+                    hint="Add a season to it with `season add`.",
+                ) from None
+            self.audit(actor, tenant_key or "", "show add", {"title": title}, now)
+            show_id = cursor.lastrowid
+        return self.get_show(show_id)
+
+    def get_show(self, show_id: int) -> Show:
+        return _show(self._rows("SELECT * FROM shows WHERE id = ?", [show_id])[0])
+
+    def visible_shows(self, tenant_key: str | None) -> list[Show]:
+        """Global shows plus the tenant's private ones; None (the operator) sees every show."""
+        if tenant_key is None:
+            rows = self._rows("SELECT * FROM shows ORDER BY title_key")
+        else:
+            rows = self._rows(
+                "SELECT * FROM shows WHERE tenant_key IN ('', ?) ORDER BY title_key",
+                [tenant_key],
+            )
+        return [_show(row) for row in rows]
+
+    # ------------------------------------------------------------------ seasons and episodes
+
+    def add_season(
+        self,
+        show: Show,
+        *,
+        number: int,
+        premiere: date,
+        episode_count: int,
+        cadence: Cadence,
+        premiere_episodes: int,
+        release_time: time,
+        timezone: str,
+        trailer_url: str | None,
+        title: str | None,
+        release_instants: Sequence[datetime],
+        actor: str,
+        now: datetime,
+    ) -> Season:
+        """Insert a season, its episodes and its "announced" event in one transaction."""
+        with self._write():
+            try:
+                cursor = self._exec(
+                    "INSERT INTO seasons (show_id, number, premiere, episode_count, cadence_kind,"
+                    " cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone,"
+                    " trailer_url, title, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        show.id,
+                        number,
+                        premiere.isoformat(),
+                        episode_count,
+                        cadence.kind,
+                        cadence.weekday,
+                        json.dumps([d.isoformat() for d in cadence.dates]),
+                        premiere_episodes,
+                        release_time.strftime("%H:%M"),
+                        timezone,
+                        trailer_url,
+                        title,
+                        to_db_time(now),
+                    ],
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(
+                    f'"{show.title}" already has a season {number}.',
+                    hint="Move it with `season move`, or remove it first with `season remove`.",
+                ) from None
+            season_id = cursor.lastrowid
+            self.db.conn.executemany(
+                "INSERT INTO episodes (season_id, number, release_at) VALUES (?, ?, ?)",
+                [
+                    (season_id, index, to_db_time(instant))
+                    for index, instant in enumerate(release_instants, start=1)
+                ],
+            )
+            # The announcement carries the trailer link, if any: one post, not two.
+            self._add_event(season_id, "announced", now, {})
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "season add",
+                {"show": show.title, "season": number, "premiere": premiere.isoformat()},
+                now,
+            )
+            self._bump_changes()
+        return self.get_season(show.id, number)  # type: ignore[return-value]
+
+    def get_season(self, show_id: int, number: int) -> Season | None:
+        rows = self._rows(
+            "SELECT * FROM seasons WHERE show_id = ? AND number = ?", [show_id, number]
+        )
+        return _season(rows[0]) if rows else None
+
+    def seasons_of(self, show_id: int) -> list[Season]:
+        rows = self._rows("SELECT * FROM seasons WHERE show_id = ? ORDER BY number", [show_id])
+        return [_season(row) for row in rows]
+
+    def episodes_of(self, season_id: int) -> list[Episode]:
+        rows = self._rows("SELECT * FROM episodes WHERE season_id = ? ORDER BY number", [season_id])
+        return [_episode(row) for row in rows]
+
+    def posted_episode_ids(self, season_id: int) -> set[int]:
+        """Episodes whose release post went out (or is going out) to at least one channel."""
+        rows = self._rows(
+            "SELECT DISTINCT episode_id FROM notifications WHERE season_id = ? "
+            "AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
+            [season_id],
+        )
+        return {row["episode_id"] for row in rows}
+
+    def move_season(
+        self,
+        season: Season,
+        *,
+        premiere: date,
+        cadence: Cadence,
+        new_release_at: dict[int, datetime],
+        show: Show,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Move a season's premiere and the given episodes, in one transaction.
+
+        Notifications of moved episodes that were not sent yet are dropped, and their
+        reminders forgotten, so the plan schedules them afresh at the new instants; a
+        release that was already posted keeps its key and is never posted again.
+        """
+        with self._write():
+            self._exec(
+                "UPDATE seasons SET premiere = ?, cadence_dates = ? WHERE id = ?",
+                [
+                    premiere.isoformat(),
+                    json.dumps([d.isoformat() for d in cadence.dates]),
+                    season.id,
+                ],
+            )
+            for episode_id, instant in new_release_at.items():
+                self._move_episode(episode_id, instant)
+            self._add_event(
+                season.id,
+                "moved",
+                now,
+                {"from": season.premiere.isoformat(), "to": premiere.isoformat()},
+            )
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "season move",
+                {"show": show.title, "season": season.number, "premiere": premiere.isoformat()},
+                now,
+            )
+            self._bump_changes()
+
+    def _move_episode(self, episode_id: int, instant: datetime) -> None:
+        self._exec(
+            "UPDATE episodes SET release_at = ? WHERE id = ?", [to_db_time(instant), episode_id]
+        )
+        self._exec(
+            "DELETE FROM notifications WHERE episode_id = ? AND "
+            "(state IN ('pending', 'skipped') OR notification_key LIKE '%:before:%')",
+            [episode_id],
+        )
+
+    def set_episode(
+        self,
+        episode: Episode,
+        *,
+        title: str | None,
+        release_at: datetime | None,
+        show: Show,
+        season: Season,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        with self._write():
+            if title is not None:
+                self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+            if release_at is not None:
+                self._move_episode(episode.id, release_at)
+                self._exec("UPDATE episodes SET manual = 1 WHERE id = ?", [episode.id])
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "episode set",
+                {
+                    "show": show.title,
+                    "season": season.number,
+                    "episode": episode.number,
+                    "title": title,
+                    "release_at": release_at and to_db_time(release_at),
+                },
+                now,
+            )
+            self._bump_changes()
+
+    def set_trailer(
+        self, season: Season, url: str, *, show: Show, actor: str, now: datetime
+    ) -> None:
+        with self._write():
+            self._exec("UPDATE seasons SET trailer_url = ? WHERE id = ?", [url, season.id])
+            self._add_event(season.id, "trailer", now, {"url": url})
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "season trailer",
+                {"show": show.title, "season": season.number, "url": url},
+                now,
+            )
+            self._bump_changes()
+
+    def remove_season(self, season: Season, *, show: Show, actor: str, now: datetime) -> None:
+        """Delete a season with its episodes, events and every notification about it."""
+        with self._write():
+            self._exec("DELETE FROM seasons WHERE id = ?", [season.id])
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "season remove",
+                {"show": show.title, "season": season.number},
+                now,
+            )
+            self._bump_changes()
+
+    def _add_event(self, season_id: int, kind: str, at: datetime, detail: dict) -> None:
+        seq = self._exec(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM season_events WHERE season_id = ? AND kind = ?",
+            [season_id, kind],
+        ).fetchone()[0]
+        self._exec(
+            "INSERT INTO season_events (season_id, kind, seq, created_at, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [season_id, kind, seq, to_db_time(at), json.dumps(detail, sort_keys=True)],
+        )
+
+    # ------------------------------------------------------------------ plan inputs
+
+    def releases_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[Show, Season, list[Episode]]]:
+        """Seasons with an episode released in (start, end], with ALL their episodes.
+
+        All episodes, not just those in the window, because a post needs to know whether a
+        drop is the premiere or the finale.
+        """
+        rows = self._rows(
+            "SELECT DISTINCT season_id FROM episodes WHERE release_at > ? AND release_at <= ?",
+            [to_db_time(start), to_db_time(end)],
+        )
+        return self._seasons_with_episodes([row["season_id"] for row in rows])
+
+    def _seasons_with_episodes(
+        self, season_ids: Iterable[int]
+    ) -> list[tuple[Show, Season, list[Episode]]]:
+        result = []
+        shows: dict[int, Show] = {}
+        for season_id in season_ids:
+            season = _season(self._rows("SELECT * FROM seasons WHERE id = ?", [season_id])[0])
+            if season.show_id not in shows:
+                shows[season.show_id] = self.get_show(season.show_id)
+            result.append((shows[season.show_id], season, self.episodes_of(season_id)))
+        return result
+
+    def season_with_episodes(self, season_id: int) -> tuple[Show, Season, list[Episode]]:
+        return self._seasons_with_episodes([season_id])[0]
+
+    def events_between(self, start: datetime, end: datetime) -> list[SeasonEvent]:
+        rows = self._rows(
+            "SELECT * FROM season_events WHERE created_at > ? AND created_at <= ? ORDER BY id",
+            [to_db_time(start), to_db_time(end)],
+        )
+        return [_event(row) for row in rows]
+
+    def upcoming_due_instants(self, after: datetime, limit: int = 1000) -> list[datetime]:
+        """The next instants at which something falls due: releases and reminder times.
+
+        One entry per instant, not per subscription: the scheduler holds one job each.
+        """
+        releases = self._rows(
+            "SELECT DISTINCT e.release_at, s.show_id FROM episodes e "
+            "JOIN seasons s ON s.id = e.season_id WHERE e.release_at > ? "
+            "ORDER BY e.release_at LIMIT ?",
+            [to_db_time(after), limit],
+        )
+        offsets_by_show: dict[int, set[int]] = {}
+        for row in self._rows(
+            "SELECT DISTINCT show_id, reminders FROM subscriptions "
+            "WHERE reminders != '' AND paused_reason IS NULL"
+        ):
+            offsets_by_show.setdefault(row["show_id"], set()).update(
+                _parse_reminders(row["reminders"])
+            )
+        instants: set[datetime] = set()
+        for row in releases:
+            release_at = from_db_time(row["release_at"])
+            instants.add(release_at)
+            for offset in offsets_by_show.get(row["show_id"], ()):
+                instant = release_at.timestamp() - offset
+                if instant > after.timestamp():
+                    instants.add(datetime.fromtimestamp(instant, UTC))
+        return sorted(instants)[:limit]
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe(
+        self,
+        channel: ChannelRef,
+        show: Show,
+        *,
+        reminders: Sequence[int],
+        trailers: bool,
+        mention: str | None,
+        hide_titles: bool,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Subscribe, or update the options of an existing subscription (and un-pause it).
+
+        Returns the subscription and whether it is new.
+        """
+        values = [
+            ",".join(str(s) for s in reminders),
+            int(trailers),
+            mention,
+            int(hide_titles),
+        ]
+        with self._write():
+            existing = self._find_subscription(channel, show.id)
+            if existing:
+                self._exec(
+                    "UPDATE subscriptions SET reminders = ?, trailers = ?, mention = ?, "
+                    "hide_titles = ?, paused_reason = NULL WHERE id = ?",
+                    [*values, existing.id],
+                )
+            else:
+                self._exec(
+                    "INSERT INTO subscriptions (platform, tenant, channel, show_id, reminders, "
+                    "trailers, mention, hide_titles, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    [
+                        channel.platform,
+                        channel.tenant,
+                        channel.channel,
+                        show.id,
+                        *values,
+                        to_db_time(now),
+                    ],
+                )
+            self.audit(
+                actor,
+                channel.tenant_key,
+                "subscribe",
+                {"channel": str(channel), "show": show.title},
+                now,
+            )
+            self._bump_changes()
+            subscription = self._find_subscription(channel, show.id)
+        assert subscription is not None
+        return subscription, existing is None
+
+    def unsubscribe(self, channel: ChannelRef, show: Show, *, actor: str, now: datetime) -> bool:
+        with self._write():
+            cursor = self._exec(
+                "DELETE FROM subscriptions WHERE platform = ? AND tenant = ? AND channel = ? "
+                "AND show_id = ?",
+                [channel.platform, channel.tenant, channel.channel, show.id],
+            )
+            if cursor.rowcount:
+                self.audit(
+                    actor,
+                    channel.tenant_key,
+                    "unsubscribe",
+                    {"channel": str(channel), "show": show.title},
+                    now,
+                )
+                self._bump_changes()
+            return cursor.rowcount > 0
+
+    def _find_subscription(self, channel: ChannelRef, show_id: int) -> Subscription | None:
+        rows = self._rows(
+            "SELECT * FROM subscriptions WHERE platform = ? AND tenant = ? AND channel = ? "
+            "AND show_id = ?",
+            [channel.platform, channel.tenant, channel.channel, show_id],
+        )
+        return _subscription(rows[0]) if rows else None
+
+    def subscriptions(
+        self,
+        *,
+        channel: ChannelRef | None = None,
+        tenant_key: str | None = None,
+        show_ids: Sequence[int] | None = None,
+        active_only: bool = False,
+    ) -> list[Subscription]:
+        clauses, params = [], []
+        if channel is not None:
+            clauses.append("platform = ? AND tenant = ? AND channel = ?")
+            params += [channel.platform, channel.tenant, channel.channel]
+        if tenant_key is not None:
+            platform, _, tenant = tenant_key.partition(":")
+            clauses.append("platform = ? AND tenant = ?")
+            params += [platform, tenant]
+        if show_ids is not None:
+            if not show_ids:
+                return []
+            clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
+            params += list(show_ids)
+        if active_only:
+            clauses.append("paused_reason IS NULL")
+        where = " AND ".join(clauses) or "1 = 1"
+        rows = self._rows(
+            f"SELECT * FROM subscriptions WHERE {where} ORDER BY platform, tenant, channel, id",
+            params,
+        )
+        return [_subscription(row) for row in rows]
+
+    def pause_subscriptions(
+        self,
+        reason: str,
+        *,
+        subscription_id: int | None = None,
+        channel: ChannelRef | None = None,
+        tenant_key: str | None = None,
+    ) -> int:
+        """Stop posting to a subscription (or a whole channel or tenant) until re-subscribed."""
+        clauses, params = ["paused_reason IS NULL"], [reason]
+        if subscription_id is not None:
+            clauses.append("id = ?")
+            params.append(subscription_id)
+        if channel is not None:
+            clauses.append("platform = ? AND tenant = ? AND channel = ?")
+            params += [channel.platform, channel.tenant, channel.channel]
+        if tenant_key is not None:
+            platform, _, tenant = tenant_key.partition(":")
+            clauses.append("platform = ? AND tenant = ?")
+            params += [platform, tenant]
+        with self._write():
+            cursor = self._exec(
+                f"UPDATE subscriptions SET paused_reason = ? WHERE {' AND '.join(clauses)}",
+                params,
+            )
+            if cursor.rowcount:
+                self._bump_changes()
+            return cursor.rowcount
+
+    # ------------------------------------------------------------------ outbox
+
+    def insert_notifications(
+        self,
+        rows: Iterable[NewNotification],
+        now: datetime,
+        *,
+        watermark: tuple[str, datetime] | None = None,
+    ) -> int:
+        """Insert-or-ignore on (subscription, key): what is there already stays as it is.
+
+        `watermark` (meta key, instant) is moved forward in the same transaction, so "planned
+        up to T" and the rows planned up to T are recorded together or not at all.
+        """
+        stamp = to_db_time(now)
+        params = [
+            (
+                row.subscription_id,
+                row.notification_key,
+                row.season_id,
+                row.episode_id,
+                row.platform,
+                to_db_time(row.due_at),
+                row.state,
+                to_db_time(row.due_at),
+                row.last_error,
+                row.message_json,
+                stamp,
+                stamp,
+            )
+            for row in rows
+        ]
+        with self._write():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT INTO notifications (subscription_id, notification_key, season_id, "
+                "episode_id, platform, due_at, state, next_attempt_at, last_error, message, "
+                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
+                params,
+            )
+            inserted = self.db.conn.total_changes - before
+            if watermark is not None:
+                key, instant = watermark
+                current = self._exec("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+                if current is None or current[0] < to_db_time(instant):
+                    self._set_meta(key, to_db_time(instant))
+            return inserted
+
+    def claim_due(
+        self, now: datetime, *, platforms: Sequence[str], limit: int = 500
+    ) -> list[OutboxRow]:
+        """Move up to `limit` due pending rows to `sending` and return them.
+
+        The claim is one transaction, so two processes never send the same row.
+        """
+        if not platforms:
+            return []
+        marks = ",".join("?" * len(platforms))
+        with self._write():
+            rows = list(
+                self.db.query(
+                    "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
+                    "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
+                    f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
+                    f"AND n.platform IN ({marks}) ORDER BY n.next_attempt_at, n.id LIMIT ?",
+                    [to_db_time(now), *platforms, limit],
+                )
+            )
+            if rows:
+                self.db.conn.executemany(
+                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(to_db_time(now), row["id"]) for row in rows],
+                )
+        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def rows_in_state(
+        self, state: str, *, platforms: Sequence[str] | None = None
+    ) -> list[OutboxRow]:
+        rows = self._rows(
+            "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
+            "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
+            "WHERE n.state = ? ORDER BY n.id",
+            [state],
+        )
+        return [
+            _outbox_row(row) for row in rows if platforms is None or row["platform"] in platforms
+        ]
+
+    def mark_sent(self, row_id: int, platform_message_id: str, now: datetime) -> None:
+        with self._write():
+            self._exec(
+                "UPDATE notifications SET state = 'sent', platform_message_id = ?, sent_at = ?, "
+                "updated_at = ?, last_error = NULL WHERE id = ?",
+                [platform_message_id, to_db_time(now), to_db_time(now), row_id],
+            )
+
+    def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime, now: datetime) -> None:
+        with self._write():
+            self._exec(
+                "UPDATE notifications SET state = 'pending', last_error = ?, next_attempt_at = ?, "
+                "updated_at = ? WHERE id = ?",
+                [error, to_db_time(next_attempt_at), to_db_time(now), row_id],
+            )
+
+    def mark_failed(self, row: OutboxRow, error: str, now: datetime, *, pause: bool) -> None:
+        """A permanent failure: the row fails and, when `pause`, so does its subscription."""
+        with self._write():
+            self._exec(
+                "UPDATE notifications SET state = 'failed', last_error = ?, updated_at = ? "
+                "WHERE id = ?",
+                [error, to_db_time(now), row.id],
+            )
+            if pause:
+                self.pause_subscriptions(error, subscription_id=row.subscription_id)
+
+    def release_sending(self, row_ids: Sequence[int], now: datetime) -> None:
+        """Give claimed rows back (shutdown before they were sent)."""
+        with self._write():
+            self.db.conn.executemany(
+                "UPDATE notifications SET state = 'pending', attempts = MAX(attempts - 1, 0), "
+                "updated_at = ? WHERE id = ? AND state = 'sending'",
+                [(to_db_time(now), row_id) for row_id in row_ids],
+            )
+
+    def next_attempt_at(self, platforms: Sequence[str]) -> datetime | None:
+        """When the earliest pending row (a retry, usually) may be tried."""
+        if not platforms:
+            return None
+        rows = self._rows(
+            "SELECT MIN(next_attempt_at) AS at FROM notifications WHERE state = 'pending' "
+            f"AND platform IN ({','.join('?' * len(platforms))})",
+            list(platforms),
+        )
+        return from_db_time(rows[0]["at"]) if rows and rows[0]["at"] else None
+
+    def outbox_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTBOX_STATES, 0)
+        for row in self._rows("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state"):
+            counts[row["state"]] = row["n"]
+        return counts
+
+    def outbox(self, *, states: Sequence[str] | None = None, limit: int = 1000) -> list[OutboxRow]:
+        clause = ""
+        params: list[Any] = []
+        if states:
+            clause = f"WHERE n.state IN ({','.join('?' * len(states))})"
+            params = list(states)
+        rows = self._rows(
+            "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
+            "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
+            f"{clause} ORDER BY n.due_at, n.id LIMIT ?",
+            [*params, limit],
+        )
+        return [_outbox_row(row) for row in rows]
+
+    def last_sent_by_platform(self) -> dict[str, datetime]:
+        rows = self._rows(
+            "SELECT platform, MAX(sent_at) AS at FROM notifications WHERE state = 'sent' "
+            "GROUP BY platform"
+        )
+        return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
+
+
+# ----------------------------------------------------------------------------- row mapping
+
+
+def _split_sql(script: str) -> list[str]:
+    statements = []
+    for chunk in script.split(";"):
+        lines = [line.split("--")[0].rstrip() for line in chunk.splitlines()]
+        statement = "\n".join(line for line in lines if line.strip())
+        if statement:
+            statements.append(statement)
+    return statements
+
+
+def _parse_reminders(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part)
+
+
+def _show(row: dict) -> Show:
+    return Show(
+        id=row["id"],
+        title=row["title"],
+        network=row["network"],
+        timezone=row["timezone"],
+        release_time=time.fromisoformat(row["release_time"]),
+        tenant_key=row["tenant_key"] or None,
+    )
+
+
+def _season(row: dict) -> Season:
+    return Season(
+        id=row["id"],
+        show_id=row["show_id"],
+        number=row["number"],
+        premiere=date.fromisoformat(row["premiere"]),
+        episode_count=row["episode_count"],
+        cadence=Cadence(
+            kind=row["cadence_kind"],
+            weekday=row["cadence_weekday"],
+            dates=tuple(date.fromisoformat(d) for d in json.loads(row["cadence_dates"] or "[]")),
+        ),
+        premiere_episodes=row["premiere_episodes"],
+        release_time=time.fromisoformat(row["release_time"]),
+        timezone=row["timezone"],
+        trailer_url=row["trailer_url"],
+        title=row["title"],
+    )
+
+
+def _episode(row: dict) -> Episode:
+    return Episode(
+        id=row["id"],
+        season_id=row["season_id"],
+        number=row["number"],
+        title=row["title"],
+        release_at=from_db_time(row["release_at"]),
+        manual=bool(row["manual"]),
+    )
+
+
+def _event(row: dict) -> SeasonEvent:
+    return SeasonEvent(
+        id=row["id"],
+        season_id=row["season_id"],
+        kind=row["kind"],
+        seq=row["seq"],
+        created_at=from_db_time(row["created_at"]),
+        detail=json.loads(row["detail"]),
+    )
+
+
+def _subscription(row: dict) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
+        show_id=row["show_id"],
+        reminders=_parse_reminders(row["reminders"]),
+        trailers=bool(row["trailers"]),
+        mention=row["mention"],
+        hide_titles=bool(row["hide_titles"]),
+        paused_reason=row["paused_reason"],
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def _outbox_row(row: dict, **override: Any) -> OutboxRow:
+    values = {
+        "id": row["id"],
+        "subscription_id": row["subscription_id"],
+        "notification_key": row["notification_key"],
+        "channel": ChannelRef(row["sub_platform"], row["tenant"], row["channel"]),
+        "due_at": from_db_time(row["due_at"]),
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "message": json.loads(row["message"]),
+        "last_error": row["last_error"],
+        "platform_message_id": row["platform_message_id"],
+    }
+    values.update(override)
+    return OutboxRow(**values)

@@ -1,0 +1,214 @@
+"""The delivery engine: drain the outbox into the platforms, each row exactly once.
+
+A row moves pending -> sending -> sent | failed, or back to pending with a later
+`next_attempt_at` after a transient error. Claiming (pending -> sending) is one
+transaction, so two processes never send one row. A crash leaves a row in `sending`: at
+start-up `recover()` asks the platform whether the post is there (Slack: message
+metadata) and otherwise sends it again under the same idempotency key (Discord: the
+message nonce with enforce_nonce), so the reader never sees it twice.
+
+The engine knows platforms only through `bot.sender.Sender`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.messages import message_from_json
+from bot.sender import Delivery, PermanentSendError, Sender, TransientSendError
+from bot.store import OutboxRow, Store
+from jobs.limiter import RateLimiter
+from jobs.outbox import materialize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassResult:
+    planned: int = 0
+    skipped: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    sent_rows: list[OutboxRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped; gives up after `max_attempts`."""
+
+    max_attempts: int = 8
+    base_seconds: float = 2.0
+    max_seconds: float = 900.0
+
+    def delay(self, attempts: int, retry_after: float | None, rand: Callable[[], float]) -> float:
+        if retry_after is not None:
+            # The platform said when: honour it, with a little spread so a fan-out
+            # does not come back as one burst.
+            return retry_after + rand() * min(1.0, retry_after)
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        return max(0.5, rand() * ceiling)
+
+
+def idempotency_key(row_id: int) -> str:
+    """Stable per outbox row: Discord nonces are at most 25 characters."""
+    return f"eb{row_id}"
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        grace: timedelta = timedelta(hours=12),
+        retry: RetryPolicy | None = None,
+        limiters: Mapping[str, RateLimiter] | None = None,
+        batch_size: int = 500,
+        rand: Callable[[], float] = random.random,
+        on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.clock = clock
+        self.grace = grace
+        self.retry = retry or RetryPolicy()
+        self.limiters = dict(limiters or {})
+        self.batch_size = batch_size
+        self.rand = rand
+        self.on_permanent_failure = on_permanent_failure
+        self._semaphores = {
+            platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
+            for platform, sender in self.senders.items()
+        }
+        self._stopping = False
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted(self.senders)
+
+    def stop(self) -> None:
+        """Finish the sends in flight, claim nothing new, release claimed rows not started."""
+        self._stopping = True
+
+    async def run_pass(self) -> PassResult:
+        """Materialize what is due now, then send every due row (one delivery pass)."""
+        result = PassResult()
+        now = self.clock.now()
+        planned = materialize(self.store, now, self.grace)
+        result.planned, result.skipped = planned.pending, planned.skipped
+        await self.drain(result)
+        return result
+
+    async def drain(self, result: PassResult | None = None) -> PassResult:
+        """Send every row that is due by the clock, batch by batch."""
+        result = result or PassResult()
+        while not self._stopping:
+            rows = self.store.claim_due(
+                self.clock.now(), platforms=self.platforms, limit=self.batch_size
+            )
+            if not rows:
+                break
+            await asyncio.gather(*(self._send_row(row, result) for row in rows))
+        return result
+
+    async def recover(self) -> int:
+        """Resolve rows a crash left in `sending`: mark sent if the platform has the post,
+        else make them pending again (the idempotency key makes the resend safe)."""
+        resolved = 0
+        for row in self.store.rows_in_state("sending", platforms=self.platforms):
+            sender = self.senders[row.channel.platform]
+            receipt = None
+            try:
+                receipt = await sender.find_sent(self._delivery(row))
+            except (TransientSendError, PermanentSendError) as error:
+                log.warning("could not check outbox row %s after a restart: %s", row.id, error)
+            if receipt is not None:
+                self.store.mark_sent(row.id, receipt.platform_message_id, self.clock.now())
+            else:
+                self.store.release_sending([row.id], self.clock.now())
+            resolved += 1
+        return resolved
+
+    def next_wakeup(self):
+        """When a pending retry becomes due (the scheduler sets a job for it)."""
+        return self.store.next_attempt_at(self.platforms)
+
+    # ------------------------------------------------------------------ one row
+
+    async def _send_row(self, row: OutboxRow, result: PassResult) -> None:
+        platform = row.channel.platform
+        sender = self.senders[platform]
+        async with self._semaphores[platform]:
+            if self._stopping:  # claimed, never started: give it back for the next run
+                self.store.release_sending([row.id], self.clock.now())
+                return
+            limiter = self.limiters.get(platform)
+            if limiter is not None:
+                await limiter.acquire(row.channel)
+                if self._stopping:
+                    self.store.release_sending([row.id], self.clock.now())
+                    return
+            try:
+                receipt = await sender.send(self._delivery(row))
+            except TransientSendError as error:
+                if limiter is not None and error.retry_after:
+                    limiter.back_off(error.retry_after)
+                self._retry_or_give_up(row, error.reason, error.retry_after, result)
+                return
+            except PermanentSendError as error:
+                await self._fail(row, error.reason, result)
+                return
+            except Exception as error:  # a bug or an unexpected library error: retry
+                log.exception("unexpected error sending outbox row %s", row.id)
+                self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
+                return
+        self.store.mark_sent(row.id, receipt.platform_message_id, self.clock.now())
+        result.sent += 1
+        result.sent_rows.append(row)
+
+    def _retry_or_give_up(
+        self, row: OutboxRow, reason: str, retry_after: float | None, result: PassResult
+    ) -> None:
+        now = self.clock.now()
+        if row.attempts >= self.retry.max_attempts:
+            log.error(
+                "giving up on outbox row %s (%s to %s) after %s attempts: %s",
+                row.id, row.notification_key, row.channel, row.attempts, reason,
+            )  # fmt: skip
+            self.store.mark_failed(row, f"gave up after {row.attempts} attempts: {reason}", now,
+                                   pause=False)  # fmt: skip
+            result.failed += 1
+            return
+        delay = self.retry.delay(row.attempts, retry_after, self.rand)
+        self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
+        result.retrying += 1
+
+    async def _fail(self, row: OutboxRow, reason: str, result: PassResult) -> None:
+        log.warning(
+            "permanent failure posting %s to %s: %s; subscription paused",
+            row.notification_key, row.channel, reason,
+        )  # fmt: skip
+        self.store.mark_failed(row, reason, self.clock.now(), pause=True)
+        result.failed += 1
+        if self.on_permanent_failure is not None:
+            outcome = self.on_permanent_failure(row, reason)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    @staticmethod
+    def _delivery(row: OutboxRow) -> Delivery:
+        return Delivery(
+            outbox_id=row.id,
+            notification_key=row.notification_key,
+            channel=row.channel,
+            message=message_from_json(row.message),
+            idempotency_key=idempotency_key(row.id),
+        )

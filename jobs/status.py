@@ -1,0 +1,97 @@
+"""`episode-bot status`: what the operator needs to know at a glance.
+
+Read from the store only (not from a live scheduler), so the CLI can ask while `run` is
+live in another process: the scheduler's jobs mirror `store.upcoming_due_instants`, so the
+upcoming instants here are the jobs `run` holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.models import PLATFORMS
+from bot.store import Store, to_db_time
+
+UPCOMING_LIMIT = 10
+FAILURES_LIMIT = 20
+
+
+def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT) -> dict:
+    """A JSON-able summary: upcoming job instants, outbox by state, failures, last posts."""
+    instants = store.upcoming_due_instants(now, limit=upcoming)
+    retry_at = _next_retry(store)
+    failed = store.outbox(states=["failed"], limit=10_000)[-FAILURES_LIMIT:]
+    failed.reverse()  # newest due first
+    shows = {show.id: show.title for show in store.visible_shows(None)}
+    paused = [s for s in store.subscriptions() if s.paused_reason is not None]
+    return {
+        "now": to_db_time(now),
+        "upcoming_jobs": [
+            {"id": "drop:" + to_db_time(instant), "at": to_db_time(instant)} for instant in instants
+        ],
+        "next_retry_at": to_db_time(retry_at) if retry_at else None,
+        "outbox": store.outbox_counts(),
+        "failures": [
+            {
+                "id": row.id,
+                "channel": str(row.channel),
+                "key": row.notification_key,
+                "due_at": to_db_time(row.due_at),
+                "attempts": row.attempts,
+                "reason": row.last_error,
+            }
+            for row in failed
+        ],
+        "paused_subscriptions": [
+            {
+                "channel": str(s.channel),
+                "show": shows.get(s.show_id, f"#{s.show_id}"),
+                "reason": s.paused_reason,
+            }
+            for s in paused
+        ],
+        "last_sent": {
+            platform: to_db_time(at)
+            for platform, at in sorted(store.last_sent_by_platform().items())
+        },
+    }
+
+
+def _next_retry(store: Store) -> datetime | None:
+    # Every platform: the CLI does not know which adapters the live `run` process has.
+    return store.next_attempt_at(PLATFORMS)
+
+
+def format_status(report: dict) -> str:
+    """The report as a few human-readable sections."""
+    lines = [f"Status at {report['now']}"]
+    lines.append("")
+    lines.append("Upcoming jobs:")
+    if report["upcoming_jobs"]:
+        lines += [f"  {job['at']}" for job in report["upcoming_jobs"]]
+    else:
+        lines.append("  none (no episode is scheduled)")
+    if report["next_retry_at"]:
+        lines.append(f"  next retry at {report['next_retry_at']}")
+    lines.append("")
+    counts = report["outbox"]
+    lines.append("Outbox: " + ", ".join(f"{state} {n}" for state, n in counts.items()))
+    lines.append("")
+    lines.append("Last successful post:")
+    if report["last_sent"]:
+        lines += [f"  {platform}: {at}" for platform, at in report["last_sent"].items()]
+    else:
+        lines.append("  none yet")
+    lines.append("")
+    failures = report["failures"]
+    paused = report["paused_subscriptions"]
+    if not failures and not paused:
+        lines.append("Failures: none")
+    else:
+        lines.append(f"Failures ({len(failures)} most recent):")
+        lines += [
+            f"  {f['due_at']} {f['channel']} {f['key']}: {f['reason']}" for f in failures
+        ] or ["  none"]
+        lines.append(f"Paused subscriptions ({len(paused)}):")
+        lines += [f"  {p['channel']} ({p['show']}): {p['reason']}" for p in paused] or ["  none"]
+    return "\n".join(lines)

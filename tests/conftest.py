@@ -1,0 +1,49 @@
+"""Shared fixtures: a migrated store on a temporary file and an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.commands import Commands
+from bot.models import Actor
+from bot.store import Store
+
+# Before the season was announced, so every event and drop is in the future.
+ANNOUNCED = datetime(2023, 9, 13, 12, 0, tzinfo=UTC)
+OPERATOR = Actor.operator()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(ANNOUNCED)
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    opened = Store.open(tmp_path / "episode-bot.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def commands(store: Store, clock: FixedClock) -> Commands:
+    return Commands(store, clock)
+
+
+def add_fam(commands: Commands, *, premiere: str = "2023-11-10", trailer: bool = True) -> None:
+    """For All Mankind season 4 as the seed announcement describes it."""
+    commands.show_add(
+        OPERATOR, "For All Mankind", network="Apple TV+", tz="America/New_York", time="00:00"
+    )
+    commands.season_add(
+        OPERATOR,
+        "For All Mankind",
+        4,
+        premiere=premiere,
+        episodes=10,
+        every="friday",
+        trailer="https://www.youtube.com/watch?v=0xEmwEc2JHs" if trailer else None,
+    )

@@ -1,0 +1,696 @@
+"""A local fake of the Discord REST API (and a minimal gateway) that discord.py really talks to.
+
+Why a fake server rather than mocks: the adapter's job is translation, so the only honest test
+is to let discord.py build the real HTTP requests (routes, headers, JSON, rate-limit handling,
+interaction callbacks) and to look at what arrives on the wire.
+
+It speaks the documented shapes (https://discord.com/developers/docs): message objects,
+`X-RateLimit-*` headers per route bucket, the global limit's 429 (`global: true`,
+`Retry-After`, `X-RateLimit-Global`, `Via`), JSON error bodies with Discord's codes, and the
+nonce + `enforce_nonce` contract. It is also the benchmark's server (bench/), so bookkeeping is
+O(1) per request and nothing ever sleeps: limits are answered with 429s, never with delays.
+
+Usage::
+
+    async with FakeDiscord(token="t") as api:
+        sender = DiscordSender("t", api_base=api.base_url)
+        ...
+        assert api.message_count("456") == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+API_PREFIX = "/api/v10"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+_ROLE_RE = re.compile(r"<@&(\d+)>")
+_USER_RE = re.compile(r"<@!?(\d+)>")
+_EVERYONE_RE = re.compile(r"@(everyone|here)")
+
+
+@dataclass
+class RecordedRequest:
+    """One request as it arrived: what tests assert on."""
+
+    method: str
+    path: str  # without the /api/v10 prefix, e.g. "/channels/456/messages"
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    status: int = 0  # the status the fake answered with
+
+
+@dataclass
+class _Injected:
+    """A queued failure: the next `remaining` matching requests get this answer."""
+
+    remaining: int
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    match: Callable[[str, str], bool]
+
+
+@dataclass
+class _Window:
+    """A fixed rate-limit window: `count` requests since `start` (monotonic seconds)."""
+
+    start: float = 0.0
+    count: int = 0
+
+
+@dataclass
+class FakeGuild:
+    id: str
+    name: str = "Test server"
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+
+
+_RECORD = web.RequestKey("record", RecordedRequest)
+
+
+def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """Exactly `Content-Type: application/json`, as Discord sends it (discord.py compares it
+    verbatim; aiohttp's json_response would add a charset)."""
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return _json({"message": message, "code": code}, status=status)
+
+
+class FakeDiscord:
+    """The fake server. Every knob is a plain attribute, so a test can change it mid-run.
+
+    Rate limits (set to None to disable):
+      * `route_limit` requests per `route_window` seconds per route bucket; message creation is
+        bucketed per channel, as on Discord (its real default is 5 per 5 s).
+      * `global_limit` requests per second over all routes (Discord's default is 50), answered
+        with a global 429.
+    Failure injection: `unknown_channels` (404 10003), `missing_access` (403 50001),
+    `missing_permissions` (403 50013), `fail_next(...)` (5xx bursts), `rate_limit_next(...)`
+    (429 storms), a wrong token (401).
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-bot-token",
+        application_id: int = 1100000000000000001,
+        bot_user_id: int = 1100000000000000002,
+        route_limit: int | None = 5,
+        route_window: float = 5.0,
+        global_limit: int | None = 50,
+        nonce_window: float = 300.0,
+        guilds: Iterable[FakeGuild] = (),
+    ) -> None:
+        self.token = token
+        self.application_id = application_id
+        self.bot_user_id = bot_user_id
+        self.route_limit = route_limit
+        self.route_window = route_window
+        self.global_limit = global_limit
+        self.nonce_window = nonce_window
+        self.guilds: dict[str, FakeGuild] = {g.id: g for g in guilds}
+
+        self.unknown_channels: set[str] = set()
+        self.missing_access: set[str] = set()
+        self.missing_permissions: set[str] = set()
+        self.record_requests = True  # the benchmark may turn this off for memory
+
+        self.requests: list[RecordedRequest] = []
+        self.status_counts: Counter[int] = Counter()
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.interaction_callbacks: list[dict[str, Any]] = []
+        self.followups: list[dict[str, Any]] = []
+        self.scheduled_events: dict[str, dict[str, Any]] = {}
+        self.synced_commands: dict[str | None, list[dict[str, Any]]] = {}
+
+        self._ids = itertools.count(1)
+        self._nonces: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._originals: dict[str, dict[str, Any]] = {}
+        self._buckets: dict[str, _Window] = {}
+        self._global = _Window()
+        self._injected: list[_Injected] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._new_request = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> FakeDiscord:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(self._routes())
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeDiscord:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        """What DISCORD_API_BASE should be set to."""
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # ---- failure injection -----------------------------------------------------------------
+
+    def fail_next(self, count: int, status: int = 503, *, path_contains: str = "") -> None:
+        """The next `count` requests (whose path contains `path_contains`) answer `status`."""
+        self._inject(count, status, {"message": "Service Unavailable", "code": 0}, {}, path_contains)
+
+    def rate_limit_next(
+        self,
+        count: int,
+        retry_after: float = 0.01,
+        *,
+        is_global: bool = False,
+        path_contains: str = "",
+    ) -> None:
+        """The next `count` matching requests get a 429 (a storm), route or global."""
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": is_global,
+        }
+        if is_global:
+            body["code"] = 0
+        self._inject(count, 429, body, self._limited_headers(retry_after, is_global), path_contains)
+
+    def _inject(
+        self,
+        count: int,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        path_contains: str,
+    ) -> None:
+        self._injected.append(
+            _Injected(count, status, body, headers, lambda _m, p: path_contains in p)
+        )
+
+    # ---- assertions ------------------------------------------------------------------------
+
+    def message_count(self, channel_id: str | int) -> int:
+        return len(self.messages.get(str(channel_id), ()))
+
+    @property
+    def total_messages(self) -> int:
+        return sum(len(m) for m in self.messages.values())
+
+    def requests_to(self, method: str, path_re: str) -> list[RecordedRequest]:
+        pattern = re.compile(path_re)
+        return [r for r in self.requests if r.method == method and pattern.search(r.path)]
+
+    async def wait_for_request(
+        self, method: str, path_re: str, *, count: int = 1, timeout: float = 5.0
+    ) -> list[RecordedRequest]:
+        """Wait (on a condition, not a clock) until `count` matching requests arrived."""
+
+        def enough() -> bool:
+            return len(self.requests_to(method, path_re)) >= count
+
+        async with self._new_request:
+            await asyncio.wait_for(self._new_request.wait_for(enough), timeout)
+        return self.requests_to(method, path_re)
+
+    # ---- gateway ---------------------------------------------------------------------------
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a DISPATCH event (op 0) to every connected gateway client."""
+        frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
+        for ws in list(self._sockets):
+            await ws.send_str(frame)
+
+    # ---- payloads --------------------------------------------------------------------------
+
+    def snowflake(self) -> str:
+        millis = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return str((millis << 22) | (next(self._ids) & 0x3FFFFF))
+
+    def user_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.bot_user_id),
+            "username": "episode-bot",
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "flags": 0,
+        }
+
+    def guild_payload(self, guild: FakeGuild) -> dict[str, Any]:
+        return {
+            "id": guild.id,
+            "name": guild.name,
+            "unavailable": False,
+            "member_count": 2,
+            "owner_id": "1",
+            "roles": guild.roles
+            or [{"id": guild.id, "name": "@everyone", "permissions": "0", "position": 0}],
+            "channels": guild.channels,
+            "threads": [],
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def _message(self, channel_id: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        content = body.get("content") or ""
+        pings = _pings(content, body.get("allowed_mentions"))
+        return {
+            "id": self.snowflake(),
+            "channel_id": channel_id,
+            "type": 0,
+            "author": self.user_payload(),
+            "content": content,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": pings["everyone"],
+            "mentions": [{"id": u, "username": "u", "discriminator": "0", "avatar": None}
+                         for u in pings["users"]],
+            "mention_roles": pings["roles"],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "flags": body.get("flags", 0),
+            "nonce": body.get("nonce"),
+            **extra,
+        }
+
+    # ---- HTTP plumbing ---------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        if request.path == "/gateway":
+            return await handler(request)
+        path = request.path.removeprefix(API_PREFIX)
+        body: Any = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+        record = RecordedRequest(
+            request.method, path, dict(request.query), dict(request.headers), body
+        )
+        request[_RECORD] = record
+        response = self._precheck(request, path)
+        if response is None:
+            response = await handler(request)
+        record.status = response.status
+        self.status_counts[response.status] += 1
+        if self.record_requests:
+            self.requests.append(record)
+            async with self._new_request:
+                self._new_request.notify_all()
+        return response
+
+    def _precheck(self, request: web.Request, path: str) -> web.Response | None:
+        """Auth, injected failures and rate limits: in the order Discord applies them."""
+        # Interaction callbacks and webhook-token routes authenticate by the token in the URL.
+        token_route = path.startswith("/interactions/") or (
+            path.startswith("/webhooks/") and path.count("/") >= 3
+        )
+        if not token_route and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _error(401, 0, "401: Unauthorized")
+        now = time.monotonic()
+        if self.global_limit is not None and not token_route:
+            window = self._global
+            if now - window.start >= 1.0:
+                window.start, window.count = now, 0
+            window.count += 1
+            if window.count > self.global_limit:
+                retry = max(0.001, 1.0 - (now - window.start))
+                return _json(
+                    {"message": "You are being rate limited.", "retry_after": retry,
+                     "global": True, "code": 0},
+                    status=429,
+                    headers=self._limited_headers(retry, True),
+                )
+        for injected in self._injected:
+            if injected.remaining > 0 and injected.match(request.method, path):
+                injected.remaining -= 1
+                if injected.remaining == 0:
+                    self._injected = [i for i in self._injected if i.remaining > 0]
+                return _json(
+                    injected.body, status=injected.status, headers=injected.headers
+                )
+        return None
+
+    def _limited_headers(self, retry_after: float, is_global: bool) -> dict[str, str]:
+        headers = {
+            "Retry-After": str(max(1, math.ceil(retry_after))),
+            "Via": "1.1 google",
+            "X-RateLimit-Scope": "global" if is_global else "user",
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        else:
+            headers.update(
+                {
+                    "X-RateLimit-Limit": str(self.route_limit or 1),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                    "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                    "X-RateLimit-Bucket": "injected",
+                }
+            )
+        return headers
+
+    def _bucket(self, bucket: str, key: str) -> tuple[dict[str, str], web.Response | None]:
+        """Count one request against a route bucket; the headers Discord sends, or a 429."""
+        if self.route_limit is None:
+            return {}, None
+        now = time.monotonic()
+        window = self._buckets.get(key)
+        if window is None or now - window.start >= self.route_window:
+            window = self._buckets[key] = _Window(now, 0)
+        window.count += 1
+        reset_after = max(0.001, self.route_window - (now - window.start))
+        headers = {
+            "X-RateLimit-Limit": str(self.route_limit),
+            "X-RateLimit-Remaining": str(max(0, self.route_limit - window.count)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": bucket,
+        }
+        if window.count <= self.route_limit:
+            return headers, None
+        headers.update(
+            {"Retry-After": str(math.ceil(reset_after)), "Via": "1.1 google",
+             "X-RateLimit-Scope": "user"}
+        )
+        body = {"message": "You are being rate limited.", "retry_after": reset_after,
+                "global": False}
+        return headers, _json(body, status=429, headers=headers)
+
+    def _routes(self) -> list[web.RouteDef]:
+        p = API_PREFIX
+        return [
+            web.get("/gateway", self._gateway_ws),
+            web.get(f"{p}/users/@me", self._me),
+            web.get(f"{p}/oauth2/applications/@me", self._application),
+            web.get(f"{p}/gateway", self._gateway_info),
+            web.get(f"{p}/gateway/bot", self._gateway_info),
+            web.get(f"{p}/channels/{{channel_id}}", self._get_channel),
+            web.post(f"{p}/channels/{{channel_id}}/messages", self._create_message),
+            web.post(f"{p}/interactions/{{id}}/{{token}}/callback", self._interaction_callback),
+            web.post(f"{p}/webhooks/{{app_id}}/{{token}}", self._followup),
+            web.get(f"{p}/webhooks/{{app_id}}/{{token}}/messages/@original", self._original),
+            web.patch(f"{p}/webhooks/{{app_id}}/{{token}}/messages/@original", self._edit_original),
+            web.put(f"{p}/applications/{{app_id}}/commands", self._sync_global),
+            web.put(f"{p}/applications/{{app_id}}/guilds/{{guild_id}}/commands", self._sync_guild),
+            web.post(f"{p}/guilds/{{guild_id}}/scheduled-events", self._create_event),
+            web.patch(f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._edit_event),
+            web.delete(f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._delete_event),
+        ]
+
+    def _channel_error(self, channel_id: str) -> web.Response | None:
+        if channel_id in self.unknown_channels:
+            return _error(404, 10003, "Unknown Channel")
+        if channel_id in self.missing_access:
+            return _error(403, 50001, "Missing Access")
+        if channel_id in self.missing_permissions:
+            return _error(403, 50013, "Missing Permissions")
+        return None
+
+    # ---- handlers --------------------------------------------------------------------------
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return _json(self.user_payload())
+
+    async def _application(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "id": str(self.application_id),
+                "name": "episode-bot",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.user_payload(),
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "team": None,
+            }
+        )
+
+    async def _gateway_info(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1
+                },
+            }
+        )
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel_id"]
+        if (error := self._channel_error(channel_id)) is not None:
+            return error
+        guild_id = next(
+            (g.id for g in self.guilds.values() if any(c["id"] == channel_id for c in g.channels)),
+            None,
+        )
+        return _json(
+            {"id": channel_id, "type": 0, "guild_id": guild_id, "name": f"channel-{channel_id}",
+             "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None}
+        )
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel_id"]
+        headers, limited = self._bucket("channel-messages", f"messages:{channel_id}")
+        if limited is not None:
+            return limited
+        if (error := self._channel_error(channel_id)) is not None:
+            return error
+        body = request[_RECORD].json
+        if not isinstance(body, dict):
+            return _error(400, 50109, "The request body contains invalid JSON.")
+        if problem := _invalid_message(body):
+            return _json(
+                {"message": "Invalid Form Body", "code": 50035, "errors": problem}, status=400
+            )
+        nonce = body.get("nonce")
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get(str(nonce))
+            if seen is not None and now - seen[0] < self.nonce_window:
+                return _json(seen[1], headers=headers)
+        message = self._message(channel_id, body)
+        self.messages[channel_id].append(message)
+        if nonce is not None and body.get("enforce_nonce"):
+            self._nonces[str(nonce)] = (now, message)
+        return _json(message, headers=headers)
+
+    async def _interaction_callback(self, request: web.Request) -> web.StreamResponse:
+        body = request[_RECORD].json or {}
+        token = request.match_info["token"]
+        self.interaction_callbacks.append(body)
+        kind = body.get("type")
+        data = body.get("data") or {}
+        message = None
+        if kind in (4, 5):
+            message = self._message("0", data, interaction_token=token)
+            self._originals[token] = message
+        if request.query.get("with_response") not in ("1", "true"):
+            return web.Response(status=204)
+        interaction: dict[str, Any] = {"id": request.match_info["id"], "type": 2}
+        payload: dict[str, Any] = {"interaction": interaction}
+        if message is not None:
+            interaction["response_message_id"] = message["id"]
+            interaction["response_message_loading"] = kind == 5
+            interaction["response_message_ephemeral"] = bool(int(data.get("flags", 0)) & 64)
+            payload["resource"] = {"type": kind, "message": message}
+        return _json(payload)
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        body = request[_RECORD].json or {}
+        message = self._message("0", body, webhook_id=request.match_info["app_id"])
+        self.followups.append(body)
+        return _json(message)
+
+    async def _original(self, request: web.Request) -> web.Response:
+        message = self._originals.get(request.match_info["token"])
+        if message is None:
+            return _error(404, 10008, "Unknown Message")
+        return _json(message)
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        body = request[_RECORD].json or {}
+        message = self._originals.get(token) or self._message("0", {})
+        message = {**message, **{k: v for k, v in body.items() if k in ("content", "embeds")}}
+        self._originals[token] = message
+        return _json(message)
+
+    async def _sync(self, guild_id: str | None, request: web.Request) -> web.Response:
+        commands = [
+            {**c, "id": self.snowflake(), "application_id": str(self.application_id),
+             "version": self.snowflake(), "guild_id": guild_id}
+            for c in request[_RECORD].json or []
+        ]
+        self.synced_commands[guild_id] = commands
+        return _json(commands)
+
+    async def _sync_global(self, request: web.Request) -> web.Response:
+        return await self._sync(None, request)
+
+    async def _sync_guild(self, request: web.Request) -> web.Response:
+        return await self._sync(request.match_info["guild_id"], request)
+
+    async def _create_event(self, request: web.Request) -> web.Response:
+        event = {**(request[_RECORD].json or {}), "id": self.snowflake(),
+                 "guild_id": request.match_info["guild_id"], "status": 1}
+        self.scheduled_events[event["id"]] = event
+        return _json(event)
+
+    async def _edit_event(self, request: web.Request) -> web.Response:
+        event = self.scheduled_events.get(request.match_info["event_id"])
+        if event is None:
+            return _error(404, 10070, "Unknown Guild Scheduled Event")
+        event.update(request[_RECORD].json or {})
+        return _json(event)
+
+    async def _delete_event(self, request: web.Request) -> web.Response:
+        if self.scheduled_events.pop(request.match_info["event_id"], None) is None:
+            return _error(404, 10070, "Unknown Guild Scheduled Event")
+        return web.Response(status=204)
+
+    async def _gateway_ws(self, request: web.Request) -> web.WebSocketResponse:
+        """Just enough of the gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}})
+        try:
+            async for frame in ws:
+                if frame.type != WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                op = message.get("op")
+                if op == 1:
+                    await ws.send_json({"op": 11})
+                elif op == 2:
+                    if message["d"].get("token") != self.token:
+                        await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    await self._ready(ws)
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _ready(self, ws: web.WebSocketResponse) -> None:
+        ready = {
+            "v": 10,
+            "user": self.user_payload(),
+            "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+        }
+        await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
+        for guild in self.guilds.values():
+            await ws.send_json(
+                {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
+                 "d": self.guild_payload(guild)}
+            )
+
+
+def _pings(content: str, allowed: dict[str, Any] | None) -> dict[str, Any]:
+    """Who a message would notify, by Discord's rules for content and `allowed_mentions`.
+
+    Without `allowed_mentions` Discord parses everything; with it, only what `parse` lists or
+    the explicit `roles`/`users` ids ping. Embeds never ping.
+    """
+    parse = {"everyone", "roles", "users"} if allowed is None else set(allowed.get("parse", []))
+    roles_allowed = set() if allowed is None else set(allowed.get("roles", []))
+    users_allowed = set() if allowed is None else set(allowed.get("users", []))
+    roles = [r for r in _ROLE_RE.findall(content) if "roles" in parse or r in roles_allowed]
+    users = [u for u in _USER_RE.findall(content) if "users" in parse or u in users_allowed]
+    everyone = "everyone" in parse and bool(_EVERYONE_RE.search(content))
+    return {"everyone": everyone, "roles": roles, "users": users}
+
+
+def _invalid_message(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Discord's documented size limits; a violation is a 400 50035 Invalid Form Body."""
+    problems: dict[str, Any] = {}
+    content = body.get("content") or ""
+    if len(content) > 2000:
+        problems["content"] = "Must be 2000 or fewer in length."
+    embeds = body.get("embeds") or []
+    if not content and not embeds and not body.get("components"):
+        problems["content"] = "Cannot send an empty message"
+    if len(embeds) > 10:
+        problems["embeds"] = "Must be 10 or fewer in length."
+    total = 0
+    for index, embed in enumerate(embeds):
+        limits = {"title": 256, "description": 4096}
+        for key, limit in limits.items():
+            if len(embed.get(key) or "") > limit:
+                problems[f"embeds.{index}.{key}"] = f"Must be {limit} or fewer in length."
+            total += len(embed.get(key) or "")
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            problems[f"embeds.{index}.fields"] = "Must be 25 or fewer in length."
+        for f in fields:
+            if len(f.get("name") or "") > 256 or len(f.get("value") or "") > 1024:
+                problems[f"embeds.{index}.fields"] = "Field too long."
+            if not f.get("name") or not f.get("value"):
+                problems[f"embeds.{index}.fields"] = "Field name and value are required."
+            total += len(f.get("name") or "") + len(f.get("value") or "")
+        total += len((embed.get("footer") or {}).get("text") or "")
+        total += len((embed.get("author") or {}).get("name") or "")
+    if total > 6000:
+        problems["embeds"] = "Embed size exceeds maximum size of 6000"
+    return problems or None
