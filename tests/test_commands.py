@@ -112,9 +112,7 @@ def test_season_with_two_episodes_at_premiere_posts_one_drop(commands, store):
 def test_announcements_go_to_channels_that_existed_and_want_them(commands, store, clock):
     commands.show_add(OPERATOR, "Foundation", tz="UTC")
     commands.subscribe(OPERATOR, ChannelRef.parse("console:fans"), "Foundation")
-    commands.subscribe(
-        OPERATOR, ChannelRef.parse("console:quiet"), "Foundation", trailers=False
-    )
+    commands.subscribe(OPERATOR, ChannelRef.parse("console:quiet"), "Foundation", trailers=False)
     clock.advance(timedelta(minutes=1))
     commands.season_add(OPERATOR, "Foundation", 3, premiere="2025-07-11", episodes=10)
     clock.advance(timedelta(minutes=1))
@@ -150,7 +148,9 @@ def test_season_move_keeps_hand_set_episodes_and_posts_a_moved_notice(commands, 
 
 def test_season_remove_leaves_nothing_behind(commands, store):
     add_fam(commands)
-    commands.subscribe(OPERATOR, ChannelRef.parse("console:general"), "For All Mankind", before="1h")
+    commands.subscribe(
+        OPERATOR, ChannelRef.parse("console:general"), "For All Mankind", before="1h"
+    )
     assert store.upcoming_due_instants(datetime(2023, 11, 1, tzinfo=UTC))
     commands.season_remove(OPERATOR, "For All Mankind", 4)
     assert store.upcoming_due_instants(datetime(2023, 11, 1, tzinfo=UTC)) == []

@@ -101,14 +101,24 @@ async def test_429_storm_after_retries_is_transient(
     assert len(sleeps) == 2  # max_retry_count
 
 
-async def test_per_channel_rate_limit(api: FakeSlackApi, sender: SlackSender) -> None:
+async def test_per_channel_rate_limit(api: FakeSlackApi) -> None:
     clock = _Clock()
     api.clock, api.per_channel_interval = clock, 1.0
-    await sender.send(_delivery("C1", 1))
-    await sender.send(_delivery("C2", 2))  # another channel is not limited
-    clock.now += 0.2
-    await sender.send(_delivery("C1", 3))  # 429 Retry-After 1 -> waited (fake sleep), retried
-    assert api.rate_limited["chat.postMessage"] >= 1
+
+    async def advance(seconds: float) -> None:
+        clock.now += seconds  # the fake's time moves as if we had waited
+
+    retry = BoundedRateLimitRetryHandler(sleep=advance)
+    sender = SlackSender(BOT_TOKEN, base_url=api.base_url, retry_handler=retry)
+    try:
+        await sender.send(_delivery("C1", 1))
+        await sender.send(_delivery("C2", 2))  # another channel is not limited
+        clock.now += 0.2
+        await sender.send(_delivery("C1", 3))  # 429 Retry-After 1 -> waited, then retried
+    finally:
+        await sender.aclose()
+    assert api.rate_limited["chat.postMessage"] == 1
+    assert api.posts_per_channel == {"C1": 2, "C2": 1}
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

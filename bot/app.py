@@ -1,0 +1,258 @@
+"""`episode-bot run`: the composition root that wires store, scheduler, engine and adapters.
+
+Everything runs in one asyncio loop: the APScheduler `AsyncIOScheduler`, the delivery engine
+and every adapter whose credentials are set (the local console when none are). A platform's
+adapter module is imported only when that platform is configured, so a console-only install
+never loads discord.py or slack-bolt code paths.
+
+Shutdown (SIGINT/SIGTERM): the engine claims nothing new, sends in flight finish, rows it had
+claimed but not started go back to pending; a row whose send was cut short stays `sending`
+and the next start-up's `recover()` resolves it without a visible duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock, SystemClock
+from bot.commands import Commands
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.store import Store
+from jobs.delivery import DeliveryEngine
+from jobs.limiter import RateLimiter
+from jobs.scheduler import DropScheduler
+
+log = logging.getLogger("episode_bot")
+
+SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
+
+HOW_TO_ADD_PLATFORMS = (
+    "No Discord or Slack credentials are set: running with the local console only.\n"
+    "  Discord: set DISCORD_TOKEN and DISCORD_APPLICATION_ID (in .env or the environment).\n"
+    "  Slack:   set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or\n"
+    "           SLACK_SIGNING_SECRET (HTTP mode). See .env.example."
+)
+
+
+class Adapter(Protocol):
+    platform: str
+    sender: Sender
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def limiter_for(platform: str) -> RateLimiter:
+    """Stay under each platform's documented limits rather than bounce off 429s.
+
+    Discord: 50 requests/s per bot (global); per-route buckets are discord.py's job.
+    Slack: chat.postMessage about 1 message/s per channel, and a workspace-wide ceiling
+    (we keep ~20/s overall). The console has no limit worth the name.
+    """
+    if platform == "discord":
+        return RateLimiter(50.0, burst=50)
+    if platform == "slack":
+        return RateLimiter(20.0, burst=20, per_channel_interval=1.0)
+    return RateLimiter(1000.0, burst=1000)
+
+
+def build_adapters(
+    settings: Settings,
+    commands: Commands,
+    *,
+    console_runner: Callable[[list[str]], int] | None = None,
+) -> list[Adapter]:
+    """One adapter per configured platform; the console when none is configured."""
+    adapters: list[Adapter] = []
+    if settings.discord_enabled:
+        from adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings, commands))
+    if settings.slack_enabled:
+        try:
+            from adapters.slack import SlackAdapter  # type: ignore[attr-defined]
+        except ImportError:
+            from adapters.slack.app import SlackAdapter
+
+        adapters.append(SlackAdapter(settings, commands))
+    if not adapters:
+        log.warning(HOW_TO_ADD_PLATFORMS)
+        adapters.append(_console_adapter(settings, commands, console_runner))
+    return adapters
+
+
+def _console_adapter(
+    settings: Settings, commands: Commands, runner: Callable[[list[str]], int] | None
+) -> Adapter:
+    from adapters.console import ConsoleAdapter
+
+    interactive = sys.stdin.isatty()
+    return ConsoleAdapter(
+        runner or _cli_runner(settings), stream=sys.stdout, interactive=interactive
+    )
+
+
+def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
+    """Typed console lines run as CLI commands against the same database.
+
+    They run in a worker thread with their own store; the scheduler notices their changes
+    through `store.change_counter()` within a poll interval.
+    """
+
+    def run(args: list[str]) -> int:
+        from bot import cli
+
+        try:
+            cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
+        except SystemExit as done:
+            return int(done.code or 0)
+        except Exception as error:  # click usage errors and the like: show, keep the prompt
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+
+    return run
+
+
+class _RedactSecrets(logging.Filter):
+    """Last line of defence: a secret that reaches a log record is replaced before output."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, "[redacted]")
+                record.msg, record.args = text, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    level = getattr(logging, str(settings.episode_bot_log_level).upper(), logging.INFO)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    secrets = [
+        value.get_secret_value()
+        for value in (
+            settings.discord_token,
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+        )
+        if value is not None
+    ]
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactSecrets(secrets))
+    # APScheduler logs every job run at INFO: one line per drop is plenty.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+
+
+# ----------------------------------------------------------------------------- main
+
+
+async def main(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    stop_event: asyncio.Event | None = None,
+    adapters: Sequence[Adapter] | None = None,
+    console_runner: Callable[[list[str]], int] | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (or `stop_event`); returns the process exit code.
+
+    `clock`, `stop_event` and `adapters` are for tests; production passes none of them.
+    """
+    clock = clock or SystemClock()
+    stop_event = stop_event or asyncio.Event()
+    store = Store.open(settings.episode_bot_db)
+    holder: dict[str, DropScheduler] = {}
+
+    def on_change() -> None:
+        if "scheduler" in holder:
+            holder["scheduler"].on_change()
+
+    commands = Commands(store, clock, on_change=on_change)
+    if adapters is None:
+        adapters = build_adapters(settings, commands, console_runner=console_runner)
+    senders = {adapter.platform: adapter.sender for adapter in adapters}
+    engine = DeliveryEngine(
+        store,
+        senders,
+        clock,
+        grace=timedelta(hours=settings.episode_bot_grace_hours),
+        limiters={platform: limiter_for(platform) for platform in senders},
+    )
+    drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
+    loop = asyncio.get_running_loop()
+    handled = _install_signal_handlers(loop, stop_event)
+    started: list[Adapter] = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+            log.info("%s adapter started", adapter.platform)
+        recovered = await engine.recover()
+        if recovered:
+            log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
+        drop_scheduler.start()
+        log.info(
+            "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
+            ", ".join(sorted(senders)),
+            len(drop_scheduler.scheduled_instants()),
+            settings.episode_bot_grace_hours,
+        )
+        await stop_event.wait()
+        log.info("stopping: letting in-flight posts finish")
+        return 0
+    finally:
+        engine.stop()
+        drop_scheduler.shutdown()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drop_scheduler.wait_idle(), SHUTDOWN_TIMEOUT)
+        for adapter in reversed(started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping the %s adapter failed", adapter.platform)
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        store.close()
+
+
+def _install_signal_handlers(
+    loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event
+) -> list[signal.Signals]:
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop_event.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            pass
+    return handled
+
+
+def run(settings: Settings, **kwargs: Any) -> int:
+    """The sync entry point `episode-bot run` calls."""
+    configure_logging(settings)
+    try:
+        return asyncio.run(main(settings, **kwargs))
+    except KeyboardInterrupt:
+        return 130

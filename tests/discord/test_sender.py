@@ -1,0 +1,176 @@
+"""DiscordSender through real discord.py against the fake server: what goes on the wire and
+how every failure is classified for the delivery engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.discord.sender import DiscordSender, nonce_for
+from bot.messages import Message, MessageKind
+from bot.models import ChannelRef
+from bot.sender import Delivery, PermanentSendError, TransientSendError
+from tests.discord.conftest import TOKEN
+from tests.fakes.discord_api import FakeDiscord
+
+GUILD = "900000000000000001"
+CHANNEL = "900000000000000101"
+
+
+def delivery(
+    channel: str = CHANNEL, *, title: str = "For All Mankind S4E1 is out", key: str = "d-1",
+    mention: str | None = None,
+) -> Delivery:
+    message = Message(
+        kind=MessageKind.PREMIERE,
+        title=title,
+        text="Season 4 premieres on Apple TV+.",
+        show_title="For All Mankind",
+        season_number=4,
+        episode_number=1,
+        link="https://example.com/fam",
+        release_at=datetime(2023, 11, 10, 2, 0, tzinfo=UTC),
+        mention=mention,
+    )
+    return Delivery(1, "episode:1:release", ChannelRef("discord", GUILD, channel), message, key)
+
+
+@pytest.fixture
+async def sender(api: FakeDiscord):
+    async with DiscordSender(TOKEN, api_base=api.base_url) as s:
+        yield s
+
+
+async def test_posts_an_embed_with_nonce_and_no_mentions(api, sender):
+    receipt = await sender.send(delivery())
+    [request] = api.requests_to("POST", rf"^/channels/{CHANNEL}/messages$")
+    body = request.json
+    assert body["nonce"] == "d-1" and body["enforce_nonce"] is True
+    assert body["allowed_mentions"] == {"parse": []}
+    assert body["embeds"][0]["title"] == "For All Mankind S4E1 is out"
+    assert body["components"][0]["components"][0]["style"] == 5
+    assert request.headers["Authorization"] == f"Bot {TOKEN}"
+    assert receipt.platform_message_id == api.messages[CHANNEL][0]["id"]
+
+
+async def test_a_resend_with_the_same_nonce_creates_one_message(api, sender):
+    first = await sender.send(delivery())
+    second = await sender.send(delivery())  # e.g. after a crash before the row was marked sent
+    assert first == second
+    assert api.message_count(CHANNEL) == 1
+    await sender.send(delivery(key="d-2"))
+    assert api.message_count(CHANNEL) == 2
+
+
+def test_long_idempotency_keys_become_stable_25_char_nonces():
+    key = "episode:123456:before:86400:sub:987654"
+    assert len(nonce_for(key)) == 25 and nonce_for(key) == nonce_for(key)
+    assert nonce_for(key) != nonce_for(key + "x")
+
+
+async def test_route_429s_are_retried_by_discord_py(api, sender):
+    api.rate_limit_next(2, retry_after=0.001, path_contains="/messages")
+    await sender.send(delivery())
+    assert api.status_counts[429] == 2
+    assert api.message_count(CHANNEL) == 1
+
+
+async def test_a_global_429_is_retried(api, sender):
+    api.rate_limit_next(1, retry_after=0.001, is_global=True)
+    await sender.send(delivery())
+    [limited] = [r for r in api.requests if r.status == 429]
+    assert api.message_count(CHANNEL) == 1 and limited.path.endswith("/messages")
+
+
+async def test_the_global_limit_answers_documented_429s(api):
+    api.global_limit = 1
+    async with DiscordSender(TOKEN, api_base=api.base_url) as s:  # its login uses the second
+        await s.send(delivery())
+    assert api.status_counts[429] >= 1
+    assert api.message_count(CHANNEL) == 1
+
+
+async def test_route_buckets_are_respected_without_429s(api, sender):
+    api.route_limit, api.route_window = 2, 0.05
+    for number in range(3):
+        await sender.send(delivery(key=f"k{number}"))
+    assert api.message_count(CHANNEL) == 3
+    assert api.status_counts[429] == 0  # discord.py waited for the bucket's reset itself
+
+
+async def test_a_429_storm_outlasting_retries_is_transient_with_retry_after(api, sender):
+    api.rate_limit_next(5, retry_after=0.001, path_contains="/messages")
+    with pytest.raises(TransientSendError) as caught:
+        await sender.send(delivery())
+    assert caught.value.retry_after is not None
+    assert api.message_count(CHANNEL) == 0
+
+
+async def test_server_errors_are_transient(api, sender):
+    api.fail_next(1, 503, path_contains="/messages")
+    with pytest.raises(TransientSendError):
+        await sender.send(delivery())
+    assert api.message_count(CHANNEL) == 0
+    await sender.send(delivery())
+    assert api.message_count(CHANNEL) == 1
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        ("unknown_channels", "channel not found"),
+        ("missing_access", "Missing Access"),
+        ("missing_permissions", "Missing Permissions"),
+    ],
+)
+async def test_channel_errors_are_permanent(api, sender, broken, reason):
+    getattr(api, broken).add(CHANNEL)
+    with pytest.raises(PermanentSendError) as caught:
+        await sender.send(delivery())
+    assert reason in caught.value.reason
+
+
+async def test_a_bad_token_is_permanent_and_never_shown(api):
+    sender = DiscordSender("wrong-secret-token", api_base=api.base_url)
+    with pytest.raises(PermanentSendError) as caught:
+        await sender.send(delivery())
+    assert "wrong-secret-token" not in str(caught.value) + repr(sender)
+    await sender.close()
+
+
+async def test_a_connection_failure_is_transient(api):
+    sender = DiscordSender(TOKEN, api_base=api.base_url)
+    await sender.start()
+    await api.close()
+    try:
+        with pytest.raises(TransientSendError):
+            await sender.send(delivery())
+    finally:
+        await sender.close()
+
+
+async def test_not_a_discord_channel_is_permanent(sender):
+    bad = Delivery(1, "k", ChannelRef("slack", "T1", "C1"), delivery().message, "k")
+    with pytest.raises(PermanentSendError):
+        await sender.send(bad)
+
+
+async def test_mention_injection_in_a_title_pings_nobody_on_the_wire(api, sender):
+    await sender.send(delivery(title="@everyone @here <@&900000000000000555> S4 is out"))
+    [message] = api.messages[CHANNEL]
+    assert message["mention_everyone"] is False and message["mention_roles"] == []
+    assert "@everyone" not in str(message["embeds"])
+
+
+async def test_an_opted_in_role_is_the_only_ping(api, sender):
+    role = "900000000000000777"
+    await sender.send(delivery(title="@everyone look", mention=role))
+    [request] = api.requests_to("POST", "/messages$")
+    assert request.json["allowed_mentions"] == {"parse": [], "roles": [role]}
+    [message] = api.messages[CHANNEL]
+    assert message["mention_roles"] == [role] and message["mention_everyone"] is False
+
+
+async def test_find_sent_returns_none(sender):
+    assert await sender.find_sent(delivery()) is None

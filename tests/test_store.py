@@ -1,0 +1,75 @@
+"""The store: schema and migrations, SQLite settings, atomic changes, idempotent outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+
+from bot.errors import AlreadyExists
+from bot.models import Cadence, ChannelRef
+from bot.store import MIGRATIONS, NewNotification, Store
+
+NOW = datetime(2023, 9, 13, tzinfo=UTC)
+
+
+def test_migrations_run_once_and_in_order(tmp_path):
+    path = tmp_path / "bot.db"
+    store = Store.open(path)
+    assert store.schema_version() == len(MIGRATIONS)
+    store.close()
+    reopened = Store.open(path)  # applying again is a no-op, not an error
+    assert reopened.schema_version() == len(MIGRATIONS)
+    assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert reopened.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    indexes = {
+        row[1] for row in reopened.db.execute("SELECT * FROM sqlite_master WHERE type = 'index'")
+    }
+    assert {"subscriptions_show", "notifications_pending", "episodes_release_at"} <= indexes
+
+
+def test_a_failed_multi_row_change_leaves_nothing(store):
+    show = store.add_show(
+        "Severance", network=None, timezone="UTC", release_time=time(0), tenant_key=None,
+        actor="test", now=NOW,
+    )  # fmt: skip
+    season_args = dict(
+        number=2, premiere=datetime(2025, 1, 17).date(), episode_count=2,
+        cadence=Cadence("weekly", weekday=4), premiere_episodes=1, release_time=time(0),
+        timezone="UTC", trailer_url=None, title=None, actor="test", now=NOW,
+        release_instants=[datetime(2025, 1, 17, tzinfo=UTC), datetime(2025, 1, 24, tzinfo=UTC)],
+    )  # fmt: skip
+    store.add_season(show, **season_args)
+    counts = [store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+              for t in ("seasons", "episodes", "season_events", "audit_log")]  # fmt: skip
+    with pytest.raises(AlreadyExists):
+        store.add_season(show, **season_args)
+    assert counts == [store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                      for t in ("seasons", "episodes", "season_events", "audit_log")]  # fmt: skip
+
+
+def test_outbox_insert_is_idempotent_per_subscription_and_key(store):
+    show = store.add_show(
+        "Severance", network=None, timezone="UTC", release_time=time(0), tenant_key=None,
+        actor="test", now=NOW,
+    )  # fmt: skip
+    subscription, created = store.subscribe(
+        ChannelRef.parse("console:general"), show, reminders=(), trailers=True, mention=None,
+        hide_titles=False, actor="test", now=NOW,
+    )  # fmt: skip
+    assert created
+    row = NewNotification(
+        subscription_id=subscription.id, notification_key="episode:1:release",
+        platform="console", due_at=NOW, state="pending", message_json="{}",
+        season_id=None, episode_id=None,
+    )  # fmt: skip
+    assert store.insert_notifications([row, row], NOW) == 1
+    assert store.insert_notifications([row], NOW) == 0
+    claimed = store.claim_due(NOW, platforms=["console"])
+    assert [r.notification_key for r in claimed] == ["episode:1:release"]
+    assert store.claim_due(NOW, platforms=["console"]) == []  # claimed rows are not re-claimed
+    store.mark_sent(claimed[0].id, "m1", NOW)
+    assert store.outbox_counts()["sent"] == 1
+    # Unsubscribing removes the subscription's outbox rows with it.
+    assert store.unsubscribe(ChannelRef.parse("console:general"), show, actor="t", now=NOW)
+    assert store.outbox_counts()["sent"] == 0
