@@ -498,8 +498,9 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
 
 
-def main() -> None:
-    cli(prog_name="episode-bot")
+def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
+    """The console script; the console prompt calls it with the typed words as `args`."""
+    return cli.main(args=args, prog_name="episode-bot", standalone_mode=standalone_mode)
 
 
 if __name__ == "__main__":

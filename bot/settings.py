@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "discord_token",
+        "discord_application_id",
         "slack_bot_token",
         "slack_app_token",
         "slack_signing_secret",

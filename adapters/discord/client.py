@@ -46,12 +46,19 @@ def intents() -> discord.Intents:
 class EpisodeClient(discord.Client):
     """A `discord.Client` that forwards the guild events the core cares about."""
 
-    def __init__(self, core: Commands, *, application_id: int | None = None) -> None:
+    def __init__(
+        self,
+        core: Commands,
+        *,
+        application_id: int | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
         super().__init__(
             intents=intents(),
             application_id=application_id,
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.core = core
         self.tree = EpisodeTree(self)
@@ -74,13 +81,21 @@ class DiscordAdapter:
 
     platform = "discord"
 
-    def __init__(self, settings: Settings, commands: Commands) -> None:
+    def __init__(
+        self, settings: Settings, commands: Commands, *, guild_ready_timeout: float = 2.0
+    ) -> None:
+        """`guild_ready_timeout`: how long discord.py waits for more servers before `on_ready`
+        (its default, 2 s; tests shorten it)."""
         if settings.discord_token is None:
             raise DiscordStartupError("DISCORD_TOKEN is not set")
         self.settings = settings
         self.commands = commands
         self.sender = DiscordSender(settings.discord_token, api_base=settings.discord_api_base)
-        self.client = EpisodeClient(commands, application_id=settings.discord_application_id)
+        self.client = EpisodeClient(
+            commands,
+            application_id=settings.discord_application_id,
+            guild_ready_timeout=guild_ready_timeout,
+        )
         install_commands(
             self.client.tree,
             commands,

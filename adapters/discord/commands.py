@@ -41,9 +41,7 @@ def _timezones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
-async def complete_timezone(
-    interaction: discord.Interaction, current: str
-) -> list[Choice[str]]:
+async def complete_timezone(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
     """IANA names containing what was typed, prefix matches first (<= 25)."""
     needle = current.strip().lower().replace(" ", "_")
     names = _timezones()
@@ -88,16 +86,19 @@ class EpisodesGroup(app_commands.Group):
         await self.runner.run(
             interaction,
             lambda actor, channel: self.runner.core.subscribe(
-                actor, channel, show, before=reminders, trailers=trailers, mention=role,
+                actor,
+                channel,
+                show,
+                before=reminders,
+                trailers=trailers,
+                mention=role,
                 hide_titles=hide_titles,
             ),
         )
 
     @app_commands.command(name="unsubscribe", description="Stop posting a show here")
     async def unsubscribe(self, interaction: discord.Interaction, show: Show) -> None:
-        await self.runner.run(
-            interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show)
-        )
+        await self.runner.run(interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show))
 
     @app_commands.command(name="subscriptions", description="The shows this channel follows")
     @app_commands.describe(everywhere="List every channel of this server")
@@ -113,9 +114,7 @@ class EpisodesGroup(app_commands.Group):
     async def schedule(
         self, interaction: discord.Interaction, show: Show, season: SeasonNumber | None = None
     ) -> None:
-        await self.runner.run(
-            interaction, lambda a, c: self.runner.core.schedule(a, show, season)
-        )
+        await self.runner.run(interaction, lambda a, c: self.runner.core.schedule(a, show, season))
 
     @app_commands.command(name="next", description="The next drops for this channel's shows")
     async def next_(self, interaction: discord.Interaction) -> None:
@@ -214,9 +213,18 @@ class AdminGroup(app_commands.Group):
         title: Range[str, 1, 100] | None = None,
     ) -> None:
         await self._run(
-            interaction, "season_add", show, number, premiere=premiere, episodes=episodes,
-            every=every.value if every else None, all_at_once=all_at_once,
-            premiere_episodes=premiere_episodes, time=time, tz=timezone, trailer=trailer,
+            interaction,
+            "season_add",
+            show,
+            number,
+            premiere=premiere,
+            episodes=episodes,
+            every=every.value if every else None,
+            all_at_once=all_at_once,
+            premiere_episodes=premiere_episodes,
+            time=time,
+            tz=timezone,
+            trailer=trailer,
             title=title,
         )
 
@@ -279,7 +287,10 @@ class EpisodeTree(app_commands.CommandTree):
         error_id = secrets.token_hex(4)
         log.error(
             "slash command error (error id %s, guild %s, user %s): %r",
-            error_id, interaction.guild_id, interaction.user.id, error,
+            error_id,
+            interaction.guild_id,
+            interaction.user.id,
+            error,
             exc_info=error,
         )
         if isinstance(error, app_commands.TransformerError):

@@ -154,7 +154,9 @@ async def answer(interaction: discord.Interaction, reply: Reply) -> None:
             first, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
         )
     for part in rest:
-        await interaction.followup.send(part, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS)
+        await interaction.followup.send(
+            part, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+        )
 
 
 def _command_name(interaction: discord.Interaction) -> str:

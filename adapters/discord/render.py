@@ -96,7 +96,12 @@ def render_message(message: Message) -> dict[str, Any]:
             {
                 "type": 1,
                 "components": [
-                    {"type": 2, "style": 5, "label": truncate(label, BUTTON_LABEL_LIMIT), "url": link}
+                    {
+                        "type": 2,
+                        "style": 5,
+                        "label": truncate(label, BUTTON_LABEL_LIMIT),
+                        "url": link,
+                    }
                 ],
             }
         ]

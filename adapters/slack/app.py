@@ -98,8 +98,10 @@ class ReplayGuard:
 def check_settings(settings: Settings) -> None:
     """Refuse configurations that cannot work, naming the setting but never its value."""
     if settings.slack_bot_token is None:
-        raise SlackStartupError("SLACK_BOT_TOKEN is not set.", hint="Copy the Bot User OAuth "
-                                "Token (xoxb-…) from the app's OAuth & Permissions page.")
+        raise SlackStartupError(
+            "SLACK_BOT_TOKEN is not set.",
+            hint="Copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page.",
+        )
     if not settings.slack_bot_token.get_secret_value().startswith("xoxb-"):
         raise SlackStartupError(
             "SLACK_BOT_TOKEN is not a bot token (it must start with xoxb-).",

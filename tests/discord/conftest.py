@@ -24,13 +24,23 @@ NOW = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)
 
 
 def text_channel(channel_id: str, guild_id: str) -> dict[str, Any]:
-    return {"id": channel_id, "type": 0, "guild_id": guild_id, "name": f"c{channel_id[-3:]}",
-            "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None}
+    return {
+        "id": channel_id,
+        "type": 0,
+        "guild_id": guild_id,
+        "name": f"c{channel_id[-3:]}",
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+    }
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeDiscord]:
-    guild = FakeGuild(payloads.GUILD_A, channels=[text_channel(payloads.CHANNEL_A, payloads.GUILD_A)])
+    guild = FakeGuild(
+        payloads.GUILD_A, channels=[text_channel(payloads.CHANNEL_A, payloads.GUILD_A)]
+    )
     async with FakeDiscord(token=TOKEN, guilds=[guild]) as fake:
         yield fake
 

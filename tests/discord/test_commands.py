@@ -31,15 +31,37 @@ EPHEMERAL = 64
 
 async def add_fam(bot, api: FakeDiscord, guild: str = GUILD_A) -> None:
     show = await invoke(
-        bot, api, command("episodes-admin show add", options(
-            title="For All Mankind", network="Apple TV+", timezone="America/New_York",
-            time="21:00"), guild=guild, permissions=ADMIN),
+        bot,
+        api,
+        command(
+            "episodes-admin show add",
+            options(
+                title="For All Mankind",
+                network="Apple TV+",
+                timezone="America/New_York",
+                time="21:00",
+            ),
+            guild=guild,
+            permissions=ADMIN,
+        ),
     )
     assert "For All Mankind" in show["data"]["content"], show
     season = await invoke(
-        bot, api, command("episodes-admin season add", options(
-            show="For All Mankind", number=4, premiere="2023-11-10", episodes=10,
-            every="friday", trailer="https://example.com/fam-s4"), guild=guild, permissions=ADMIN),
+        bot,
+        api,
+        command(
+            "episodes-admin season add",
+            options(
+                show="For All Mankind",
+                number=4,
+                premiere="2023-11-10",
+                episodes=10,
+                every="friday",
+                trailer="https://example.com/fam-s4",
+            ),
+            guild=guild,
+            permissions=ADMIN,
+        ),
     )
     assert season["type"] == 4 and "error id" not in season["data"]["content"], season
 
@@ -56,9 +78,15 @@ async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: 
 
 async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
     await add_fam(bot, api)
-    answer = await invoke(bot, api, command(
-        "episodes subscribe", options(show="For All Mankind", before="1d,1h"), permissions=MANAGER
-    ))
+    answer = await invoke(
+        bot,
+        api,
+        command(
+            "episodes subscribe",
+            options(show="For All Mankind", before="1d,1h"),
+            permissions=MANAGER,
+        ),
+    )
     assert "error id" not in answer["data"]["content"]
     [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
     assert str(sub.channel) == f"discord:{GUILD_A}/{CHANNEL_A}"
@@ -67,9 +95,11 @@ async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
     listed = await invoke(bot, api, command("episodes subscriptions"))
     assert "For All Mankind" in listed["data"]["content"]
 
-    await invoke(bot, api, command(
-        "episodes unsubscribe", options(show="For All Mankind"), permissions=MANAGER
-    ))
+    await invoke(
+        bot,
+        api,
+        command("episodes unsubscribe", options(show="For All Mankind"), permissions=MANAGER),
+    )
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
 
 
@@ -78,8 +108,10 @@ async def test_subscribe_with_a_role_to_mention(bot, api, core: Commands):
     role_id = "900000000000000555"
     payload = command(
         "episodes subscribe",
-        [{"name": "show", "type": 3, "value": "For All Mankind"},
-         {"name": "mention", "type": 8, "value": role_id}],
+        [
+            {"name": "show", "type": 3, "value": "For All Mankind"},
+            {"name": "mention", "type": 8, "value": role_id},
+        ],
         permissions=MANAGER,
         resolved={"roles": {role_id: role(role_id)}},
     )
@@ -90,17 +122,17 @@ async def test_subscribe_with_a_role_to_mention(bot, api, core: Commands):
 
 async def test_subscribe_needs_the_channel_permission(bot, api, core: Commands):
     await add_fam(bot, api)
-    answer = await invoke(bot, api, command(
-        "episodes subscribe", options(show="For All Mankind"), permissions=MEMBER
-    ))
+    answer = await invoke(
+        bot, api, command("episodes subscribe", options(show="For All Mankind"), permissions=MEMBER)
+    )
     assert answer["data"]["flags"] & EPHEMERAL
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
 
 
 async def test_non_admin_is_refused_and_nothing_changes(bot, api, core: Commands):
-    answer = await invoke(bot, api, command(
-        "episodes-admin show add", options(title="Sneaky"), permissions=MANAGER
-    ))
+    answer = await invoke(
+        bot, api, command("episodes-admin show add", options(title="Sneaky"), permissions=MANAGER)
+    )
     assert answer["data"]["content"] == discord.utils.escape_markdown(ADMIN_REFUSAL)
     assert answer["data"]["flags"] & EPHEMERAL
     assert core.complete_show_titles(Actor("discord", GUILD_A, "x"), "", 25) == []
@@ -108,29 +140,46 @@ async def test_non_admin_is_refused_and_nothing_changes(bot, api, core: Commands
 
 async def test_a_guild_cannot_see_or_touch_another_guilds_private_show(bot, api, core):
     await add_fam(bot, api, guild=GUILD_A)
-    other = await invoke(bot, api, command(
-        "episodes schedule", options(show="For All Mankind"), guild=GUILD_B, channel=CHANNEL_B
-    ))
+    other = await invoke(
+        bot,
+        api,
+        command(
+            "episodes schedule", options(show="For All Mankind"), guild=GUILD_B, channel=CHANNEL_B
+        ),
+    )
     assert "No show called" in other["data"]["content"]
-    moved = await invoke(bot, api, command(
-        "episodes-admin season move", options(show="For All Mankind", number=4,
-                                              premiere="2024-01-05"),
-        guild=GUILD_B, channel=CHANNEL_B, permissions=ADMIN,
-    ))
+    moved = await invoke(
+        bot,
+        api,
+        command(
+            "episodes-admin season move",
+            options(show="For All Mankind", number=4, premiere="2024-01-05"),
+            guild=GUILD_B,
+            channel=CHANNEL_B,
+            permissions=ADMIN,
+        ),
+    )
     assert "No show called" in moved["data"]["content"]
-    completion = await invoke(bot, api, command(
-        "episodes subscribe", options(show="For"), guild=GUILD_B, channel=CHANNEL_B,
-        focused="show",
-    ))
+    completion = await invoke(
+        bot,
+        api,
+        command(
+            "episodes subscribe",
+            options(show="For"),
+            guild=GUILD_B,
+            channel=CHANNEL_B,
+            focused="show",
+        ),
+    )
     assert completion == {"type": 8, "data": {"choices": []}}
 
 
 async def test_show_autocomplete_returns_at_most_25(bot, api, core: Commands):
     for number in range(30):
         core.show_add(Actor.operator(), f"Show {number:02d}")
-    completion = await invoke(bot, api, command(
-        "episodes subscribe", options(show="Sho"), focused="show"
-    ))
+    completion = await invoke(
+        bot, api, command("episodes subscribe", options(show="Sho"), focused="show")
+    )
     assert completion["type"] == 8
     choices = completion["data"]["choices"]
     assert 0 < len(choices) <= 25
@@ -138,19 +187,25 @@ async def test_show_autocomplete_returns_at_most_25(bot, api, core: Commands):
 
 
 async def test_timezone_autocomplete(bot, api):
-    completion = await invoke(bot, api, command(
-        "episodes-admin show add", options(title="X", timezone="new_yo"), focused="timezone",
-        permissions=ADMIN,
-    ))
+    completion = await invoke(
+        bot,
+        api,
+        command(
+            "episodes-admin show add",
+            options(title="X", timezone="new_yo"),
+            focused="timezone",
+            permissions=ADMIN,
+        ),
+    )
     names = [c["value"] for c in completion["data"]["choices"]]
     assert "America/New_York" in names and len(names) <= 25
 
 
 async def test_mention_injection_in_a_show_title_pings_nobody(bot, api, core: Commands):
     title = "@everyone @here <@&900000000000000555> Party"
-    await invoke(bot, api, command(
-        "episodes-admin show add", options(title=title), permissions=ADMIN
-    ))
+    await invoke(
+        bot, api, command("episodes-admin show add", options(title=title), permissions=ADMIN)
+    )
     answer = await invoke(bot, api, command("episodes shows"))
     data = answer["data"]
     assert data["allowed_mentions"] == {"parse": []}
@@ -160,9 +215,7 @@ async def test_mention_injection_in_a_show_title_pings_nobody(bot, api, core: Co
 
 
 async def test_core_errors_come_back_as_their_message(bot, api):
-    answer = await invoke(bot, api, command(
-        "episodes schedule", options(show="Nope Nope")
-    ))
+    answer = await invoke(bot, api, command("episodes schedule", options(show="Nope Nope")))
     assert "No show called" in answer["data"]["content"]
     assert answer["data"]["flags"] & EPHEMERAL
     assert "Traceback" not in answer["data"]["content"]

@@ -19,7 +19,10 @@ CHANNEL = "900000000000000101"
 
 
 def delivery(
-    channel: str = CHANNEL, *, title: str = "For All Mankind S4E1 is out", key: str = "d-1",
+    channel: str = CHANNEL,
+    *,
+    title: str = "For All Mankind S4E1 is out",
+    key: str = "d-1",
     mention: str | None = None,
 ) -> Delivery:
     message = Message(
@@ -84,7 +87,7 @@ async def test_a_global_429_is_retried(api, sender):
 
 
 async def test_the_global_limit_answers_documented_429s(api):
-    api.global_limit = 1
+    api.global_limit, api.global_window = 1, 0.05
     async with DiscordSender(TOKEN, api_base=api.base_url) as s:  # its login uses the second
         await s.send(delivery())
     assert api.status_counts[429] >= 1

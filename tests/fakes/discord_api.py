@@ -103,8 +103,8 @@ class FakeDiscord:
     Rate limits (set to None to disable):
       * `route_limit` requests per `route_window` seconds per route bucket; message creation is
         bucketed per channel, as on Discord (its real default is 5 per 5 s).
-      * `global_limit` requests per second over all routes (Discord's default is 50), answered
-        with a global 429.
+      * `global_limit` requests per `global_window` seconds over all routes (Discord's default
+        is 50 per second), answered with a global 429.
     Failure injection: `unknown_channels` (404 10003), `missing_access` (403 50001),
     `missing_permissions` (403 50013), `fail_next(...)` (5xx bursts), `rate_limit_next(...)`
     (429 storms), a wrong token (401).
@@ -119,6 +119,7 @@ class FakeDiscord:
         route_limit: int | None = 5,
         route_window: float = 5.0,
         global_limit: int | None = 50,
+        global_window: float = 1.0,
         nonce_window: float = 300.0,
         guilds: Iterable[FakeGuild] = (),
     ) -> None:
@@ -128,6 +129,7 @@ class FakeDiscord:
         self.route_limit = route_limit
         self.route_window = route_window
         self.global_limit = global_limit
+        self.global_window = global_window
         self.nonce_window = nonce_window
         self.guilds: dict[str, FakeGuild] = {g.id: g for g in guilds}
 
@@ -194,7 +196,9 @@ class FakeDiscord:
 
     def fail_next(self, count: int, status: int = 503, *, path_contains: str = "") -> None:
         """The next `count` requests (whose path contains `path_contains`) answer `status`."""
-        self._inject(count, status, {"message": "Service Unavailable", "code": 0}, {}, path_contains)
+        self._inject(
+            count, status, {"message": "Service Unavailable", "code": 0}, {}, path_contains
+        )
 
     def rate_limit_next(
         self,
@@ -311,8 +315,10 @@ class FakeDiscord:
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": pings["everyone"],
-            "mentions": [{"id": u, "username": "u", "discriminator": "0", "avatar": None}
-                         for u in pings["users"]],
+            "mentions": [
+                {"id": u, "username": "u", "discriminator": "0", "avatar": None}
+                for u in pings["users"]
+            ],
             "mention_roles": pings["roles"],
             "attachments": [],
             "embeds": body.get("embeds") or [],
@@ -364,14 +370,18 @@ class FakeDiscord:
         now = time.monotonic()
         if self.global_limit is not None and not token_route:
             window = self._global
-            if now - window.start >= 1.0:
+            if now - window.start >= self.global_window:
                 window.start, window.count = now, 0
             window.count += 1
             if window.count > self.global_limit:
-                retry = max(0.001, 1.0 - (now - window.start))
+                retry = max(0.001, self.global_window - (now - window.start))
                 return _json(
-                    {"message": "You are being rate limited.", "retry_after": retry,
-                     "global": True, "code": 0},
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": retry,
+                        "global": True,
+                        "code": 0,
+                    },
                     status=429,
                     headers=self._limited_headers(retry, True),
                 )
@@ -380,9 +390,7 @@ class FakeDiscord:
                 injected.remaining -= 1
                 if injected.remaining == 0:
                     self._injected = [i for i in self._injected if i.remaining > 0]
-                return _json(
-                    injected.body, status=injected.status, headers=injected.headers
-                )
+                return _json(injected.body, status=injected.status, headers=injected.headers)
         return None
 
     def _limited_headers(self, retry_after: float, is_global: bool) -> dict[str, str]:
@@ -425,11 +433,17 @@ class FakeDiscord:
         if window.count <= self.route_limit:
             return headers, None
         headers.update(
-            {"Retry-After": str(math.ceil(reset_after)), "Via": "1.1 google",
-             "X-RateLimit-Scope": "user"}
+            {
+                "Retry-After": str(math.ceil(reset_after)),
+                "Via": "1.1 google",
+                "X-RateLimit-Scope": "user",
+            }
         )
-        body = {"message": "You are being rate limited.", "retry_after": reset_after,
-                "global": False}
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": reset_after,
+            "global": False,
+        }
         return headers, _json(body, status=429, headers=headers)
 
     def _routes(self) -> list[web.RouteDef]:
@@ -450,7 +464,9 @@ class FakeDiscord:
             web.put(f"{p}/applications/{{app_id}}/guilds/{{guild_id}}/commands", self._sync_guild),
             web.post(f"{p}/guilds/{{guild_id}}/scheduled-events", self._create_event),
             web.patch(f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._edit_event),
-            web.delete(f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._delete_event),
+            web.delete(
+                f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._delete_event
+            ),
         ]
 
     def _channel_error(self, channel_id: str) -> web.Response | None:
@@ -489,7 +505,10 @@ class FakeDiscord:
                 "url": self.gateway_url,
                 "shards": 1,
                 "session_start_limit": {
-                    "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
                 },
             }
         )
@@ -503,8 +522,16 @@ class FakeDiscord:
             None,
         )
         return _json(
-            {"id": channel_id, "type": 0, "guild_id": guild_id, "name": f"channel-{channel_id}",
-             "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None}
+            {
+                "id": channel_id,
+                "type": 0,
+                "guild_id": guild_id,
+                "name": f"channel-{channel_id}",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            }
         )
 
     async def _create_message(self, request: web.Request) -> web.Response:
@@ -576,8 +603,13 @@ class FakeDiscord:
 
     async def _sync(self, guild_id: str | None, request: web.Request) -> web.Response:
         commands = [
-            {**c, "id": self.snowflake(), "application_id": str(self.application_id),
-             "version": self.snowflake(), "guild_id": guild_id}
+            {
+                **c,
+                "id": self.snowflake(),
+                "application_id": str(self.application_id),
+                "version": self.snowflake(),
+                "guild_id": guild_id,
+            }
             for c in request[_RECORD].json or []
         ]
         self.synced_commands[guild_id] = commands
@@ -590,8 +622,12 @@ class FakeDiscord:
         return await self._sync(request.match_info["guild_id"], request)
 
     async def _create_event(self, request: web.Request) -> web.Response:
-        event = {**(request[_RECORD].json or {}), "id": self.snowflake(),
-                 "guild_id": request.match_info["guild_id"], "status": 1}
+        event = {
+            **(request[_RECORD].json or {}),
+            "id": self.snowflake(),
+            "guild_id": request.match_info["guild_id"],
+            "status": 1,
+        }
         self.scheduled_events[event["id"]] = event
         return _json(event)
 
@@ -642,8 +678,7 @@ class FakeDiscord:
         await ws.send_json({"op": 0, "t": "READY", "s": next(self._seq), "d": ready})
         for guild in self.guilds.values():
             await ws.send_json(
-                {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq),
-                 "d": self.guild_payload(guild)}
+                {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild_payload(guild)}
             )
 
 

@@ -133,9 +133,7 @@ def commands(store: Store) -> Commands:
 
 
 @pytest.fixture
-async def slack(
-    api: FakeSlackApi, commands: Commands, store: Store
-) -> AsyncIterator[SlackHarness]:
+async def slack(api: FakeSlackApi, commands: Commands, store: Store) -> AsyncIterator[SlackHarness]:
     adapter = SlackAdapter(make_settings(api), commands, host="127.0.0.1", port=0)
     await adapter.start()
     async with aiohttp.ClientSession() as http:

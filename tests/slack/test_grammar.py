@@ -138,8 +138,7 @@ def test_parses(text: str, method: str, args: dict) -> None:
         ("admin season add X 4 --premiere 2023-11-10", "--episodes"),
         ("admin season add X --premiere 2023-11-10 --episodes 10", "SHOW N"),
         (
-            "admin season add X 4 --premiere 2023-11-10 --episodes 10 --every friday "
-            "--all-at-once",
+            "admin season add X 4 --premiere 2023-11-10 --episodes 10 --every friday --all-at-once",
             "--all-at-once",
         ),
         ("admin season move X 4", "--premiere"),

@@ -41,7 +41,9 @@ async def sender(api: FakeSlackApi, sleeps: list[float]) -> AsyncIterator[SlackS
     await sender.aclose()
 
 
-def _delivery(channel: str = "C1", n: int = 1, title: str = "For All Mankind S4E1 is out") -> Delivery:
+def _delivery(
+    channel: str = "C1", n: int = 1, title: str = "For All Mankind S4E1 is out"
+) -> Delivery:
     message = Message(
         kind=MessageKind.EPISODE,
         title=title,
@@ -53,7 +55,9 @@ def _delivery(channel: str = "C1", n: int = 1, title: str = "For All Mankind S4E
         timezone="America/New_York",
         link="https://youtu.be/trailer",
     )
-    return Delivery(n, f"episode:{n}:release", ChannelRef("slack", "T0001", channel), message, f"ob{n}")
+    return Delivery(
+        n, f"episode:{n}:release", ChannelRef("slack", "T0001", channel), message, f"ob{n}"
+    )
 
 
 async def test_post_on_the_wire(api: FakeSlackApi, sender: SlackSender) -> None:
@@ -189,10 +193,12 @@ async def test_fan_out_with_storms_is_exactly_once(api: FakeSlackApi, sender: Sl
     async def deliver(delivery: Delivery) -> None:
         async with limiter:
             for _ in range(20):
-                if state[delivery.outbox_id] == "sending":
-                    if await sender.find_sent(delivery) is not None:
-                        state[delivery.outbox_id] = "sent"
-                        return
+                if (
+                    state[delivery.outbox_id] == "sending"
+                    and await sender.find_sent(delivery) is not None
+                ):
+                    state[delivery.outbox_id] = "sent"
+                    return
                 state[delivery.outbox_id] = "sending"
                 try:
                     await sender.send(delivery)

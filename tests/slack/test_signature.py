@@ -12,7 +12,9 @@ from slack_sdk.signature import SignatureVerifier
 from tests.slack.conftest import SlackHarness, sign
 
 VECTOR = json.loads(
-    (Path(__file__).parent.parent / "fakes" / "slack_payloads" / "signature_vector.json").read_text()
+    (
+        Path(__file__).parent.parent / "fakes" / "slack_payloads" / "signature_vector.json"
+    ).read_text()
 )
 
 
