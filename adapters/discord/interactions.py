@@ -1,10 +1,12 @@
 """Running one slash command: who asks, where, calling the core, and answering.
 
 Everything a command needs from Discord is read here from the interaction Discord sent (the
-member's resolved permissions, the guild, the channel), never from what the user typed. The
-core is called directly on the event loop: its calls are short synchronous SQLite operations
-(well under the 3-second interaction deadline), and the SQLite connection is owned by the
-loop's thread, so `asyncio.to_thread` would add thread-safety questions for no gain.
+member's resolved permissions, the guild, the channel), never from what the user typed.
+
+The core is called directly on the event loop, not through `asyncio.to_thread`: its calls are
+short SQLite transactions (milliseconds, far inside the 3-second interaction deadline), and a
+change ends in `Commands.on_change`, which reconciles the scheduler's jobs; that scheduler
+lives on this loop and is not safe to drive from a worker thread.
 """
 
 from __future__ import annotations

@@ -237,3 +237,19 @@ async def test_unexpected_failure_is_an_apology_with_an_error_id(bot, api, core,
 
 
 TOKEN_FRAGMENT = "test-bot-token"
+
+
+async def test_the_everyone_role_cannot_be_the_mention(bot, api, core: Commands):
+    await add_fam(bot, api)
+    payload = command(
+        "episodes subscribe",
+        [
+            {"name": "show", "type": 3, "value": "For All Mankind"},
+            {"name": "mention", "type": 8, "value": GUILD_A},
+        ],
+        permissions=MANAGER,
+        resolved={"roles": {GUILD_A: role(GUILD_A, "@everyone")}},
+    )
+    answer = await invoke(bot, api, payload)
+    assert "not @everyone" in answer["data"]["content"].replace("\u200b", "")
+    assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []

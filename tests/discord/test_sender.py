@@ -3,6 +3,7 @@ how every failure is classified for the delivery engine."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -177,3 +178,33 @@ async def test_an_opted_in_role_is_the_only_ping(api, sender):
 
 async def test_find_sent_returns_none(sender):
     assert await sender.find_sent(delivery()) is None
+
+
+async def test_a_drop_for_many_channels_survives_429s_5xx_and_a_resend(api):
+    """What the delivery engine does, in miniature: send concurrently, retry the transient
+    failures, then resend everything (a crash before rows were marked sent)."""
+    channels = [str(900000000000001000 + n) for n in range(60)]
+    api.global_limit, api.global_window = 40, 0.02
+    api.rate_limit_next(3, retry_after=0.001, path_contains="/messages")
+    api.rate_limit_next(2, retry_after=0.001, is_global=True, path_contains="/messages")
+    api.fail_next(4, 503, path_contains="/messages")
+    deliveries = [delivery(channel, key=f"drop-{channel[-4:]}") for channel in channels]
+    async with DiscordSender(TOKEN, api_base=api.base_url, max_concurrency=16) as sender:
+        gate = asyncio.Semaphore(sender.max_concurrency)
+
+        async def deliver(item: Delivery) -> str:
+            for _attempt in range(10):
+                async with gate:
+                    try:
+                        return (await sender.send(item)).platform_message_id
+                    except TransientSendError:
+                        continue
+            raise AssertionError("never delivered")
+
+        first = await asyncio.gather(*(deliver(d) for d in deliveries))
+        again = await asyncio.gather(*(deliver(d) for d in deliveries))
+    assert first == again
+    assert all(api.message_count(channel) == 1 for channel in channels)
+    assert api.status_counts[429] >= 5 and api.status_counts[503] == 4
+    posts = api.requests_to("POST", "/messages$")
+    assert all(p.json["nonce"] and p.json["enforce_nonce"] for p in posts)

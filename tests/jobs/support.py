@@ -23,6 +23,7 @@ FAM = "For All Mankind"
 OPERATOR = Actor.operator()
 # FAM S4: premiere Friday 10 Nov 2023, ten episodes weekly on Fridays, 00:00 New York (EST).
 FAM_DROPS = [datetime(2023, 11, 10, 5, tzinfo=UTC) + timedelta(weeks=n) for n in range(10)]
+START = datetime(2023, 10, 1, tzinfo=UTC)  # before the season is added
 
 
 def utc(*args: int) -> datetime:
@@ -95,7 +96,7 @@ class World:
 def make_world(
     store: Store,
     *,
-    start: datetime = utc(2023, 10, 1),
+    start: datetime = START,
     grace: timedelta = timedelta(hours=12),
     retry: RetryPolicy | None = None,
     rand: Callable[[], float] = lambda: 0.0,
