@@ -442,9 +442,16 @@ def build_senders(settings: Settings) -> dict[str, Any]:
 
 
 async def _open_senders(senders: dict[str, Any]) -> None:
-    for sender in senders.values():
+    """Log every platform sender in; a rejected token is a setting to mend (exit 2)."""
+    from bot.sender import SendError
+
+    for platform, sender in senders.items():
         if hasattr(sender, "start"):
-            await sender.start()
+            try:
+                await sender.start()
+            except SendError as error:
+                await _close_senders(senders)
+                raise BotError(f"{platform}: {error.reason}") from None
 
 
 async def _close_senders(senders: dict[str, Any]) -> None:
@@ -485,6 +492,33 @@ def deliver(app: AppContext, now_text: str) -> None:
         f"skipped {result.skipped}",
         err=True,
     )
+
+
+@cli.group()
+def discord() -> None:
+    """Discord set-up."""
+
+
+@discord.command("sync")
+@click.option("--guild", "guild_id", type=int, help="Sync to one server only (instant; dev).")
+@pass_app
+@handles_errors
+def discord_sync(app: AppContext, guild_id: int | None) -> None:
+    """Register the slash commands with Discord (globally, or in one server)."""
+    if app.settings.discord_token is None or app.settings.discord_application_id is None:
+        raise InvalidInput(
+            "discord",
+            "DISCORD_TOKEN and DISCORD_APPLICATION_ID must be set to sync commands.",
+            hint="Put them in .env (see .env.example).",
+        )
+    from adapters.discord import DiscordStartupError, sync_commands
+
+    try:
+        names = asyncio.run(sync_commands(app.settings, guild_id))
+    except DiscordStartupError as error:
+        raise BotError(str(error)) from None
+    where = f"server {guild_id}" if guild_id else "all servers (may take a while to show)"
+    click.echo(f"Synced /{', /'.join(names)} to {where}.")
 
 
 @cli.command()
