@@ -1,13 +1,16 @@
-"""The plan read from the store: what falls due in a window of time.
+"""The plan read from the store: what falls due in a window of time, and what is coming up.
 
-`preview` shows it; the delivery pass (jobs/outbox.py) turns its due part into outbox rows.
+`preview` shows the posts; the delivery pass (jobs/outbox.py) turns their due part into outbox
+rows. `milestones_by_tenant` lists each tenant's upcoming premieres and finales, which an
+adapter may mirror as platform objects (Discord scheduled events); it decides nothing about how.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.plan import MAX_REMINDER, PlannedPost, SeasonChange, plan_posts
+from bot.plan import MAX_REMINDER, PlannedPost, SeasonChange, drops, plan_posts
 from bot.store import Store
 
 
@@ -32,3 +35,68 @@ def posts_between(store: Store, start: datetime, end: datetime) -> list[PlannedP
     show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
     subscriptions = store.subscriptions(show_ids=sorted(show_ids), active_only=True)
     return plan_posts(releases, changes, subscriptions, start, end)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A season's premiere or finale drop, as one tenant should see it coming."""
+
+    tenant: str
+    object_key: str  # stable: season:<id>:premiere | season:<id>:finale
+    kind: str  # premiere | finale
+    show_title: str
+    network: str | None
+    season_number: int
+    season_title: str | None
+    first_episode: int
+    last_episode: int  # several episodes may drop at once
+    release_at: datetime  # UTC
+    timezone: str
+    trailer_url: str | None
+
+
+def milestones_by_tenant(store: Store, platform: str, now: datetime) -> dict[str, list[Milestone]]:
+    """Per tenant of `platform`, the premieres and finales after `now` of the shows its channels
+    follow (active subscriptions only), in release order.
+
+    A season whose episodes all drop at once has a premiere and no finale. Tenants following
+    nothing upcoming are absent.
+    """
+    followed = store.subscribed_show_ids_by_tenant(platform)
+    show_ids = sorted(set().union(*followed.values())) if followed else []
+    by_show: dict[int, list[Milestone]] = {}
+    for show, season, episodes in store.seasons_releasing_after(show_ids, now):
+        season_drops = drops(show, season, episodes)
+        if not season_drops:
+            continue
+        ends = [("premiere", season_drops[0])]
+        if len(season_drops) > 1:
+            ends.append(("finale", season_drops[-1]))
+        for kind, drop in ends:
+            if drop.release_at <= now:
+                continue  # past: the premiere of a season that is still running
+            milestone = Milestone(
+                tenant="",
+                object_key=f"season:{season.id}:{kind}",
+                kind=kind,
+                show_title=show.title,
+                network=show.network,
+                season_number=season.number,
+                season_title=season.title,
+                first_episode=drop.episodes[0].number,
+                last_episode=drop.episodes[-1].number,
+                release_at=drop.release_at,
+                timezone=season.timezone,
+                trailer_url=season.trailer_url,
+            )
+            by_show.setdefault(show.id, []).append(milestone)
+    result: dict[str, list[Milestone]] = {}
+    for tenant, ids in followed.items():
+        found = [
+            replace(milestone, tenant=tenant)
+            for show_id in ids
+            for milestone in by_show.get(show_id, ())
+        ]
+        if found:
+            result[tenant] = sorted(found, key=lambda m: (m.release_at, m.object_key))
+    return result

@@ -132,7 +132,7 @@ def run(app: AppContext) -> None:
     """Run the bot: scheduler, delivery and every configured adapter (console if none)."""
     from bot.app import run as run_bot
 
-    run_bot(app.settings)
+    sys.exit(run_bot(app.settings))
 
 
 # ---------------------------------------------------------------------- shows

@@ -1,4 +1,5 @@
-"""The only place with SQL: shows, seasons, episodes, subscriptions, the outbox, the audit log.
+"""The only place with SQL: shows, seasons, episodes, subscriptions, the outbox, the audit log
+and the objects kept on platforms (Discord scheduled events).
 
 SQLite through sqlite-utils is the zero-setup default. The SQL stays portable (no SQLite-only
 upserts in callers, ISO-8601 UTC text for instants, explicit transactions) so that a
@@ -140,6 +141,20 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: objects the bot keeps on a platform's side (Discord scheduled events), by stable key
+    """
+    CREATE TABLE platform_objects (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        object_key TEXT NOT NULL,           -- e.g. season:<id>:premiere
+        remote_id TEXT NOT NULL,            -- the platform's id for it
+        payload_hash TEXT NOT NULL,         -- what was last sent, to edit only on a change
+        expires_at TEXT,                    -- UTC: after it the object is left alone
+        updated_at TEXT NOT NULL,
+        UNIQUE (platform, tenant, object_key)
+    );
+    """,
 )
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
@@ -182,6 +197,19 @@ class NewNotification:
     season_id: int | None
     episode_id: int | None
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformObject:
+    """Something the bot created on a platform and keeps in step with the schedule."""
+
+    platform: str
+    tenant: str
+    object_key: str
+    remote_id: str
+    payload_hash: str
+    expires_at: datetime | None
+    updated_at: datetime
 
 
 class Store:
@@ -619,6 +647,20 @@ class Store:
                     instants.add(datetime.fromtimestamp(instant, UTC))
         return sorted(instants)[:limit]
 
+    def seasons_releasing_after(
+        self, show_ids: Sequence[int], after: datetime
+    ) -> list[tuple[Show, Season, list[Episode]]]:
+        """Seasons of these shows with an episode released after `after`, with ALL episodes."""
+        if not show_ids:
+            return []
+        rows = self._rows(
+            "SELECT DISTINCT e.season_id FROM episodes e JOIN seasons s ON s.id = e.season_id "
+            f"WHERE s.show_id IN ({','.join('?' * len(show_ids))}) AND e.release_at > ? "
+            "ORDER BY e.season_id",
+            [*show_ids, to_db_time(after)],
+        )
+        return self._seasons_with_episodes([row["season_id"] for row in rows])
+
     # ------------------------------------------------------------------ subscriptions
 
     def subscribe(
@@ -732,6 +774,17 @@ class Store:
         )
         return [_subscription(row) for row in rows]
 
+    def subscribed_show_ids_by_tenant(self, platform: str) -> dict[str, set[int]]:
+        """Per tenant of `platform`, the shows its channels follow (active subscriptions)."""
+        result: dict[str, set[int]] = {}
+        for row in self._rows(
+            "SELECT DISTINCT tenant, show_id FROM subscriptions "
+            "WHERE platform = ? AND paused_reason IS NULL ORDER BY tenant, show_id",
+            [platform],
+        ):
+            result.setdefault(row["tenant"], set()).add(row["show_id"])
+        return result
+
     def pause_subscriptions(
         self,
         reason: str,
@@ -760,6 +813,62 @@ class Store:
             if cursor.rowcount:
                 self._bump_changes()
             return cursor.rowcount
+
+    # ------------------------------------------------------------------ platform objects
+
+    def platform_objects(self, platform: str, tenant: str | None = None) -> list[PlatformObject]:
+        """What the bot keeps on `platform` (in one tenant, or in all of them)."""
+        if tenant is None:
+            rows = self._rows(
+                "SELECT * FROM platform_objects WHERE platform = ? ORDER BY tenant, object_key",
+                [platform],
+            )
+        else:
+            rows = self._rows(
+                "SELECT * FROM platform_objects WHERE platform = ? AND tenant = ? "
+                "ORDER BY object_key",
+                [platform, tenant],
+            )
+        return [_platform_object(row) for row in rows]
+
+    def put_platform_object(
+        self,
+        platform: str,
+        tenant: str,
+        object_key: str,
+        *,
+        remote_id: str,
+        payload_hash: str,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Record (or update) one platform-side object under its stable key."""
+        values = [
+            remote_id,
+            payload_hash,
+            expires_at and to_db_time(expires_at),
+            to_db_time(now),
+        ]
+        with self._write():
+            cursor = self._exec(
+                "UPDATE platform_objects SET remote_id = ?, payload_hash = ?, expires_at = ?, "
+                "updated_at = ? WHERE platform = ? AND tenant = ? AND object_key = ?",
+                [*values, platform, tenant, object_key],
+            )
+            if cursor.rowcount == 0:
+                self._exec(
+                    "INSERT INTO platform_objects (remote_id, payload_hash, expires_at, "
+                    "updated_at, platform, tenant, object_key) VALUES (?,?,?,?,?,?,?)",
+                    [*values, platform, tenant, object_key],
+                )
+
+    def delete_platform_object(self, platform: str, tenant: str, object_key: str) -> bool:
+        with self._write():
+            cursor = self._exec(
+                "DELETE FROM platform_objects WHERE platform = ? AND tenant = ? AND object_key = ?",
+                [platform, tenant, object_key],
+            )
+            return cursor.rowcount > 0
 
     # ------------------------------------------------------------------ outbox
 
@@ -1007,6 +1116,18 @@ def _subscription(row: dict) -> Subscription:
         hide_titles=bool(row["hide_titles"]),
         paused_reason=row["paused_reason"],
         created_at=from_db_time(row["created_at"]),
+    )
+
+
+def _platform_object(row: dict) -> PlatformObject:
+    return PlatformObject(
+        platform=row["platform"],
+        tenant=row["tenant"],
+        object_key=row["object_key"],
+        remote_id=row["remote_id"],
+        payload_hash=row["payload_hash"],
+        expires_at=from_db_time(row["expires_at"]) if row["expires_at"] else None,
+        updated_at=from_db_time(row["updated_at"]),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -187,7 +188,9 @@ class DeliveryEngine:
                                    pause=False)  # fmt: skip
             result.failed += 1
             return
-        delay = self.retry.delay(row.attempts, retry_after, self.rand)
+        # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
+        # and the retry would spin inside the same pass.
+        delay = max(1, math.ceil(self.retry.delay(row.attempts, retry_after, self.rand)))
         self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
         result.retrying += 1
 

@@ -12,6 +12,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
+_EPSILON = 1e-9
+
 
 class RateLimiter:
     def __init__(
@@ -49,9 +51,11 @@ class RateLimiter:
                 if channel is not None and self.per_channel_interval:
                     wait = max(wait, self._channel_next.get(channel, 0.0) - now)
                 self._refill(now)
-                if self._tokens < 1:
+                # Tolerate float dust: 0.999999999 tokens after an exact sleep is one token,
+                # or a wait too small to move the clock would spin forever.
+                if self._tokens < 1 - _EPSILON:
                     wait = max(wait, (1 - self._tokens) / self.rate)
-                if wait <= 0:
+                if wait <= _EPSILON:
                     self._tokens -= 1
                     if channel is not None and self.per_channel_interval:
                         self._channel_next[channel] = now + self.per_channel_interval

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import Any, cast
 
 import discord
@@ -19,6 +20,7 @@ from discord import app_commands
 
 from adapters.discord.commands import EpisodeTree, install_commands
 from adapters.discord.endpoints import redirect_process
+from adapters.discord.events import ScheduledEventSync
 from adapters.discord.sender import DiscordSender
 from bot.commands import Commands
 from bot.models import ChannelRef
@@ -76,16 +78,26 @@ class EpisodeClient(discord.Client):
         log.info("removed from Discord server %s: %s subscription(s) paused", guild.id, paused)
 
 
+EVENTS_POLL_SECONDS = 30.0  # how often to look for schedule changes made by another process
+
+
 class DiscordAdapter:
-    """The Discord side of `episode-bot run`: `await start()`, `await stop()`, `sender`."""
+    """The Discord side of `episode-bot run`: `await start()`, `await stop()`, `sender`, and
+    `on_schedule_changed()` for the composition root to call after every schedule change."""
 
     platform = "discord"
 
     def __init__(
-        self, settings: Settings, commands: Commands, *, guild_ready_timeout: float = 2.0
+        self,
+        settings: Settings,
+        commands: Commands,
+        *,
+        guild_ready_timeout: float = 2.0,
+        events_poll_seconds: float = EVENTS_POLL_SECONDS,
     ) -> None:
         """`guild_ready_timeout`: how long discord.py waits for more servers before `on_ready`
-        (its default, 2 s; tests shorten it)."""
+        (its default, 2 s; tests shorten it). `events_poll_seconds`: how often the scheduled
+        events follow changes another process (the CLI) made to the schedule."""
         if settings.discord_token is None:
             raise DiscordStartupError("DISCORD_TOKEN is not set")
         self.settings = settings
@@ -103,6 +115,15 @@ class DiscordAdapter:
         )
         self._redirect = contextlib.ExitStack()
         self._gateway: asyncio.Task[None] | None = None
+        self.events = ScheduledEventSync(
+            commands.store,
+            commands.clock,
+            self.client.http,
+            can_manage=self._can_manage_events,
+        )
+        self.events_poll_seconds = events_poll_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event_tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def tree(self) -> app_commands.CommandTree:
@@ -126,8 +147,73 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
+        self._loop = asyncio.get_running_loop()
+        self.on_schedule_changed()  # bring the scheduled events in step, in the background
+        self._spawn(self._watch_changes(), "discord-events-watch")
+
+    # ------------------------------------------------------------------ scheduled events
+
+    def on_schedule_changed(self) -> None:
+        """The schedule changed (`Commands.on_change`): bring the scheduled events in step.
+
+        Returns at once; the sync runs in the background, one at a time (a change during a
+        sync makes it run once more). Safe to call from any thread, and before `start()`.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._spawn(self.sync_scheduled_events(), "discord-events-sync")
+        else:
+            loop.call_soon_threadsafe(
+                self._spawn, self.sync_scheduled_events(), "discord-events-sync"
+            )
+
+    async def sync_scheduled_events(self) -> None:
+        """One sync now (or a request for one more, if a sync is running); never raises."""
+        try:
+            await self.events.sync()
+        except Exception:
+            log.exception("syncing Discord scheduled events failed")
+
+    async def wait_events_idle(self) -> None:
+        """Wait for the syncs started so far (tests; shutdown)."""
+        while pending := [t for t in self._event_tasks if t.get_name() != "discord-events-watch"]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _watch_changes(self) -> None:
+        """Follow changes made by another process (the CLI), which call no hook here."""
+        while True:
+            await asyncio.sleep(self.events_poll_seconds)
+            try:
+                await self.events.sync_if_changed()
+            except Exception:
+                log.exception("syncing Discord scheduled events failed")
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    def _can_manage_events(self, guild_id: str) -> bool | None:
+        """From the gateway's cache: may the bot manage events there? None when unknown."""
+        guild = self.client.get_guild(int(guild_id))
+        me = guild.me if guild is not None else None
+        if me is None:
+            return None
+        permissions = me.guild_permissions
+        return bool(permissions.manage_events or permissions.create_events)
 
     async def stop(self) -> None:
+        self._loop = None  # no new syncs
+        tasks = list(self._event_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._gateway is not None:
             self._gateway.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

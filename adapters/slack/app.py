@@ -3,8 +3,9 @@
 It only translates. A slash command becomes one call on `bot.commands.Commands` with an
 `Actor` built from what Slack says (the request's team/enterprise and user ids, `users.info`
 admin flags, `SLACK_ADMIN_USER_IDS`), never from anything the user typed; the `Reply` becomes
-an ephemeral (or in-channel) response. Posting drops is `SlackSender`'s job, driven by the
-delivery engine.
+an ephemeral (or in-channel) response. `/episodes admin season add` alone opens a Block Kit
+form instead (adapters/slack/modal.py); its submission goes through the same admin check and
+the same core call. Posting drops is `SlackSender`'s job, driven by the delivery engine.
 
 Modes (same asyncio loop as the scheduler and the other adapters):
 * Socket Mode when SLACK_APP_TOKEN (xapp-…) is set: no public URL needed.
@@ -35,8 +36,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import grammar
-from adapters.slack.render import render_reply, render_reply_text
+from adapters.slack import grammar, modal
+from adapters.slack.render import fit, render_reply, render_reply_text
 from adapters.slack.sender import SlackSender
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
@@ -169,6 +170,8 @@ class SlackAdapter:
         self.app.event("app_uninstalled")(self._on_app_uninstalled)
         self.app.event("tokens_revoked")(self._on_tokens_revoked)
         self.app.action("episode_link")(self._on_link_clicked)
+        self.app.view(modal.CALLBACK_ID)(self._on_season_form_submitted)
+        self.app.options(modal.SHOW_ACTION)(self._on_show_suggestion)
 
     def web_app(self) -> web.Application:
         """The aiohttp application for HTTP mode (also handy for tests)."""
@@ -250,12 +253,19 @@ class SlackAdapter:
                 "text": "Something went wrong on our side. Please try again later.",
                 "response_type": "ephemeral",
             }
-        await respond(**answer)
+        if answer is not None:
+            await respond(**answer)
 
-    async def handle_command(self, body: dict[str, Any], context: Any) -> dict[str, Any]:
-        """One `/episodes` invocation -> the keyword arguments for `respond()`."""
+    async def handle_command(self, body: dict[str, Any], context: Any) -> dict[str, Any] | None:
+        """One `/episodes` invocation -> the keyword arguments for `respond()`.
+
+        None when the answer is a modal (`admin season add` with no arguments).
+        """
         try:
-            parsed = grammar.parse(str(body.get("text") or ""))
+            text = str(body.get("text") or "")
+            if grammar.opens_season_form(text):
+                return await self._open_season_form(body, context)
+            parsed = grammar.parse(text)
             if parsed.method == "help":
                 return _ephemeral(grammar.help_text())
             tenant = tenant_of(
@@ -265,12 +275,8 @@ class SlackAdapter:
             )
             user_id = str(body.get("user_id") or "")
             is_admin = await self._is_admin(user_id)
-            if parsed.admin and not is_admin:
-                raise PermissionDenied(
-                    "Only workspace admins and owners can use admin commands.",
-                    hint="Ask one of them, or ask the bot's operator to add your user id "
-                    "to SLACK_ADMIN_USER_IDS.",
-                )
+            if parsed.admin:
+                _require_admin(is_admin)
             actor = Actor("slack", tenant, user_id, is_admin=is_admin)
             args = dict(parsed.args)
             if parsed.method in CHANNEL_METHODS:
@@ -282,6 +288,119 @@ class SlackAdapter:
             return render_reply(reply)
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
+
+    # ---------------------------------------------------------------- the season modal
+
+    async def _open_season_form(self, body: dict[str, Any], context: Any) -> dict[str, Any] | None:
+        """`/episodes admin season add` alone: open the modal (admins only)."""
+        tenant = tenant_of(
+            body.get("team_id") or context.get("team_id"),
+            body.get("enterprise_id") or context.get("enterprise_id"),
+            body.get("is_enterprise_install", context.get("is_enterprise_install")),
+        )
+        user_id = str(body.get("user_id") or "")
+        _require_admin(await self._is_admin(user_id))
+        actor = Actor("slack", tenant, user_id, is_admin=True)
+        titles = self.commands.complete_show_titles(actor, "", limit=modal.STATIC_LIMIT + 1)
+        if not titles:
+            raise BotError(
+                "There are no shows to add a season to yet.",
+                hint='Add one first: /episodes admin show add "For All Mankind"',
+            )
+        view = modal.season_form(titles, channel_id=str(body.get("channel_id") or ""), team=tenant)
+        try:
+            await self.client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+        except SlackApiError as error:
+            log.warning("Slack views.open failed (%s)", _code(error))
+            raise BotError(
+                f"Slack did not open the form ({_code(error)}).",
+                hint="Try again, or type the whole command: "
+                + grammar.usage_of(("admin", "season", "add")),
+            ) from None
+        return None
+
+    async def _on_season_form_submitted(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The modal was submitted: the same checks and core call as the typed command.
+
+        An error is shown on the input it concerns and the modal stays open; on success the
+        modal closes and the core's answer goes to the submitter, ephemerally, in the channel
+        the command was typed in.
+        """
+        try:
+            reply, channel_id, user_id = await self._submit_season_form(body, view)
+        except BotError as error:
+            block = modal.error_block(error)
+            await ack(
+                response_action="errors",
+                errors={block: fit(str(error), modal.ERROR_LIMIT)},
+            )
+            return
+        except Exception:  # answer Slack anyway, or the user sees a generic failure
+            log.exception("Slack season form failed")
+            await ack(
+                response_action="errors",
+                errors={modal.SHOW: "Something went wrong on our side. Please try again later."},
+            )
+            return
+        await ack(response_action="clear")
+        await self._tell(channel_id, user_id, render_reply(reply)["text"])
+
+    async def _submit_season_form(
+        self, body: dict[str, Any], view: dict[str, Any]
+    ) -> tuple[Any, str, str]:
+        user = body.get("user") or {}
+        team = body.get("team") or {}
+        enterprise = body.get("enterprise") or {}
+        tenant = tenant_of(
+            team.get("id") or user.get("team_id"),
+            enterprise.get("id") if isinstance(enterprise, dict) else None,
+            body.get("is_enterprise_install"),
+        )
+        user_id = str(user.get("id") or "")
+        _require_admin(await self._is_admin(user_id))
+        metadata = modal.metadata_of(view)
+        if metadata.get("team") != tenant:
+            raise PermissionDenied(
+                "This form was opened for another workspace.",
+                hint="Open it again with /episodes admin season add in this workspace.",
+            )
+        actor = Actor("slack", tenant, user_id, is_admin=True)
+        reply = self.commands.season_add(actor, **modal.form_args(view))
+        return reply, metadata.get("channel", ""), user_id
+
+    async def _tell(self, channel_id: str, user_id: str, text: str) -> None:
+        """An answer for one user: ephemeral in the channel, else in the app's DM."""
+        if channel_id:
+            try:
+                await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+                return
+            except SlackApiError as error:
+                log.info("Slack chat.postEphemeral failed (%s); sending a DM", _code(error))
+        try:
+            await self.client.chat_postMessage(channel=user_id, text=text)
+        except SlackApiError as error:
+            log.warning("Slack could not tell the user the outcome (%s)", _code(error))
+
+    async def _on_show_suggestion(self, ack: Any, body: dict[str, Any]) -> None:
+        """Options for the modal's show picker when a workspace sees more than 100 shows."""
+        try:
+            team = body.get("team") or {}
+            enterprise = body.get("enterprise") or {}
+            tenant = tenant_of(
+                team.get("id") or (body.get("user") or {}).get("team_id"),
+                enterprise.get("id") if isinstance(enterprise, dict) else None,
+                body.get("is_enterprise_install"),
+            )
+            actor = Actor("slack", tenant, str((body.get("user") or {}).get("id") or ""))
+            query = str(body.get("value") or "")[:200]
+            titles = self.commands.complete_show_titles(actor, query, limit=modal.STATIC_LIMIT)
+        except BotError:
+            titles = []
+        await ack(options=modal.show_options(titles))
+
+    # ---------------------------------------------------------------- events
 
     async def _on_app_uninstalled(self, context: Any) -> None:
         self._pause(context, "the Slack app was uninstalled from this workspace")
@@ -340,6 +459,15 @@ class SlackAdapter:
             raise BotError("This channel is archived.", hint="Subscribe an active channel.")
         if not channel.get("is_member"):
             raise BotError("I am not a member of this channel.", hint=INVITE_HINT)
+
+
+def _require_admin(is_admin: bool) -> None:
+    if not is_admin:
+        raise PermissionDenied(
+            "Only workspace admins and owners can use admin commands.",
+            hint="Ask one of them, or ask the bot's operator to add your user id "
+            "to SLACK_ADMIN_USER_IDS.",
+        )
 
 
 def _ephemeral(text: str) -> dict[str, Any]:

@@ -159,7 +159,7 @@ SPECS: tuple[Spec, ...] = (
         usage="admin season add SHOW N --premiere YYYY-MM-DD --episodes N "
         "[--every friday | --all-at-once] [--premiere-episodes K] [--time HH:MM] "
         "[--tz IANA] [--trailer URL]",
-        summary="add a season",
+        summary="add a season (alone, `admin season add` opens a form)",
     ),
     Spec(
         ("admin", "season", "move"),
@@ -261,6 +261,20 @@ def tokenize(text: str, usage: str = f"{COMMAND} help") -> list[str]:
             i += 1
         tokens.append(text[start:i])
     return tokens
+
+
+def usage_of(words: tuple[str, ...]) -> str:
+    """The full usage line of the command with these words."""
+    return _BY_WORDS[words].full_usage
+
+
+def opens_season_form(text: str) -> bool:
+    """`admin season add` and nothing else: the adapter opens the Block Kit form instead."""
+    try:
+        tokens = tokenize(clean(text))
+    except UsageError:
+        return False
+    return [t.lower() for t in tokens] == ["admin", "season", "add"]
 
 
 def _find_spec(words: list[str]) -> tuple[Spec, int]:

@@ -106,8 +106,9 @@ class FakeDiscord:
       * `global_limit` requests per `global_window` seconds over all routes (Discord's default
         is 50 per second), answered with a global 429.
     Failure injection: `unknown_channels` (404 10003), `missing_access` (403 50001),
-    `missing_permissions` (403 50013), `fail_next(...)` (5xx bursts), `rate_limit_next(...)`
-    (429 storms), a wrong token (401).
+    `missing_permissions` (403 50013), `events_forbidden` (guild ids: scheduled event routes
+    answer 403 50013, the bot lacks Manage Events), `fail_next(...)` (5xx bursts),
+    `rate_limit_next(...)` (429 storms), a wrong token (401).
     """
 
     def __init__(
@@ -136,6 +137,7 @@ class FakeDiscord:
         self.unknown_channels: set[str] = set()
         self.missing_access: set[str] = set()
         self.missing_permissions: set[str] = set()
+        self.events_forbidden: set[str] = set()  # guilds where the bot lacks Manage Events
         self.record_requests = True  # the benchmark may turn this off for memory
 
         self.requests: list[RecordedRequest] = []
@@ -621,7 +623,22 @@ class FakeDiscord:
     async def _sync_guild(self, request: web.Request) -> web.Response:
         return await self._sync(request.match_info["guild_id"], request)
 
+    def _event_error(self, request: web.Request) -> web.Response | None:
+        if request.match_info["guild_id"] in self.events_forbidden:
+            return _error(403, 50013, "Missing Permissions")
+        body = request[_RECORD].json
+        if request.method == "DELETE" or not isinstance(body, dict):
+            return None
+        problems = _invalid_event(body, creating=request.method == "POST")
+        if problems:
+            return _json(
+                {"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400
+            )
+        return None
+
     async def _create_event(self, request: web.Request) -> web.Response:
+        if (error := self._event_error(request)) is not None:
+            return error
         event = {
             **(request[_RECORD].json or {}),
             "id": self.snowflake(),
@@ -632,6 +649,8 @@ class FakeDiscord:
         return _json(event)
 
     async def _edit_event(self, request: web.Request) -> web.Response:
+        if (error := self._event_error(request)) is not None:
+            return error
         event = self.scheduled_events.get(request.match_info["event_id"])
         if event is None:
             return _error(404, 10070, "Unknown Guild Scheduled Event")
@@ -639,6 +658,8 @@ class FakeDiscord:
         return _json(event)
 
     async def _delete_event(self, request: web.Request) -> web.Response:
+        if (error := self._event_error(request)) is not None:
+            return error
         if self.scheduled_events.pop(request.match_info["event_id"], None) is None:
             return _error(404, 10070, "Unknown Guild Scheduled Event")
         return web.Response(status=204)
@@ -728,4 +749,25 @@ def _invalid_message(body: dict[str, Any]) -> dict[str, Any] | None:
         total += len((embed.get("author") or {}).get("name") or "")
     if total > 6000:
         problems["embeds"] = "Embed size exceeds maximum size of 6000"
+    return problems or None
+
+
+def _invalid_event(body: dict[str, Any], *, creating: bool) -> dict[str, Any] | None:
+    """Discord's documented rules for a guild scheduled event (an EXTERNAL one, entity_type 3,
+    needs a location and an end time); a violation is a 400 50035 Invalid Form Body."""
+    problems: dict[str, Any] = {}
+    required = ("name", "privacy_level", "scheduled_start_time", "entity_type")
+    for key in required if creating else ():
+        if key not in body:
+            problems[key] = "This field is required"
+    if not 1 <= len(body.get("name") or "x") <= 100:
+        problems["name"] = "Must be between 1 and 100 in length."
+    if len(body.get("description") or "") > 1000:
+        problems["description"] = "Must be 1000 or fewer in length."
+    if body.get("entity_type") == 3:
+        location = (body.get("entity_metadata") or {}).get("location") or ""
+        if not 1 <= len(location) <= 100:
+            problems["entity_metadata.location"] = "Must be between 1 and 100 in length."
+        if not body.get("scheduled_end_time"):
+            problems["scheduled_end_time"] = "Required for external events."
     return problems or None

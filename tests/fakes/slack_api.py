@@ -164,6 +164,10 @@ class FakeSlackApi:
         self.rate_limited: Counter[str] = Counter()  # 429s answered, per API method
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.scheduled: dict[str, dict[str, Any]] = {}
+        self.views: list[dict[str, Any]] = []  # views opened with views.open
+        self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral arguments
+        self._used_triggers: set[str] = set()
+        self._call_watchers = 0  # waiters in wait_for_calls (the hot path skips notifying)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
         self._window: tuple[int, int] = (0, 0)  # (second, count) for the global limit
@@ -286,6 +290,19 @@ class FakeSlackApi:
         await asyncio.wait_for(_wait(), timeout)
         return self.responses[:count]
 
+    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait (event-driven, no polling) until `method` was called `count` times."""
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.calls[method] >= count)
+
+        self._call_watchers += 1
+        try:
+            await asyncio.wait_for(_wait(), timeout)
+        finally:
+            self._call_watchers -= 1
+
     # ---- request handling
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
@@ -313,6 +330,14 @@ class FakeSlackApi:
         if self.record:
             self.requests.append(RecordedRequest(method, request.method, headers, args, json_body))
 
+        try:
+            return self._answer(method, args, token)
+        finally:
+            if self._call_watchers:
+                async with self._changed:
+                    self._changed.notify_all()
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
         if (fault := self._take_fault(method, args)) is not None:
             return self._fault_response(method, fault)
         status = self.token_status.get(token or "", "not_authed" if not token else "invalid_auth")
@@ -370,6 +395,9 @@ class FakeSlackApi:
         channel = self.channels.get(channel_id)
         if channel is None and self.auto_channels and channel_id[:1] in ("C", "G"):
             channel = self.add_channel(channel_id)
+        if channel is None and channel_id in self.users:
+            # chat.postMessage to a user id posts in the app's DM with that user
+            channel = self.add_channel(channel_id, name=f"dm-{channel_id.lower()}")
         return channel if channel is not None and channel.exists else None
 
     def _next_ts(self) -> str:
@@ -505,6 +533,48 @@ class FakeSlackApi:
             return _error("invalid_scheduled_message_id")
         return web.json_response({"ok": True})
 
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> web.Response:
+        """Documented: the user must be in the channel, the bot too (else not_in_channel)."""
+        channel_id = str(args.get("channel", ""))
+        _, refused = self._post_check(channel_id)
+        if refused is not None:
+            return refused
+        if str(args.get("user", "")) not in self.users:
+            return _error("user_not_found")
+        if not args.get("text") and not args.get("blocks"):
+            return _error("no_text")
+        self.ephemerals.append(dict(args))
+        return web.json_response({"ok": True, "message_ts": self._next_ts()})
+
+    def _views_open(self, args: dict[str, Any]) -> web.Response:
+        """Documented checks: a trigger_id (usable once) and a modal within Slack's limits."""
+        trigger_id = str(args.get("trigger_id", "") or "")
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not trigger_id or not isinstance(view, dict):
+            return _error("invalid_arguments")
+        if trigger_id in self._used_triggers:
+            return _error("exchanged_trigger_id")
+        blocks = view.get("blocks")
+        title = (view.get("title") or {}).get("text", "")
+        if (
+            view.get("type") != "modal"
+            or not isinstance(blocks, list)
+            or not 0 < len(blocks) <= 100
+            or not 0 < len(title) <= 24
+            or len(str(view.get("private_metadata", ""))) > 3000
+            or len(str(view.get("callback_id", ""))) > 255
+        ):
+            return _error("invalid_arguments")
+        self._used_triggers.add(trigger_id)
+        view_id = f"V{next(self._ts):08d}"
+        opened = {**view, "id": view_id, "team_id": self.team_id, "trigger_id": trigger_id}
+        self.views.append(opened)
+        body = {k: v for k, v in opened.items() if k != "trigger_id"}
+        body["state"] = {"values": {}}
+        return web.json_response({"ok": True, "view": body})
+
 
 _HANDLERS: dict[str, Callable[[FakeSlackApi, dict[str, Any]], web.Response]] = {
     "auth.test": FakeSlackApi._auth_test,
@@ -514,6 +584,8 @@ _HANDLERS: dict[str, Callable[[FakeSlackApi, dict[str, Any]], web.Response]] = {
     "chat.postMessage": FakeSlackApi._chat_post_message,
     "chat.scheduleMessage": FakeSlackApi._chat_schedule_message,
     "chat.deleteScheduledMessage": FakeSlackApi._chat_delete_scheduled_message,
+    "chat.postEphemeral": FakeSlackApi._chat_post_ephemeral,
+    "views.open": FakeSlackApi._views_open,
 }
 
 

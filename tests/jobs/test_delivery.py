@@ -9,7 +9,9 @@ from bot.store import Store
 from jobs.delivery import RetryPolicy
 from jobs.status import format_status, status_report
 from tests.jobs.support import (
+    FAM,
     FAM_DROPS,
+    OPERATOR,
     FakeSender,
     World,
     make_world,
@@ -211,3 +213,18 @@ def test_fake_sender_is_a_sender() -> None:
 
     sender: Sender = FakeSender()
     assert sender.platform == "console"
+
+
+async def test_an_event_stamped_in_the_same_second_as_the_last_pass_is_not_lost(
+    world: World,
+) -> None:
+    world.add_fam()
+    world.subscribe("a")
+    at = utc(2023, 10, 20, 12)
+    await settle(world, at + timedelta(milliseconds=300))  # watermark: 12:00:00
+    world.clock.set(at + timedelta(milliseconds=600))  # same second, after the pass
+    world.commands.season_trailer(OPERATOR, FAM, 4, "https://example.com/trailer")
+    world.clock.set(at + timedelta(seconds=2))
+    result = await world.scheduler.fire()
+    assert result.sent == 1 and world.sender.sent[0].message.kind == "trailer"
+    assert (await world.scheduler.fire()).sent == 0

@@ -1,0 +1,320 @@
+"""Discord scheduled events for premieres and finales, so members can click "Interested".
+
+The core lists each guild's upcoming milestones (`bot.agenda.milestones_by_tenant`: premiere
+and finale drops of the shows the guild's channels follow) and keeps no opinion about Discord.
+`ScheduledEventSync` reconciles: per guild it compares those milestones with the events it
+created before (`platform_objects` in the store, by stable key such as `season:7:premiere`)
+and creates, edits or deletes events through discord.py's `HTTPClient` routes:
+
+* a new milestone             -> POST   /guilds/{id}/scheduled-events
+* a moved or renamed one       -> PATCH  /guilds/{id}/scheduled-events/{event}
+* a removed season, a show the guild no longer follows -> DELETE
+
+Events are EXTERNAL (entity_type 3, no voice channel), guild-only (privacy_level 2), one hour
+long, located at the show's network ("Streaming" when unknown). A milestone whose start has
+passed is left alone: Discord shows and ends it by itself, and the bot forgets it.
+
+Optional by permission: without Manage Events (or Create Events) in a guild Discord answers
+403 (50013); the guild is skipped quietly (one info line) and not asked again until its
+milestones change. Only one sync runs at a time; requests during one make it run once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import HTTPClient
+
+from bot.agenda import Milestone, milestones_by_tenant
+from bot.clock import Clock
+from bot.store import PlatformObject, Store
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NAME_LIMIT = 100
+DESCRIPTION_LIMIT = 1000
+LOCATION_LIMIT = 100
+EVENT_LENGTH = timedelta(hours=1)
+EXTERNAL = 3  # entity_type: somewhere outside Discord
+GUILD_ONLY = 2  # privacy_level
+UNKNOWN_GUILD = 10004
+UNKNOWN_EVENT = 10070
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def event_name(milestone: Milestone) -> str:
+    """`For All Mankind: Season 4 premiere`, the title shortened (never the suffix) to fit."""
+    what = "premiere" if milestone.kind == "premiere" else "finale"
+    suffix = f": Season {milestone.season_number} {what}"
+    return _clip(milestone.show_title, NAME_LIMIT - len(suffix)) + suffix
+
+
+def event_description(milestone: Milestone) -> str:
+    first, last = milestone.first_episode, milestone.last_episode
+    label = f"S{milestone.season_number}E{first}" + (f"–E{last}" if last != first else "")
+    where = f" on {milestone.network}" if milestone.network else ""
+    if milestone.kind == "premiere":
+        lines = [f"Season {milestone.season_number} of {milestone.show_title} premieres{where}"]
+    else:
+        lines = [f"The season {milestone.season_number} finale of {milestone.show_title}{where}"]
+    lines[0] += f" ({label})."
+    if milestone.season_title:
+        lines.append(f"“{milestone.season_title}”")
+    if milestone.trailer_url:
+        lines.append(f"Trailer: {milestone.trailer_url}")
+    return _clip("\n".join(lines), DESCRIPTION_LIMIT)
+
+
+def event_payload(milestone: Milestone) -> dict[str, Any]:
+    """The JSON body of a create (and of an edit: every field, so an edit is a full refresh)."""
+    start = milestone.release_at.astimezone(UTC)
+    return {
+        "name": event_name(milestone),
+        "description": event_description(milestone),
+        "entity_type": EXTERNAL,
+        "entity_metadata": {"location": _clip(milestone.network or "Streaming", LOCATION_LIMIT)},
+        "privacy_level": GUILD_ONLY,
+        "scheduled_start_time": start.isoformat(),
+        "scheduled_end_time": (start + EVENT_LENGTH).isoformat(),
+    }
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass
+class SyncResult:
+    created: int = 0
+    edited: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped_guilds: list[str] = field(default_factory=list)  # no permission, or an error
+
+    def merge(self, other: SyncResult) -> None:
+        self.created += other.created
+        self.edited += other.edited
+        self.deleted += other.deleted
+        self.unchanged += other.unchanged
+        self.skipped_guilds.extend(other.skipped_guilds)
+
+
+class _SkipGuild(Exception):
+    """Stop working on this guild for now."""
+
+
+class ScheduledEventSync:
+    """Keeps each guild's scheduled events equal to its upcoming premieres and finales.
+
+    `http` is a logged-in discord.py `HTTPClient` (the gateway client's or a REST-only one).
+    `can_manage(guild_id)` may say from the gateway's cache whether the bot holds the
+    permission (True/False) or that it does not know (None: just try).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        http: HTTPClient,
+        *,
+        can_manage: Callable[[str], bool | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.http = http
+        self.can_manage = can_manage
+        self.seen_changes: int | None = None  # the store's change counter at the last sync
+        self.syncs = 0
+        self._lock = asyncio.Lock()
+        self._wanted = False
+        # guild -> the plan it refused (403): not asked again until its plan differs
+        self._refused: dict[str, str] = {}
+
+    async def sync(self) -> SyncResult:
+        """Reconcile every guild; one sync at a time, and a request during one coalesces."""
+        self._wanted = True
+        total = SyncResult()
+        if self._lock.locked():
+            return total  # the running sync loops once more and sees this change
+        async with self._lock:
+            while self._wanted:
+                self._wanted = False
+                total.merge(await self._sync_once())
+        return total
+
+    async def sync_if_changed(self) -> bool:
+        """Sync when the schedule changed since the last sync (e.g. in another process)."""
+        if self.seen_changes is not None and self.store.change_counter() == self.seen_changes:
+            return False
+        await self.sync()
+        return True
+
+    async def _sync_once(self) -> SyncResult:
+        now = self.clock.now()
+        self.seen_changes = self.store.change_counter()
+        self.syncs += 1
+        desired = milestones_by_tenant(self.store, PLATFORM, now)
+        stored: dict[str, list[PlatformObject]] = {}
+        for obj in self.store.platform_objects(PLATFORM):
+            stored.setdefault(obj.tenant, []).append(obj)
+        result = SyncResult()
+        for guild in sorted(desired.keys() | stored.keys()):
+            await self._sync_guild(
+                guild, desired.get(guild, []), stored.get(guild, []), now, result
+            )
+        if result.created or result.edited or result.deleted:
+            log.info(
+                "Discord scheduled events: %d created, %d edited, %d deleted",
+                result.created,
+                result.edited,
+                result.deleted,
+            )
+        return result
+
+    async def _sync_guild(
+        self,
+        guild: str,
+        milestones: list[Milestone],
+        objects: list[PlatformObject],
+        now: datetime,
+        result: SyncResult,
+    ) -> None:
+        # Past events are Discord's business now: forget them, touch nothing.
+        current: dict[str, PlatformObject] = {}
+        for obj in objects:
+            if obj.expires_at is not None and obj.expires_at <= now:
+                self.store.delete_platform_object(PLATFORM, guild, obj.object_key)
+            else:
+                current[obj.object_key] = obj
+        wanted = {m.object_key: (m, event_payload(m)) for m in milestones}
+        plan = payload_hash(
+            {
+                "wanted": {key: payload_hash(p) for key, (_m, p) in wanted.items()},
+                "have": {key: obj.payload_hash for key, obj in current.items()},
+            }
+        )
+        in_step = (
+            all(
+                key in current and current[key].payload_hash == payload_hash(payload)
+                for key, (_m, payload) in wanted.items()
+            )
+            and current.keys() <= wanted.keys()
+        )
+        if in_step:
+            result.unchanged += len(wanted)
+            self._refused.pop(guild, None)
+            return
+        if self._refused.get(guild) == plan or not guild.isdigit():
+            return
+        if self.can_manage is not None and self.can_manage(guild) is False:
+            self._skip(guild, plan, "the bot lacks Manage Events there", result)
+            return
+        try:
+            for key, obj in current.items():
+                if key not in wanted:
+                    await self._delete(guild, obj)
+                    result.deleted += 1
+            for key, (milestone, payload) in wanted.items():
+                digest = payload_hash(payload)
+                obj = current.get(key)
+                if obj is not None and obj.payload_hash == digest:
+                    result.unchanged += 1
+                    continue
+                if obj is not None and await self._edit(guild, obj, payload):
+                    remote_id = obj.remote_id
+                    result.edited += 1
+                else:  # new, or deleted on Discord's side (by a member): create it (again)
+                    remote_id = await self._create(guild, payload)
+                    result.created += 1
+                self.store.put_platform_object(
+                    PLATFORM,
+                    guild,
+                    key,
+                    remote_id=remote_id,
+                    payload_hash=digest,
+                    expires_at=milestone.release_at,
+                    now=now,
+                )
+        except discord.Forbidden as error:
+            self._skip(guild, plan, f"Discord refused (error {error.code})", result)
+            return
+        except discord.NotFound as error:  # Unknown Guild: the server is gone
+            self._skip(guild, plan, f"Discord does not know it (error {error.code})", result)
+            return
+        except _SkipGuild:
+            result.skipped_guilds.append(guild)
+            return
+        self._refused.pop(guild, None)
+
+    def _skip(self, guild: str, plan: str, why: str, result: SyncResult) -> None:
+        log.info(
+            "Discord server %s: no scheduled events for premieres and finales (%s); "
+            "grant the bot Manage Events to have them. Not asking again until its "
+            "schedule changes.",
+            guild,
+            why,
+        )
+        self._refused[guild] = plan
+        result.skipped_guilds.append(guild)
+
+    async def _create(self, guild: str, payload: dict[str, Any]) -> str:
+        data = await self._call(
+            guild, self.http.create_guild_scheduled_event(int(guild), **payload)
+        )
+        return str(data["id"])
+
+    async def _edit(self, guild: str, obj: PlatformObject, payload: dict[str, Any]) -> bool:
+        """PATCH the event; False when it is gone on Discord's side (deleted by a member)."""
+        try:
+            await self._call(
+                guild,
+                self.http.edit_scheduled_event(int(guild), int(obj.remote_id), **payload),
+            )
+        except discord.NotFound as error:
+            if error.code == UNKNOWN_GUILD:
+                raise
+            return False
+        return True
+
+    async def _delete(self, guild: str, obj: PlatformObject) -> None:
+        # Not found: deleted already (by a member), or the guild is gone; nothing to undo.
+        with contextlib.suppress(discord.NotFound):
+            await self._call(
+                guild, self.http.delete_scheduled_event(int(guild), int(obj.remote_id))
+            )
+        self.store.delete_platform_object(PLATFORM, guild, obj.object_key)
+
+    async def _call(self, guild: str, request: Any) -> Any:
+        """Await one request; failures other than 403/404 skip the guild until the next sync."""
+        try:
+            return await request
+        except (discord.Forbidden, discord.NotFound):
+            raise
+        except discord.HTTPException as error:
+            log.warning(
+                "Discord server %s: scheduled event request failed (%s, error %s): %s",
+                guild,
+                error.status,
+                error.code,
+                error.text[:300],
+            )
+            raise _SkipGuild from error
+        except (discord.RateLimited, aiohttp.ClientError, OSError, TimeoutError) as error:
+            log.warning(
+                "Discord server %s: scheduled event request failed: %s", guild, type(error).__name__
+            )
+            raise _SkipGuild from error

@@ -1,0 +1,115 @@
+"""`python -m bench` (`make bench`): fan-out, drop latency and scale figures as a table.
+
+python -m bench                       # everything (a few minutes: the scale data set)
+python -m bench --only fanout --channels 1000 --rate 100
+python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data set
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.fanout import run_fanout
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _row(name: str, value: str, target: str, ok: bool | None) -> tuple[str, str, str, str]:
+    verdict = "" if ok is None else ("ok" if ok else "MISSED")
+    return name, value, target, verdict
+
+
+def fanout_rows(channels: int, rate: float, concurrency: int) -> list[tuple[str, ...]]:
+    f = asyncio.run(run_fanout(channels, rate, concurrency))
+    return [
+        _row("fan-out channels / R", f"{f.channels} / {f.rate:.0f} req/s", "", None),
+        _row("fan-out wall (instant->last post)", f"{f.wall_s:.2f} s", f"bound {f.bound_s:.2f} s",
+             None),
+        _row("fan-out ratio bound/wall", f"{f.ratio:.3f}", ">= 0.9", f.ratio >= 0.9),
+        _row("duplicates", str(f.duplicates), "0", f.duplicates == 0),
+        _row("lost", str(f.lost), "0", f.lost == 0),
+        _row("429 responses", f"{f.status_429} of {f.requests} ({f.pct_429:.2f}%)", "<= 1%",
+             f.pct_429 <= 1.0),
+        _row("drop latency (instant->first post)", f"{f.latency_s * 1000:.0f} ms", "<= 1000 ms",
+             f.latency_s <= 1.0),
+    ]  # fmt: skip
+
+
+def _child(*args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.scale", *args],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def scale_rows(db: Path, reuse: bool) -> list[tuple[str, ...]]:
+    loaded = {"load_seconds": 0.0} if reuse and db.exists() else _child("load", str(db))
+    # Measuring writes (the watermark, the drop's outbox): work on a copy so --keep reuses
+    # a pristine data set.
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "measure.db"
+        shutil.copyfile(db, work)
+        m = _child("measure", str(work))
+    return [
+        _row("scale data set", "2,000 shows, 20,000 seasons, 100,000 channels, 1,000,000 subs",
+             "", None),
+        _row("bulk load (not a target)", f"{loaded['load_seconds']:.1f} s", "", None),
+        _row("start-up: migrate + plan + reconcile", f"{m['startup_seconds']:.2f} s", "<= 5 s",
+             m["startup_seconds"] <= 5),
+        _row("  of which reconcile ({} jobs)".format(m["jobs"]), f"{m['reconcile_seconds']:.2f} s",
+             "", None),
+        _row("  of which start-up plan", f"{m['startup_plan_seconds']:.2f} s", "", None),
+        _row("one drop's outbox ({:,} rows)".format(m["drop_rows"]),
+             f"{m['drop_outbox_seconds']:.2f} s", "<= 2 s", m["drop_outbox_seconds"] <= 2),
+        _row("  drop latency floor at scale (plan + first claim)",
+             f"{m['first_claim_seconds']:.2f} s", "(<= 1 s)", m["first_claim_seconds"] <= 1),
+        _row("peak RSS (measuring process)", f"{m['peak_rss_mb']:.0f} MB", "<= 300 MB",
+             m["peak_rss_mb"] <= 300),
+    ]  # fmt: skip
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("figure", "value", "target", "")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    for r in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        if r is header:
+            print(line)
+    print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=["fanout", "scale"])
+    parser.add_argument("--channels", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=200.0, help="global limit R, req/s")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--db", type=Path, help="scale database file (default: a temp file)")
+    parser.add_argument("--keep", action="store_true", help="reuse --db if it exists")
+    args = parser.parse_args()
+    rows: list[tuple[str, ...]] = []
+    if args.only in (None, "fanout"):
+        rows += fanout_rows(args.channels, args.rate, args.concurrency)
+    if args.only in (None, "scale"):
+        if args.db:
+            rows += scale_rows(args.db, args.keep)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows += scale_rows(Path(tmp) / "scale.db", False)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Scale: 2,000 shows, 20,000 seasons of episodes, 100,000 channels, 1,000,000 subscriptions.
+
+Run as two subprocesses so that peak RSS is the measured work's own, not the loader's:
+
+    python -m bench.scale load PATH      # bulk-load with executemany (not through Commands)
+    python -m bench.scale measure PATH   # prints one JSON document of figures
+
+Shape: show 1 ("Big Show") is followed by every channel, so one of its drops fans out to
+100,000 channels; the other 900,000 subscriptions spread over the other shows (9 each per
+channel). Each show releases at its own minute of the day, so that drop is alone at its
+instant, as a drop of one show would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.clock import FixedClock
+from bot.store import Store, to_db_time
+
+SHOWS = 2_000
+SEASONS = 20_000
+EPISODES_PER_SEASON = 10
+CHANNELS = 100_000
+SUBSCRIPTIONS = 1_000_000
+BIG_SHOW = 1
+# The measured drop: Big Show's first episode of its last season.
+EPOCH = datetime(2024, 1, 5, tzinfo=UTC)  # a Friday
+START = EPOCH - timedelta(hours=1)  # "now" at start-up: an hour before the drop
+
+
+def _release(show: int, season: int, episode: int) -> datetime:
+    """Weekly episodes; seasons of a show a quarter apart, the last one airing around EPOCH."""
+    per_show = SEASONS // SHOWS
+    weeks_back = (per_show - 1 - season) * 13
+    minute = (show * 7) % 1440 if show != BIG_SHOW else 0
+    return EPOCH + timedelta(weeks=episode - weeks_back, minutes=minute)
+
+
+def load(path: Path) -> dict:
+    path.unlink(missing_ok=True)
+    store = Store.open(path)
+    conn = store.db.conn
+    stamp = to_db_time(START - timedelta(days=400))
+    began = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO shows (id, title, title_key, network, timezone, release_time, tenant_key, "
+        "created_at) VALUES (?, ?, ?, 'Net', 'UTC', '00:00', '', ?)",
+        [
+            (i, f"Show {i}" if i != BIG_SHOW else "Big Show", f"show {i}", stamp)
+            for i in range(1, SHOWS + 1)
+        ],
+    )
+    per_show = SEASONS // SHOWS
+    conn.executemany(
+        "INSERT INTO seasons (id, show_id, number, premiere, episode_count, cadence_kind, "
+        "cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 'weekly', 4, '[]', 1, '00:00', 'UTC', ?)",
+        [
+            (
+                (show - 1) * per_show + n + 1,
+                show,
+                n + 1,
+                _release(show, n, 0).date().isoformat(),
+                EPISODES_PER_SEASON,
+                stamp,
+            )
+            for show in range(1, SHOWS + 1)
+            for n in range(per_show)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO episodes (season_id, number, release_at) VALUES (?, ?, ?)",
+        (
+            ((show - 1) * per_show + n + 1, e + 1, to_db_time(_release(show, n, e)))
+            for show in range(1, SHOWS + 1)
+            for n in range(per_show)
+            for e in range(EPISODES_PER_SEASON)
+        ),
+    )
+    others = SUBSCRIPTIONS // CHANNELS - 1
+    conn.executemany(
+        "INSERT INTO subscriptions (platform, tenant, channel, show_id, reminders, created_at) "
+        "VALUES ('discord', ?, ?, ?, ?, ?)",
+        (
+            (str(c // 50), str(10_000_000 + c), show, "3600" if k == 1 else "", stamp)
+            for c in range(CHANNELS)
+            for k, show in enumerate(
+                [BIG_SHOW, *(2 + (c * others + j) % (SHOWS - 1) for j in range(others))]
+            )
+        ),
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    loaded = time.perf_counter() - began
+    counts = {
+        table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("shows", "seasons", "episodes", "subscriptions")
+    }
+    store.close()
+    return {"load_seconds": round(loaded, 2), **counts}
+
+
+async def measure(path: Path) -> dict:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.sender import Delivery, SendReceipt
+    from jobs.delivery import DeliveryEngine
+    from jobs.outbox import materialize
+    from jobs.scheduler import DropScheduler
+
+    class NullSender:
+        platform = "discord"
+        max_concurrency = 64
+
+        async def send(self, delivery: Delivery) -> SendReceipt:
+            return SendReceipt(str(delivery.outbox_id))
+
+        async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
+            return None
+
+    clock = FixedClock(START)
+    began = time.perf_counter()
+    store = Store.open(path)  # migrations (a no-op check on a current database)
+    opened = time.perf_counter()
+    engine = DeliveryEngine(store, {"discord": NullSender()}, clock)
+    scheduler = DropScheduler(store, engine, clock, AsyncIOScheduler(timezone=UTC))
+    reconciled = scheduler.reconcile()
+    reconcile_done = time.perf_counter()
+    grace = timedelta(hours=12)
+    first = materialize(store, clock.now(), grace)  # the start-up catch-up plan
+    startup = time.perf_counter() - began
+    jobs = len(scheduler.scheduled_instants())
+
+    clock.set(EPOCH)  # Big Show's drop: 100,000 channels
+    t0 = time.perf_counter()
+    drop = materialize(store, clock.now(), grace)
+    outbox_seconds = time.perf_counter() - t0
+    # The first batch the engine would send: plan + first claim is the floor of drop latency.
+    first_batch = store.claim_due(clock.now(), platforms=["discord"], limit=engine.batch_size)
+    first_claim_seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    store.close()
+    return {
+        "startup_seconds": round(startup, 3),
+        "open_migrate_seconds": round(opened - began, 3),
+        "reconcile_seconds": round(reconcile_done - opened, 3),
+        "startup_plan_seconds": round(startup - (reconcile_done - began), 3),
+        "startup_planned": first.pending + first.skipped,
+        "jobs": jobs,
+        "jobs_added": len(reconciled.added),
+        "drop_outbox_seconds": round(outbox_seconds, 3),
+        "drop_rows": drop.pending,
+        "first_claim_seconds": round(first_claim_seconds, 3),
+        "first_batch": len(first_batch),
+        "peak_rss_mb": round(rss_mb, 1),
+    }
+
+
+if __name__ == "__main__":
+    command, db = sys.argv[1], Path(sys.argv[2])
+    if command == "load":
+        print(json.dumps(load(db)))
+    else:
+        print(json.dumps(asyncio.run(measure(db))))
