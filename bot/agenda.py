@@ -8,18 +8,43 @@ adapter may mirror as platform objects (Discord scheduled events); it decides no
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.plan import MAX_REMINDER, PlannedPost, SeasonChange, drops, plan_posts
-from bot.store import Store
+from bot.store import SeasonEvent, Store
 
 
-def posts_between(store: Store, start: datetime, end: datetime) -> list[PlannedPost]:
-    """Every post due in (start, end] for the current subscriptions, in due order."""
-    # A reminder falls due before its drop: look that far ahead for the drops.
-    releases = store.releases_between(start, end + MAX_REMINDER)
+def posts_between(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    *,
+    events: list[SeasonEvent] | None = None,
+) -> list[PlannedPost]:
+    """Every post due in (start, end] for the current subscriptions, in due order.
+
+    Season events (announced, trailer, moved) are those stamped in the window, or exactly
+    `events` when given: delivery follows them by id (see `Store.events_after`).
+    """
+    # A reminder falls due before its drop: look as far ahead as the longest reminder in use,
+    # and keep only the drops with a release or a reminder due in the window. Planning every
+    # drop of the next four weeks for every subscriber would cost seconds at scale.
+    offsets = store.reminder_offsets_by_show()
+    longest = max((max(o) for o in offsets.values() if o), default=0)
+    releases = []
+    for show, season, episodes in store.releases_between(
+        start, end + min(MAX_REMINDER, timedelta(seconds=longest))
+    ):
+        before = [timedelta(seconds=o) for o in offsets.get(show.id, ())]
+        due = [
+            e
+            for e in episodes
+            if start < e.release_at <= end or any(start < e.release_at - b <= end for b in before)
+        ]
+        if due:
+            releases.append((show, season, due))
     changes = []
-    for event in store.events_between(start, end):
+    for event in store.events_between(start, end) if events is None else events:
         show, season, episodes = store.season_with_episodes(event.season_id)
         changes.append(
             SeasonChange(

@@ -67,7 +67,7 @@ class SeasonChange:
         return base
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PlannedPost:
     subscription: Subscription
     notification_key: str
@@ -94,7 +94,7 @@ def plan_posts(
     start: datetime,
     end: datetime,
 ) -> list[PlannedPost]:
-    """Every post due in (start, end], in due order.
+    """Every release and reminder due in (start, end], and a post for each change, in due order.
 
     Releases and reminders go to every active subscription of the show. Announcements,
     trailers and moves go to subscriptions that want them and existed when the change was
@@ -113,8 +113,6 @@ def plan_posts(
             for subscription in by_show.get(show.id, ()):
                 posts.extend(_drop_posts(drop, subscription, start, end, messages))
     for change in changes:
-        if not start < change.at <= end:
-            continue
         for subscription in by_show.get(change.show.id, ()):
             post = _change_post(change, subscription)
             if post is not None:

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from bot.agenda import posts_between
 from bot.messages import Message, message_to_json
-from bot.store import NewNotification, Store, from_db_time
+from bot.store import NewNotification, Store, from_db_time, to_db_time
 
 WATERMARK_KEY = "plan_watermark"
-_SECOND = timedelta(seconds=1)
+EVENT_WATERMARK_KEY = "plan_event_id"
 
 
 @dataclass(frozen=True)
@@ -28,23 +28,29 @@ class MaterializeResult:
 
 
 def materialize(store: Store, now: datetime, grace: timedelta) -> MaterializeResult:
-    """Add to the outbox every notification due in (watermark, now]."""
+    """Add to the outbox every notification due in (watermark, now], and every season
+    event (announced, trailer, moved) recorded since the last one planned."""
     stored = store.get_meta(WATERMARK_KEY)
     # First run: nothing to catch up on but what the grace window would still send.
     since = from_db_time(stored) if stored else now - grace
-    if now <= since:
+    stored_event_id = store.get_meta(EVENT_WATERMARK_KEY)
+    last_event_id = (
+        int(stored_event_id) if stored_event_id else store.last_event_id(until=now - grace)
+    )
+    events = store.events_after(last_event_id, until=now)
+    if now <= since and not events:
         return MaterializeResult(0, 0)
-    if stored and store.events_between(since - _SECOND, since):
-        # Events are stamped in whole seconds: one made in the same second as the last pass,
-        # but after it, is stamped `since` and would fall outside (since, now]. Re-plan that
-        # second; insert-or-ignore keeps what was planned already single.
-        since -= _SECOND
+    watermarks = {
+        WATERMARK_KEY: to_db_time(max(now, since)),
+        # Zero-padded so that the text sorts like the number (watermarks only move forward).
+        EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
+    }
     rows: list[NewNotification] = []
     skipped = 0
     late = now - grace
     encoded: dict[int, str] = {}  # the plan shares Message objects: encode each once
     # The hot path of a big drop (one row per channel): keep the loop lean.
-    for post in posts_between(store, since, now):
+    for post in posts_between(store, since, max(now, since), events=events):
         state, reason = "pending", None
         if post.drop_at is not None and post.due_at < post.drop_at <= now:
             state, reason = "skipped", "the drop has already happened"
@@ -68,7 +74,7 @@ def materialize(store: Store, now: datetime, grace: timedelta) -> MaterializeRes
                 last_error=reason,
             )
         )
-    store.insert_notifications(rows, now, watermark=(WATERMARK_KEY, now))
+    store.insert_notifications(rows, now, watermarks=watermarks)
     return MaterializeResult(len(rows) - skipped, skipped)
 
 

@@ -1,0 +1,58 @@
+"""Materializing the plan into the outbox: watermarks, events, grace, pauses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.models import ChannelRef
+from jobs.outbox import materialize
+from tests.conftest import OPERATOR, add_fam
+
+GRACE = timedelta(hours=12)
+GENERAL = ChannelRef.parse("console:general")
+
+
+def keys(store, state: str | None = None) -> list[str]:
+    rows = store.outbox(states=[state] if state else None)
+    return [row.notification_key for row in rows]
+
+
+def test_an_event_made_just_after_a_pass_in_the_same_second_is_still_posted(commands, store, clock):
+    add_fam(commands)
+    commands.subscribe(OPERATOR, GENERAL, "For All Mankind")
+    clock.set(datetime(2023, 9, 20, 12, 0, 0, 200_000, tzinfo=UTC))
+    materialize(store, clock.now(), GRACE)
+    # Stored to the second, the trailer event is stamped 12:00:00, like the pass above.
+    clock.advance(timedelta(milliseconds=500))
+    commands.season_trailer(OPERATOR, "For All Mankind", 4, "https://example.com/t2")
+    clock.advance(timedelta(milliseconds=300))
+    assert materialize(store, clock.now(), GRACE).pending == 1
+    assert [k for k in keys(store) if ":trailer" in k] == [keys(store)[0]]
+    assert materialize(store, clock.now() + timedelta(seconds=5), GRACE).pending == 0
+
+
+def test_events_older_than_the_grace_window_are_recorded_as_skipped(commands, store, clock):
+    commands.show_add(OPERATOR, "For All Mankind", tz="America/New_York")
+    commands.subscribe(OPERATOR, GENERAL, "For All Mankind")
+    materialize(store, clock.now(), GRACE)  # the bot ran once, then stopped
+    clock.advance(timedelta(minutes=1))
+    commands.season_add(OPERATOR, "For All Mankind", 4, premiere="2023-11-10", episodes=10)
+    clock.advance(timedelta(days=2))  # back up two days later
+    result = materialize(store, clock.now(), GRACE)
+    assert (result.pending, result.skipped) == (0, 1)
+    assert keys(store, "skipped") == [keys(store)[0]]
+    assert keys(store)[0].endswith(":announced")
+
+
+def test_pausing_a_subscription_skips_its_pending_posts(commands, store, clock):
+    add_fam(commands)
+    commands.subscribe(OPERATOR, GENERAL, "For All Mankind", before="1h")
+    materialize(store, datetime(2023, 11, 10, 4, 0, tzinfo=UTC), GRACE)
+    assert len(keys(store, "pending")) == 1  # the reminder
+    commands.pause_channel(GENERAL, "channel not found")
+    assert keys(store, "pending") == []
+    assert store.outbox(states=["skipped"])[0].last_error == (
+        "subscription paused: channel not found"
+    )
+    # A paused subscription gets nothing new either.
+    assert materialize(store, datetime(2023, 11, 10, 5, 0, tzinfo=UTC), GRACE).pending == 0
