@@ -13,6 +13,7 @@ only `_exec` is used; sqlite-utils serves the schema and the read queries.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import sqlite3
 import threading
@@ -113,6 +114,13 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (platform, tenant, channel, show_id)
     );
     CREATE INDEX subscriptions_show ON subscriptions (show_id);
+    -- A drop to 100,000 channels says one thing (or a few variants): each text is stored
+    -- once and the outbox rows point at it.
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,        -- sha256 of body
+        body TEXT NOT NULL                  -- the neutral Message as JSON
+    );
     CREATE TABLE notifications (
         id INTEGER PRIMARY KEY,
         subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
@@ -126,7 +134,7 @@ MIGRATIONS: tuple[str, ...] = (
         next_attempt_at TEXT NOT NULL,
         last_error TEXT,
         platform_message_id TEXT,
-        message TEXT NOT NULL,              -- the neutral Message as JSON, fixed when due
+        message_id INTEGER NOT NULL REFERENCES messages(id),  -- what it says, fixed when due
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         sent_at TEXT,
@@ -167,6 +175,13 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
+
+# An outbox row with where it goes and what it says.
+_OUTBOX_SELECT = (
+    "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel, m.body AS message "
+    "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
+    "JOIN messages m ON m.id = n.message_id "
+)
 
 
 @dataclass(frozen=True)
@@ -290,6 +305,10 @@ class Store:
             cursor = self.db.conn.execute(sql, params)
             keys = [column[0] for column in cursor.description or ()]
             return [dict(zip(keys, row, strict=True)) for row in cursor]
+
+    def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self.db.conn.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------ meta
 
@@ -774,8 +793,9 @@ class Store:
             return cursor.rowcount > 0
 
     def _find_subscription(self, channel: ChannelRef, show_id: int) -> Subscription | None:
-        rows = self._rows(
-            "SELECT * FROM subscriptions WHERE platform = ? AND tenant = ? AND channel = ? "
+        rows = self._tuples(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions "
+            "WHERE platform = ? AND tenant = ? AND channel = ? "
             "AND show_id = ?",
             [channel.platform, channel.tenant, channel.channel, show_id],
         )
@@ -805,8 +825,9 @@ class Store:
         if active_only:
             clauses.append("paused_reason IS NULL")
         where = " AND ".join(clauses) or "1 = 1"
-        rows = self._rows(
-            f"SELECT * FROM subscriptions WHERE {where} ORDER BY platform, tenant, channel, id",
+        rows = self._tuples(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} "
+            "ORDER BY platform, tenant, channel, id",
             params,
         )
         return [_subscription(row) for row in rows]
@@ -958,10 +979,12 @@ class Store:
             for row in rows
         ]
         with self._write():
+            message_ids = self._message_ids({param[9] for param in params})
+            params = [(*p[:9], message_ids[p[9]], *p[10:]) for p in params]
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
-                "episode_id, platform, due_at, state, next_attempt_at, last_error, message, "
+                "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
                 "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
@@ -972,6 +995,20 @@ class Store:
                 if current is None or current[0] < value:
                     self._set_meta(key, value)
             return inserted
+
+    def _message_ids(self, bodies: set[str]) -> dict[str, int]:
+        """Store each distinct message body once; body -> id."""
+        ids = {}
+        for body in bodies:
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            self._exec(
+                "INSERT INTO messages (digest, body) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                [digest, body],
+            )
+            ids[body] = self._exec("SELECT id FROM messages WHERE digest = ?", [digest]).fetchone()[
+                0
+            ]
+        return ids
 
     def claim_due(
         self, now: datetime, *, platforms: Sequence[str], limit: int = 500
@@ -986,9 +1023,7 @@ class Store:
         with self._write():
             rows = list(
                 self.db.query(
-                    "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
-                    "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
-                    f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
+                    _OUTBOX_SELECT + f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
                     f"AND n.platform IN ({marks}) ORDER BY n.next_attempt_at, n.id LIMIT ?",
                     [to_db_time(now), *platforms, limit],
                 )
@@ -1005,9 +1040,7 @@ class Store:
         self, state: str, *, platforms: Sequence[str] | None = None
     ) -> list[OutboxRow]:
         rows = self._rows(
-            "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
-            "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
-            "WHERE n.state = ? ORDER BY n.id",
+            _OUTBOX_SELECT + "WHERE n.state = ? ORDER BY n.id",
             [state],
         )
         return [
@@ -1074,9 +1107,7 @@ class Store:
             clause = f"WHERE n.state IN ({','.join('?' * len(states))})"
             params = list(states)
         rows = self._rows(
-            "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel "
-            "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
-            f"{clause} ORDER BY n.due_at, n.id LIMIT ?",
+            _OUTBOX_SELECT + f"{clause} ORDER BY n.due_at, n.id LIMIT ?",
             [*params, limit],
         )
         return [_outbox_row(row) for row in rows]
@@ -1157,17 +1188,26 @@ def _event(row: dict) -> SeasonEvent:
     )
 
 
-def _subscription(row: dict) -> Subscription:
+_SUBSCRIPTION_COLUMNS = (
+    "id, platform, tenant, channel, show_id, reminders, trailers, mention, hide_titles, "
+    "paused_reason, created_at"
+)
+
+
+def _subscription(row: Sequence[Any]) -> Subscription:
+    """From a row of `_SUBSCRIPTION_COLUMNS`, by position: a drop loads 100,000 of them."""
+    (id_, platform, tenant, channel, show_id, reminders, trailers, mention, hide_titles,
+     paused_reason, created_at) = row  # fmt: skip
     return Subscription(
-        id=row["id"],
-        channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
-        show_id=row["show_id"],
-        reminders=_parse_reminders(row["reminders"]),
-        trailers=bool(row["trailers"]),
-        mention=row["mention"],
-        hide_titles=bool(row["hide_titles"]),
-        paused_reason=row["paused_reason"],
-        created_at=from_db_time(row["created_at"]),
+        id=id_,
+        channel=ChannelRef(platform, tenant, channel),
+        show_id=show_id,
+        reminders=_parse_reminders(reminders),
+        trailers=bool(trailers),
+        mention=mention,
+        hide_titles=bool(hide_titles),
+        paused_reason=paused_reason,
+        created_at=from_db_time(created_at),
     )
 
 
