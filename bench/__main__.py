@@ -71,8 +71,11 @@ def scale_rows(db: Path, reuse: bool) -> list[tuple[str, ...]]:
         _row("  of which start-up plan", f"{m['startup_plan_seconds']:.2f} s", "", None),
         _row("one drop's outbox ({:,} rows)".format(m["drop_rows"]),
              f"{m['drop_outbox_seconds']:.2f} s", "<= 2 s", m["drop_outbox_seconds"] <= 2),
-        _row("  drop latency floor at scale (plan + first claim)",
-             f"{m['first_claim_seconds']:.2f} s", "(<= 1 s)", m["first_claim_seconds"] <= 1),
+        _row("drop latency at scale (engine: first post)",
+             f"{m['engine_first_post_seconds']:.2f} s", "<= 1 s",
+             m["engine_first_post_seconds"] <= 1),
+        _row("  whole pass ({:,} posts, null sender)".format(m["engine_sent"]),
+             f"{m['engine_pass_seconds']:.2f} s", "", None),
         _row("peak RSS (measuring process)", f"{m['peak_rss_mb']:.0f} MB", "<= 300 MB",
              m["peak_rss_mb"] <= 300),
     ]  # fmt: skip

@@ -7,6 +7,7 @@ adapter may mirror as platform objects (Discord scheduled events); it decides no
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -26,6 +27,21 @@ def posts_between(
     Season events (announced, trailer, moved) are those stamped in the window, or exactly
     `events` when given: delivery follows them by id (see `Store.events_after`).
     """
+    posts = [post for page in post_pages(store, start, end, events=events) for post in page]
+    posts.sort(key=lambda post: (post.due_at, post.notification_key, post.subscription.id))
+    return posts
+
+
+def post_pages(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    *,
+    events: list[SeasonEvent] | None = None,
+    page_size: int = 5000,
+) -> Iterator[list[PlannedPost]]:
+    """`posts_between` a page of subscriptions at a time, so that a drop to 100,000
+    channels can be written and sent while the rest is still being planned."""
     # A reminder falls due before its drop: look as far ahead as the longest reminder in use,
     # and keep only the drops with a release or a reminder due in the window. Planning every
     # drop of the next four weeks for every subscriber would cost seconds at scale.
@@ -58,8 +74,10 @@ def posts_between(
             )
         )
     show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
-    subscriptions = store.subscriptions(show_ids=sorted(show_ids), active_only=True)
-    return plan_posts(releases, changes, subscriptions, start, end)
+    if not show_ids:
+        return
+    for page in store.subscription_pages(show_ids=sorted(show_ids), page_size=page_size):
+        yield plan_posts(releases, changes, page, start, end)
 
 
 @dataclass(frozen=True)

@@ -832,6 +832,27 @@ class Store:
         )
         return [_subscription(row) for row in rows]
 
+    def subscription_pages(
+        self, *, show_ids: Sequence[int], page_size: int
+    ) -> Iterator[list[Subscription]]:
+        """The active subscriptions of these shows, `page_size` at a time.
+
+        One query per page (keyset on id), so memory stays flat however many there are and
+        no lock is held between pages.
+        """
+        marks = ",".join("?" * len(show_ids))
+        after_id = 0
+        while True:
+            rows = self._tuples(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > ? "
+                f"AND show_id IN ({marks}) AND paused_reason IS NULL ORDER BY id LIMIT ?",
+                [after_id, *show_ids, page_size],
+            )
+            if not rows:
+                return
+            yield [_subscription(row) for row in rows]
+            after_id = rows[-1][0]
+
     def subscribed_show_ids_by_tenant(self, platform: str) -> dict[str, set[int]]:
         """Per tenant of `platform`, the shows its channels follow (active subscriptions)."""
         result: dict[str, set[int]] = {}
@@ -1223,6 +1244,12 @@ def _platform_object(row: dict) -> PlatformObject:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_message(body: str) -> dict[str, Any]:
+    """A drop's rows share a few bodies: parse each once (callers must not mutate it)."""
+    return json.loads(body)
+
+
 def _outbox_row(row: dict, **override: Any) -> OutboxRow:
     values = {
         "id": row["id"],
@@ -1232,7 +1259,7 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "due_at": from_db_time(row["due_at"]),
         "state": row["state"],
         "attempts": row["attempts"],
-        "message": json.loads(row["message"]),
+        "message": _parse_message(row["message"]),
         "last_error": row["last_error"],
         "platform_message_id": row["platform_message_id"],
     }

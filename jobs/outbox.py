@@ -10,10 +10,11 @@ idempotent, including two processes running one at the same time.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.agenda import posts_between
+from bot.agenda import post_pages
 from bot.messages import Message, message_to_json
 from bot.store import NewNotification, Store, from_db_time, to_db_time
 
@@ -27,7 +28,13 @@ class MaterializeResult:
     skipped: int
 
 
-def materialize(store: Store, now: datetime, grace: timedelta) -> MaterializeResult:
+def materialize(
+    store: Store,
+    now: datetime,
+    grace: timedelta,
+    *,
+    on_page: Callable[[], None] | None = None,
+) -> MaterializeResult:
     """Add to the outbox every notification due in (watermark, now], and every season
     event (announced, trailer, moved) recorded since the last one planned."""
     stored = store.get_meta(WATERMARK_KEY)
@@ -45,37 +52,47 @@ def materialize(store: Store, now: datetime, grace: timedelta) -> MaterializeRes
         # Zero-padded so that the text sorts like the number (watermarks only move forward).
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
-    rows: list[NewNotification] = []
-    skipped = 0
+    skipped = planned = 0
     late = now - grace
     encoded: dict[int, str] = {}  # the plan shares Message objects: encode each once
-    # The hot path of a big drop (one row per channel): keep the loop lean.
-    for post in posts_between(store, since, max(now, since), events=events):
-        state, reason = "pending", None
-        if post.drop_at is not None and post.due_at < post.drop_at <= now:
-            state, reason = "skipped", "the drop has already happened"
-        elif post.due_at < late:
-            state, reason = "skipped", f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
-        if reason is not None:
-            skipped += 1
-        message_json = encoded.get(id(post.message))
-        if message_json is None:
-            message_json = encoded[id(post.message)] = _encode(post.message)
-        rows.append(
-            NewNotification(
-                subscription_id=post.subscription.id,
-                notification_key=post.notification_key,
-                platform=post.subscription.channel.platform,
-                due_at=post.due_at,
-                state=state,
-                message_json=message_json,
-                season_id=post.season_id,
-                episode_id=post.episode_id,
-                last_error=reason,
+    pages = post_pages(store, since, max(now, since), events=events)
+    for page in pages:
+        rows = []
+        # The hot path of a big drop (one row per channel): keep the loop lean.
+        for post in page:
+            state, reason = "pending", None
+            if post.drop_at is not None and post.due_at < post.drop_at <= now:
+                state, reason = "skipped", "the drop has already happened"
+            elif post.due_at < late:
+                state = "skipped"
+                reason = f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
+            if reason is not None:
+                skipped += 1
+            message_json = encoded.get(id(post.message))
+            if message_json is None:
+                message_json = encoded[id(post.message)] = _encode(post.message)
+            rows.append(
+                NewNotification(
+                    subscription_id=post.subscription.id,
+                    notification_key=post.notification_key,
+                    platform=post.subscription.channel.platform,
+                    due_at=post.due_at,
+                    state=state,
+                    message_json=message_json,
+                    season_id=post.season_id,
+                    episode_id=post.episode_id,
+                    last_error=reason,
+                )
             )
-        )
-    store.insert_notifications(rows, now, watermarks=watermarks)
-    return MaterializeResult(len(rows) - skipped, skipped)
+        # Each page is committed on its own so the engine can send it at once; a crash
+        # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
+        store.insert_notifications(rows, now)
+        planned += len(rows)
+        if on_page is not None:
+            on_page()
+    # Only when every page is in: "planned up to now".
+    store.insert_notifications([], now, watermarks=watermarks)
+    return MaterializeResult(planned - skipped, skipped)
 
 
 def _encode(message: Message) -> str:

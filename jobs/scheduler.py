@@ -237,4 +237,3 @@ def _merge(total: PassResult, result: PassResult) -> None:
     total.sent += result.sent
     total.retrying += result.retrying
     total.failed += result.failed
-    total.sent_rows.extend(result.sent_rows)

@@ -188,9 +188,11 @@ async def test_stop_releases_claimed_rows_that_never_started(world: World) -> No
     world.subscribe(*[f"c{i}" for i in range(6)])
     world.sender.max_concurrency = 1
     gate = asyncio.Event()
+    started = asyncio.Event()
     original = world.sender.send
 
     async def blocking_send(delivery):  # type: ignore[no-untyped-def]
+        started.set()
         await gate.wait()
         return await original(delivery)
 
@@ -198,8 +200,7 @@ async def test_stop_releases_claimed_rows_that_never_started(world: World) -> No
     world.engine = type(world.engine)(world.store, {"console": world.sender}, world.clock)
     world.clock.set(PREMIERE)
     task = asyncio.create_task(world.engine.run_pass())
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await started.wait()  # one send is in flight, the other claimed rows wait their turn
     world.engine.stop()
     gate.set()
     result = await task
