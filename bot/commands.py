@@ -496,11 +496,7 @@ class Commands:
         """Paused subscriptions in the admin's tenant: told every time until mended."""
         if not actor.is_admin or actor.is_operator:
             return ()
-        paused = [
-            sub
-            for sub in self.store.subscriptions(tenant_key=actor.tenant_key)
-            if sub.paused_reason
-        ]
+        paused = self.store.subscriptions(tenant_key=actor.tenant_key, paused_only=True)
         if not paused:
             return ()
         titles = {show.id: show.title for show in self._visible(actor)}

@@ -808,8 +808,11 @@ class Store:
         tenant_key: str | None = None,
         show_ids: Sequence[int] | None = None,
         active_only: bool = False,
+        paused_only: bool = False,
     ) -> list[Subscription]:
         clauses, params = [], []
+        if paused_only:
+            clauses.append("paused_reason IS NOT NULL")
         if channel is not None:
             clauses.append("platform = ? AND tenant = ? AND channel = ?")
             params += [channel.platform, channel.tenant, channel.channel]
@@ -1121,14 +1124,22 @@ class Store:
             counts[row["state"]] = row["n"]
         return counts
 
-    def outbox(self, *, states: Sequence[str] | None = None, limit: int = 1000) -> list[OutboxRow]:
+    def outbox(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        limit: int = 1000,
+        newest_first: bool = False,
+    ) -> list[OutboxRow]:
+        """Outbox rows in due order (or newest first), e.g. the recent failures."""
+        order = "n.due_at DESC, n.id DESC" if newest_first else "n.due_at, n.id"
         clause = ""
         params: list[Any] = []
         if states:
             clause = f"WHERE n.state IN ({','.join('?' * len(states))})"
             params = list(states)
         rows = self._rows(
-            _OUTBOX_SELECT + f"{clause} ORDER BY n.due_at, n.id LIMIT ?",
+            _OUTBOX_SELECT + f"{clause} ORDER BY {order} LIMIT ?",
             [*params, limit],
         )
         return [_outbox_row(row) for row in rows]

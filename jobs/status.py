@@ -20,10 +20,9 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
     """A JSON-able summary: upcoming job instants, outbox by state, failures, last posts."""
     instants = store.upcoming_due_instants(now, limit=upcoming)
     retry_at = _next_retry(store)
-    failed = store.outbox(states=["failed"], limit=10_000)[-FAILURES_LIMIT:]
-    failed.reverse()  # newest due first
+    failed = store.outbox(states=["failed"], limit=FAILURES_LIMIT, newest_first=True)
     shows = {show.id: show.title for show in store.visible_shows(None)}
-    paused = [s for s in store.subscriptions() if s.paused_reason is not None]
+    paused = store.subscriptions(paused_only=True)
     return {
         "now": to_db_time(now),
         "upcoming_jobs": [
