@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
+import click
+
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.sender import Sender
@@ -120,9 +122,15 @@ def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
             cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
         except SystemExit as done:
             return int(done.code or 0)
-        except Exception as error:  # click usage errors and the like: show, keep the prompt
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        except click.ClickException as error:  # usage errors: message and usage, as the CLI
+            error.show()
+            return error.exit_code
+        except click.Abort:
+            print("Aborted.", file=sys.stderr)
+            return 1
+        except Exception:  # a bug: keep the prompt, but say so with the traceback in the log
+            log.exception("console command failed: %s", " ".join(args))
+            return 1
         return 0
 
     return run

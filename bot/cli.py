@@ -167,6 +167,10 @@ def show_list(app: AppContext, query: str | None, as_json: bool) -> None:
     emit(app.commands.shows(app.actor, query), as_json)
 
 
+# `shows`, as the chat command is called, is the same command as `show list`.
+cli.add_command(show_list, name="shows")
+
+
 # ---------------------------------------------------------------------- seasons
 
 

@@ -1,0 +1,67 @@
+"""The local console adapter: what a post looks like, and the prompt's command line."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from adapters.console import ConsoleSender, parse_console_line, render
+from bot.app import _cli_runner
+from bot.messages import Message, MessageField, MessageKind
+from bot.models import ChannelRef
+from bot.sender import Delivery
+from bot.settings import Settings
+
+PREMIERE = Message(
+    kind=MessageKind.PREMIERE,
+    title="Season 4 premiere: For All Mankind S4E1 is out",
+    text="New on For All Mankind: S4E1 on Apple TV+.",
+    show_title="For All Mankind",
+    season_number=4,
+    episode_number=1,
+    fields=(MessageField("Show", "For All Mankind"), MessageField("Title", "Glasnost", True)),
+    link="https://www.youtube.com/watch?v=0xEmwEc2JHs",
+    link_label="Watch the trailer",
+    release_at=datetime(2023, 11, 10, 5, tzinfo=UTC),
+    timezone="America/New_York",
+)
+
+
+def test_a_post_shows_local_time_fields_link_and_hides_spoilers():
+    assert render(PREMIERE, "console:general").splitlines() == [
+        "[console:general] · Fri 10 Nov 2023 00:00 EST · "
+        "Season 4 premiere: For All Mankind S4E1 is out",
+        "    New on For All Mankind: S4E1 on Apple TV+.",
+        "    Show: For All Mankind | Title: (hidden)",
+        "    Watch the trailer: https://www.youtube.com/watch?v=0xEmwEc2JHs",
+    ]
+
+
+async def test_the_console_sender_prints_and_returns_a_receipt():
+    stream = io.StringIO()
+    delivery = Delivery(7, "episode:1:release", ChannelRef.parse("console:tv"), PREMIERE, "eb7")
+    receipt = await ConsoleSender(stream).send(delivery)
+    assert receipt.platform_message_id == "console-7"
+    assert stream.getvalue().startswith("[console:tv] · Fri 10 Nov 2023")
+
+
+def test_prompt_lines_split_like_a_shell():
+    assert parse_console_line('schedule "For All Mankind" --json') == [
+        "schedule",
+        "For All Mankind",
+        "--json",
+    ]
+    assert parse_console_line("help season") == ["season", "--help"]
+    assert parse_console_line("run") == []  # already running
+    assert parse_console_line('show add "unclosed') == []
+
+
+def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):
+    run = _cli_runner(Settings(episode_bot_db=tmp_path / "bot.db"))
+    assert run(["show", "add", "Severance", "--tz", "America/New_York"]) == 0
+    assert "Added Severance" in capsys.readouterr().out
+    assert run(["season", "add", "Severance"]) == 2  # usage error: shown, prompt goes on
+    assert "Missing argument 'NUMBER'" in capsys.readouterr().err
+    assert run(["season", "add", "Severanse", "2", "--premiere", "2025-01-17",
+                "--episodes", "10"]) == 2  # fmt: skip
+    assert 'Did you mean: "Severance"' in capsys.readouterr().err
