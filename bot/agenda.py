@@ -38,19 +38,27 @@ def post_pages(
     end: datetime,
     *,
     events: list[SeasonEvent] | None = None,
+    season_ids: set[int] | None = None,
     page_size: int = 5000,
 ) -> Iterator[list[PlannedPost]]:
     """`posts_between` a page of subscriptions at a time, so that a drop to 100,000
-    channels can be written and sent while the rest is still being planned."""
+    channels can be written and sent while the rest is still being planned.
+
+    `season_ids` limits the releases and reminders to those seasons (re-planning seasons
+    that changed after their window was planned)."""
     # A reminder falls due before its drop: look as far ahead as the longest reminder in use,
     # and keep only the drops with a release or a reminder due in the window. Planning every
     # drop of the next four weeks for every subscriber would cost seconds at scale.
     offsets = store.reminder_offsets_by_show()
     longest = max((max(o) for o in offsets.values() if o), default=0)
     releases = []
-    for show, season, episodes in store.releases_between(
-        start, end + min(MAX_REMINDER, timedelta(seconds=longest))
-    ):
+    horizon = end + min(MAX_REMINDER, timedelta(seconds=longest))
+    candidates = (
+        store.releases_between(start, horizon)
+        if season_ids is None
+        else store.seasons_with_episodes(season_ids)
+    )
+    for show, season, episodes in candidates:
         before = [timedelta(seconds=o) for o in offsets.get(show.id, ())]
         due = [
             e

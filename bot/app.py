@@ -21,14 +21,17 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
+import aiohttp
 import click
 
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands
-from bot.sender import Sender
+from bot.errors import BotError
+from bot.sender import Sender, SendError
 from bot.settings import Settings
 from bot.store import Store
 from jobs.delivery import DeliveryEngine
+from jobs.lease import HEARTBEAT_EVERY, RunnerLease
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 
@@ -203,8 +206,14 @@ async def main(
                 hook()
 
     commands = Commands(store, clock, on_change=on_change)
-    if adapters is None:
-        adapters = build_adapters(settings, commands, console_runner=console_runner)
+    lease = RunnerLease(store)
+    try:
+        lease.acquire()  # before anything else: a second engine would race this one
+        if adapters is None:
+            adapters = build_adapters(settings, commands, console_runner=console_runner)
+    except BaseException:
+        store.close()
+        raise
     senders = {adapter.platform: adapter.sender for adapter in adapters}
     engine = DeliveryEngine(
         store,
@@ -217,6 +226,7 @@ async def main(
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
+    heartbeat = asyncio.create_task(_keep_heartbeat(lease), name="runner-heartbeat")
     try:
         for adapter in adapters:
             await adapter.start()
@@ -236,6 +246,7 @@ async def main(
         log.info("stopping: letting in-flight posts finish")
         return 0
     finally:
+        heartbeat.cancel()
         engine.stop()
         drop_scheduler.shutdown()
         with contextlib.suppress(TimeoutError):
@@ -247,7 +258,17 @@ async def main(
                 log.exception("stopping the %s adapter failed", adapter.platform)
         for sig in handled:
             loop.remove_signal_handler(sig)
+        lease.release()
         store.close()
+
+
+async def _keep_heartbeat(lease: RunnerLease) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_EVERY)
+        try:
+            lease.heartbeat()
+        except Exception:  # a locked database for a moment: the next beat will do
+            log.warning("could not write the runner heartbeat", exc_info=True)
 
 
 def _install_signal_handlers(
@@ -264,9 +285,20 @@ def _install_signal_handlers(
 
 
 def run(settings: Settings, **kwargs: Any) -> int:
-    """The sync entry point `episode-bot run` calls."""
+    """The sync entry point `episode-bot run` calls.
+
+    A setting that cannot work (a rejected token, an unreachable API base, another `run` on
+    the database) ends start-up with one line saying what to mend, and exit code 2.
+    """
     configure_logging(settings)
     try:
         return asyncio.run(main(settings, **kwargs))
     except KeyboardInterrupt:
         return 130
+    except (BotError, SendError) as error:
+        print(f"error: {getattr(error, 'reason', None) or error}", file=sys.stderr)
+        return 2
+    except (aiohttp.ClientError, OSError) as error:
+        print(f"error: cannot reach a platform: {error}. Check the API base settings "
+              "and the network.", file=sys.stderr)  # fmt: skip
+        return 2

@@ -16,6 +16,7 @@ from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import click
 from pydantic import ValidationError
 
@@ -472,8 +473,16 @@ async def _close_senders(senders: dict[str, Any]) -> None:
 def deliver(app: AppContext, now_text: str) -> None:
     """One delivery pass as if the clock read --now: post what is due, once."""
     from jobs.delivery import DeliveryEngine
+    from jobs.lease import refuse_if_running
 
     clock = FixedClock(parse_instant(now_text, "now"))
+    refuse_if_running(app.store, "this delivery pass")
+    if clock.now() > datetime.now(UTC) + timedelta(minutes=1):
+        click.echo(
+            "warning: --now is in the future: what falls due until then is posted now, "
+            "and a later `run` will not post it again.",
+            err=True,
+        )
     senders = build_senders(app.settings)
     engine = DeliveryEngine(
         app.store,
@@ -490,7 +499,13 @@ def deliver(app: AppContext, now_text: str) -> None:
         finally:
             await _close_senders(senders)
 
-    result = asyncio.run(one_pass())
+    try:
+        result = asyncio.run(one_pass())
+    except (aiohttp.ClientError, OSError) as error:
+        raise BotError(
+            f"cannot reach a platform: {error}.",
+            hint="Check DISCORD_API_BASE / SLACK_API_BASE and the network.",
+        ) from None
     click.echo(
         f"delivered {result.sent}, retrying {result.retrying}, failed {result.failed}, "
         f"skipped {result.skipped}",

@@ -236,8 +236,9 @@ class Commands:
     ) -> Reply:
         self._check_admin(actor)
         clean_title = validation.parse_title(title)
-        zone = schedule.load_zone(tz) if tz else schedule.load_zone("UTC")
-        release_time = validation.parse_time(time) if time else validation.parse_time("00:00")
+        # `is not None`: an empty --tz "" is a mistake to report, not "use the default".
+        zone = schedule.load_zone(tz if tz is not None else "UTC")
+        release_time = validation.parse_time(time if time is not None else "00:00")
         show = self.store.add_show(
             clean_title,
             network=validation.parse_network(network),
@@ -281,9 +282,15 @@ class Commands:
             premiere_episodes, "premiere episodes", minimum=1, maximum=validation.MAX_EPISODES
         )
         cadence = _cadence(every, all_at_once, dates, premiere_date)
-        zone = schedule.load_zone(tz) if tz else schedule.load_zone(target.timezone)
-        release_time = validation.parse_time(time) if time else target.release_time
-        trailer_url = validation.parse_url(trailer) if trailer else None
+        if cadence.kind == "dates" and at_premiere != 1:
+            raise InvalidInput(
+                "premiere episodes",
+                "--premiere-episodes does not go with explicit dates.",
+                hint="Give the premiere date once per episode that drops at the premiere.",
+            )
+        zone = schedule.load_zone(tz if tz is not None else target.timezone)
+        release_time = validation.parse_time(time) if time is not None else target.release_time
+        trailer_url = validation.parse_url(trailer) if trailer is not None else None
         season_title = validation.parse_episode_title(title)
         instants = schedule.release_instants(
             premiere_date, count, cadence, at_premiere, release_time, zone

@@ -171,6 +171,8 @@ def _drop_posts(
 
 
 def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPost | None:
+    # Both are stamped to the second: a channel subscribed in the same second as the change
+    # gets the post too (better one post too many than a channel that misses it).
     existed = subscription.created_at is None or subscription.created_at <= change.at
     if not subscription.trailers or not existed:
         return None

@@ -7,8 +7,13 @@ registered for the channel's platform and interprets the outcome:
 * raise `TransientSendError`   -> try again later (429, 5xx, timeout, connection reset);
                                   `retry_after` (seconds) is honoured when the platform gave one.
 * raise `PermanentSendError`   -> retrying cannot help (channel deleted, bot removed, no
-                                  permission, token revoked); the row is marked failed and the
+                                  permission); the row is marked failed and, unless
+                                  `pause=False` (a payload the platform refuses), the
                                   subscription paused until an admin fixes it.
+* raise `SenderUnavailableError` -> the platform refuses the bot itself (token reset or
+                                  revoked): nothing is the channel's fault, so no subscription
+                                  is paused; the row waits `retry_after` and the operator is
+                                  told in the log and `status`.
 """
 
 from __future__ import annotations
@@ -52,6 +57,17 @@ class TransientSendError(SendError):
 
 class PermanentSendError(SendError):
     """`reason` is shown to the tenant's admins and the operator, e.g. "channel not found"."""
+
+    def __init__(self, reason: str, *, pause: bool = True) -> None:
+        self.pause = pause
+        super().__init__(reason)
+
+
+class SenderUnavailableError(TransientSendError):
+    """The platform rejects the bot's credentials: every channel would fail alike."""
+
+    def __init__(self, reason: str, *, retry_after: float = 900.0) -> None:
+        super().__init__(reason, retry_after=retry_after)
 
 
 class Sender(Protocol):

@@ -264,10 +264,14 @@ class Store:
         return store
 
     def close(self) -> None:
-        self.db.conn.close()
+        # Under the lock: a worker thread mid-query finishes first (closing a connection
+        # under a running statement crashes the interpreter); later calls raise cleanly.
+        with self._lock:
+            self.db.conn.close()
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        with self._lock:
+            return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
         """Apply the migrations this database has not seen yet, in order, each atomically."""
@@ -556,6 +560,8 @@ class Store:
             if release_at is not None:
                 self._move_episode(episode.id, release_at)
                 self._exec("UPDATE episodes SET manual = 1 WHERE id = ?", [episode.id])
+                # Posts nothing itself; tells the next delivery pass to re-plan the season.
+                self._add_event(season.id, "rescheduled", now, {"episode": str(episode.number)})
             self.audit(
                 actor,
                 show.tenant_key or "",
@@ -637,6 +643,16 @@ class Store:
                 shows[season.show_id] = self.get_show(season.show_id)
             result.append((shows[season.show_id], season, self.episodes_of(season_id)))
         return result
+
+    def seasons_with_episodes(
+        self, season_ids: Iterable[int]
+    ) -> list[tuple[Show, Season, list[Episode]]]:
+        """These seasons (those that still exist), each with its show and all its episodes."""
+        ids = sorted(set(season_ids))
+        if not ids:
+            return []
+        rows = self._rows(f"SELECT id FROM seasons WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return self._seasons_with_episodes([row["id"] for row in rows])
 
     def season_with_episodes(self, season_id: int) -> tuple[Show, Season, list[Episode]]:
         return self._seasons_with_episodes([season_id])[0]
@@ -1075,7 +1091,7 @@ class Store:
         with self._write():
             self._exec(
                 "UPDATE notifications SET state = 'sent', platform_message_id = ?, sent_at = ?, "
-                "updated_at = ?, last_error = NULL WHERE id = ?",
+                "updated_at = ?, last_error = NULL WHERE id = ? AND state = 'sending'",
                 [platform_message_id, to_db_time(now), to_db_time(now), row_id],
             )
 
@@ -1083,7 +1099,7 @@ class Store:
         with self._write():
             self._exec(
                 "UPDATE notifications SET state = 'pending', last_error = ?, next_attempt_at = ?, "
-                "updated_at = ? WHERE id = ?",
+                "updated_at = ? WHERE id = ? AND state = 'sending'",
                 [error, to_db_time(next_attempt_at), to_db_time(now), row_id],
             )
 
@@ -1092,7 +1108,7 @@ class Store:
         with self._write():
             self._exec(
                 "UPDATE notifications SET state = 'failed', last_error = ?, updated_at = ? "
-                "WHERE id = ?",
+                "WHERE id = ? AND state = 'sending'",
                 [error, to_db_time(now), row.id],
             )
             if pause:
@@ -1106,6 +1122,16 @@ class Store:
                 "updated_at = ? WHERE id = ? AND state = 'sending'",
                 [(to_db_time(now), row_id) for row_id in row_ids],
             )
+
+    def skip_overdue(self, before: datetime, now: datetime) -> int:
+        """Pending rows due before `before` are recorded as skipped: never sent weeks late
+        (a platform that was not configured for a while, a long outage)."""
+        with self._write():
+            return self._exec(
+                "UPDATE notifications SET state = 'skipped', updated_at = ?, last_error = "
+                "'not sent within the grace window' WHERE state = 'pending' AND due_at < ?",
+                [to_db_time(now), to_db_time(before)],
+            ).rowcount
 
     def next_attempt_at(self, platforms: Sequence[str]) -> datetime | None:
         """When the earliest pending row (a retry, usually) may be tried."""

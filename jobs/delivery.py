@@ -22,7 +22,13 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.messages import message_from_json
-from bot.sender import Delivery, PermanentSendError, Sender, TransientSendError
+from bot.sender import (
+    Delivery,
+    PermanentSendError,
+    Sender,
+    SenderUnavailableError,
+    TransientSendError,
+)
 from bot.store import OutboxRow, Store
 from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
@@ -119,12 +125,18 @@ class DeliveryEngine:
                 on_page=lambda: loop.call_soon_threadsafe(page_written.set),
             )
         )
-        while not planning.done():
-            waiter = asyncio.create_task(page_written.wait())
-            await asyncio.wait({planning, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            page_written.clear()
-            await self.drain(result)
+        try:
+            while not planning.done():
+                waiter = asyncio.create_task(page_written.wait())
+                await asyncio.wait({planning, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                page_written.clear()
+                await self.drain(result)
+        except asyncio.CancelledError:
+            # A thread cannot be cancelled: let the planning finish (its writes are each
+            # atomic) so nobody closes the store under it, then stop.
+            await asyncio.shield(planning)
+            raise
         planned = planning.result()  # a planning error surfaces here
         result.planned, result.skipped = planned.pending, planned.skipped
         await self.drain(result)
@@ -179,15 +191,31 @@ class DeliveryEngine:
                 if self._stopping:
                     self.store.release_sending([row.id], self.clock.now())
                     return
+            delivery = self._delivery(row)
             try:
-                receipt = await sender.send(self._delivery(row))
+                receipt = None
+                if row.attempts > 1:
+                    # An earlier attempt may have reached the platform before it failed (a
+                    # timeout, a reset connection): look before posting again.
+                    receipt = await sender.find_sent(delivery)
+                if receipt is None:
+                    receipt = await sender.send(delivery)
+            except SenderUnavailableError as error:
+                log.error(
+                    "%s refuses the bot's credentials (%s): posts wait; fix the token",
+                    platform, error.reason,
+                )  # fmt: skip
+                if limiter is not None and error.retry_after:
+                    limiter.back_off(error.retry_after)
+                self._retry_or_give_up(row, error.reason, error.retry_after, result)
+                return
             except TransientSendError as error:
                 if limiter is not None and error.retry_after:
                     limiter.back_off(error.retry_after)
                 self._retry_or_give_up(row, error.reason, error.retry_after, result)
                 return
             except PermanentSendError as error:
-                await self._fail(row, error.reason, result)
+                await self._fail(row, error.reason, result, pause=error.pause)
                 return
             except Exception as error:  # a bug or an unexpected library error: retry
                 log.exception("unexpected error sending outbox row %s", row.id)
@@ -215,12 +243,12 @@ class DeliveryEngine:
         self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
         result.retrying += 1
 
-    async def _fail(self, row: OutboxRow, reason: str, result: PassResult) -> None:
+    async def _fail(self, row: OutboxRow, reason: str, result: PassResult, *, pause: bool) -> None:
         log.warning(
-            "permanent failure posting %s to %s: %s; subscription paused",
-            row.notification_key, row.channel, reason,
+            "permanent failure posting %s to %s: %s%s",
+            row.notification_key, row.channel, reason, "; subscription paused" if pause else "",
         )  # fmt: skip
-        self.store.mark_failed(row, reason, self.clock.now(), pause=True)
+        self.store.mark_failed(row, reason, self.clock.now(), pause=pause)
         result.failed += 1
         if self.on_permanent_failure is not None:
             outcome = self.on_permanent_failure(row, reason)

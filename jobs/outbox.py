@@ -10,12 +10,14 @@ idempotent, including two processes running one at the same time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 
 from bot.agenda import post_pages
 from bot.messages import Message, message_to_json
+from bot.plan import PlannedPost
 from bot.store import NewNotification, Store, from_db_time, to_db_time
 
 WATERMARK_KEY = "plan_watermark"
@@ -37,6 +39,8 @@ def materialize(
 ) -> MaterializeResult:
     """Add to the outbox every notification due in (watermark, now], and every season
     event (announced, trailer, moved) recorded since the last one planned."""
+    late = now - grace
+    store.skip_overdue(late, now)
     stored = store.get_meta(WATERMARK_KEY)
     # First run: nothing to catch up on but what the grace window would still send.
     since = from_db_time(stored) if stored else now - grace
@@ -53,9 +57,18 @@ def materialize(
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
     skipped = planned = 0
-    late = now - grace
     encoded: dict[int, str] = {}  # the plan shares Message objects: encode each once
-    pages = post_pages(store, since, max(now, since), events=events)
+    pages: Iterable[list[PlannedPost]] = post_pages(store, since, max(now, since), events=events)
+    touched = {event.season_id for event in events}
+    if touched and since > late:
+        # A season that changed may now have a drop in the part of the window planned before
+        # the change (a premiere moved to an hour ago): plan those releases too. Reminders
+        # whose time has passed are not worth sending; what was sent keeps its key.
+        replanned = post_pages(store, late, since, events=[], season_ids=touched)
+        pages = chain(
+            pages,
+            ([p for p in page if p.notification_key.endswith(":release")] for page in replanned),
+        )
     for page in pages:
         rows = []
         # The hot path of a big drop (one row per channel): keep the loop lean.

@@ -224,6 +224,26 @@ def test_season_crossing_the_end_of_daylight_saving_keeps_local_time(run):
         (["show", "add", FAM], "exists already"),
         (["show", "add", "x" * 101], "100 characters or fewer"),
         (["show", "add", "Andor", "--time", "25:00"], "24-hour HH:MM"),
+        (["show", "add", "Andor", "--tz", ""], "timezone"),
+        (
+            [
+                "season",
+                "add",
+                FAM,
+                "5",
+                "--premiere",
+                "2025-01-03",
+                "--episodes",
+                "2",
+                "--date",
+                "2025-01-03",
+                "--date",
+                "2025-01-10",
+                "--premiere-episodes",
+                "2",
+            ],
+            "does not go with explicit dates",
+        ),
         (["subscribe", "general", FAM], "console:NAME"),
         (["subscribe", "console:general", FAM, "--before", "yesterday"], "like 1d,1h"),
         (["subscribe", "console:general", FAM, "--before", "1m"], "from 5m to 28d"),
@@ -274,3 +294,33 @@ def test_subscriptions_and_trailer(run):
     assert TRAILER in run("trailer", FAM).stdout
     run("unsubscribe", "console:general", FAM)
     assert json.loads(run("subscriptions", "--json").stdout) == []
+
+
+def test_deliver_refuses_to_race_a_live_run(run, db_path):
+    import json
+    import os
+    import socket
+    import time
+
+    add_fam(run)
+    with sqlite3.connect(db_path) as conn:
+        runner = {"host": socket.gethostname(), "pid": os.getppid(), "heartbeat": time.time()}
+        conn.execute("INSERT INTO meta VALUES ('runner', ?)", [json.dumps(runner)])
+    result = run("deliver", "--now", "2023-11-10T05:00:00Z", ok=False)
+    assert result.exit_code == 2
+    assert "episode-bot run is live on this database" in result.stderr
+
+
+def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
+    db_path, monkeypatch, capsys
+):
+    from bot.app import run as run_bot
+    from bot.settings import Settings
+
+    monkeypatch.chdir(db_path.parent)
+    settings = Settings(episode_bot_db=db_path, slack_bot_token="SECRET-not-a-bot-token")
+    assert run_bot(settings) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN" in err
+    assert "SECRET" not in err
+    assert "Traceback" not in err

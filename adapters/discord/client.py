@@ -23,6 +23,7 @@ from adapters.discord.endpoints import redirect_process
 from adapters.discord.events import ScheduledEventSync
 from adapters.discord.sender import DiscordSender
 from bot.commands import Commands
+from bot.errors import BotError
 from bot.models import ChannelRef
 from bot.settings import Settings
 
@@ -36,7 +37,7 @@ class _DeclarationsOnly:
         raise RuntimeError("sync_commands declares the commands; it cannot run them")
 
 
-class DiscordStartupError(RuntimeError):
+class DiscordStartupError(BotError):
     """Discord cannot be used with these settings; the message says what to change."""
 
 

@@ -50,6 +50,25 @@ async def complete_timezone(interaction: discord.Interaction, current: str) -> l
     return [Choice(name=n, value=n) for n in (prefix + rest)[:AUTOCOMPLETE_LIMIT]]
 
 
+def mention_refusal(interaction: discord.Interaction, role: discord.Role) -> str | None:
+    """Why `role` may not be the subscription's ping for this member, or None if it may.
+
+    Subscribing needs only Manage Channels, but the bot pings the role on every post (its
+    `allowed_mentions` names the role, which overrides the role's own setting). So a member
+    may pick a role only if anyone could ping it (`mentionable`) or they may ping any role
+    themselves (Mention @everyone, @here and All Roles); @everyone is never a choice.
+    """
+    if role.is_default():
+        return "Pick a role to mention, not @everyone."
+    if role.mentionable or interaction.permissions.mention_everyone:
+        return None
+    return (
+        f"You cannot make the bot ping @{role.name}: that role is not mentionable and you lack "
+        "the Mention @everyone, @here and All Roles permission. Ask an admin, or make the role "
+        "mentionable in Server Settings > Roles. Nothing was changed."
+    )
+
+
 class EpisodesGroup(app_commands.Group):
     """`/episodes`: what any member can do; (un)subscribing needs a channel permission."""
 
@@ -78,8 +97,8 @@ class EpisodesGroup(app_commands.Group):
         trailers: bool = True,
         hide_titles: bool = False,
     ) -> None:
-        if mention is not None and mention.is_default():
-            await answer(interaction, _reply("Pick a role to mention, not @everyone."))
+        if mention is not None and (refusal := mention_refusal(interaction, mention)):
+            await answer(interaction, _reply(refusal))
             return
         reminders = None if before is None or before.value == "none" else before.value
         role = str(mention.id) if mention is not None else None

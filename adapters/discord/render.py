@@ -28,6 +28,7 @@ EMBED_TOTAL_LIMIT = 6000
 BUTTON_LABEL_LIMIT = 80
 URL_LIMIT = 512
 ELLIPSIS = "…"
+INLINE_VALUE_LIMIT = 40  # a field value up to this long is shown inline (side by side)
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 
@@ -139,18 +140,24 @@ def split_lines(text: str, limit: int = CONTENT_LIMIT, max_parts: int = 5) -> li
 
 
 def _fields(message: Message) -> list[dict[str, Any]]:
-    fields = [_field("Show", safe_text(message.show_title), True)]
-    fields.append(_field("Season", str(message.season_number), True))
-    if message.episode_number is not None:
-        fields.append(_field("Episode", str(message.episode_number), True))
-    if message.release_at is not None:
-        when = f"{timestamp(message.release_at, 'F')} ({timestamp(message.release_at, 'R')})"
-        fields.append(_field("Release", when, False))
+    """The core's fields as they are (they already name the show, season, episode, title),
+    then the release time as a Discord timestamp, which each reader sees in their own zone.
+
+    The renderer adds no Show/Season/Episode fields of its own: the core's `fields` carry
+    them, and adding both showed each twice. Short values sit side by side (inline).
+    """
+    fields = []
     for extra in message.fields:
         value = safe_text(extra.value)
         if extra.spoiler:
             value = "||" + truncate(value, FIELD_VALUE_LIMIT - 4) + "||"
-        fields.append(_field(safe_text(extra.name), value, False))
+        inline = not extra.spoiler and len(value) <= INLINE_VALUE_LIMIT
+        fields.append(_field(safe_text(extra.name), value, inline))
+    if message.release_at is not None:
+        when = f"{timestamp(message.release_at, 'F')} ({timestamp(message.release_at, 'R')})"
+        # Kept within the 25-field cap: the release time matters more than a 25th note.
+        fields = fields[: FIELDS_LIMIT - 1]
+        fields.append(_field("Release", when, False))
     return fields[:FIELDS_LIMIT]
 
 

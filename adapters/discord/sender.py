@@ -4,8 +4,16 @@ It posts with discord.py's own `HTTPClient`, so discord.py's per-route buckets (
 `X-RateLimit-*` headers), its global-limit lock and its 429 retries all apply; the delivery
 engine's limiter sits on top of that and decides how many sends run at once
 (`max_concurrency`). What reaches the engine is only the outcome: a receipt, a
-`TransientSendError` (try later, with Discord's `retry_after` when known) or a
-`PermanentSendError` (retrying cannot help; the engine pauses the subscription).
+`TransientSendError` (try later, with Discord's `retry_after` when known), a
+`SenderUnavailableError` or a `PermanentSendError`:
+
+* 401 (the token was reset or is wrong) -> `SenderUnavailableError`: the bot itself is
+  refused, every channel alike, so no subscription is paused; the operator mends the token.
+* 10003 Unknown Channel, 50001 Missing Access, 50013 Missing Permissions, any other 403/404
+  on the channel -> `PermanentSendError(pause=True)`: this channel will not take our posts
+  until an admin fixes it, so its subscription is paused.
+* 400 and other 4xx (e.g. 50035 Invalid Form Body: a payload Discord refuses) ->
+  `PermanentSendError(pause=False)`: this post fails, the channel is fine, nothing pauses.
 """
 
 from __future__ import annotations
@@ -23,7 +31,13 @@ from pydantic import SecretStr
 
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import render_message
-from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
+from bot.sender import (
+    Delivery,
+    PermanentSendError,
+    SenderUnavailableError,
+    SendReceipt,
+    TransientSendError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,10 @@ _PERMANENT_CODES = {
     50013: "the bot lacks permission to post there: it needs View Channel, Send Messages and "
     "Embed Links (Discord: Missing Permissions)",
 }
+_BAD_TOKEN = (
+    "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN "
+    "(Developer Portal > your app > Bot > Reset Token)"
+)
 
 
 def nonce_for(idempotency_key: str) -> str:
@@ -83,7 +101,10 @@ class DiscordSender:
     async def start(self) -> None:
         """Open the HTTP session and check the token (`GET /users/@me`).
 
-        Raises `PermanentSendError` for a token Discord rejects: no post can succeed with it.
+        Raises `SenderUnavailableError` (a `bot.sender.SendError`, which `bot.cli` reports as
+        a setting to mend) for a token Discord rejects: no post can succeed with it, but no
+        channel is to blame either. `send` logs in lazily through here too, so a 401 there must
+        not look like a channel's fault (`PermanentSendError` would pause the subscription).
         """
         async with self._login_lock:
             if self._http is not None:
@@ -97,9 +118,7 @@ class DiscordSender:
                 await http.static_login(self._token.get_secret_value())
             except discord.LoginFailure:
                 await http.close()
-                raise PermanentSendError(
-                    "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN"
-                ) from None
+                raise SenderUnavailableError(_BAD_TOKEN) from None
             except BaseException:
                 await http.close()
                 raise
@@ -177,10 +196,11 @@ def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
         return TransientSendError("rate limited by Discord", retry_after=exc.retry_after)
     if isinstance(exc, discord.HTTPException):
         status, code = exc.status, exc.code
+        if status == 401:
+            log.error("Discord rejected the bot token posting to %s: no post can succeed", where)
+            return SenderUnavailableError(_BAD_TOKEN)
         if code in _PERMANENT_CODES:
             return PermanentSendError(_PERMANENT_CODES[code])
-        if status == 401:
-            return PermanentSendError("Discord rejected the bot token (401 Unauthorized)")
         if status == 429:
             return TransientSendError("rate limited by Discord", retry_after=_retry_after(exc))
         if status >= 500:
@@ -190,9 +210,12 @@ def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
             return PermanentSendError(f"not found (Discord error {code})")
         if status == 403:
             return PermanentSendError(f"forbidden (Discord error {code}: {exc.text[:200]})")
-        # 400 and friends: Discord refuses this payload; sending it again cannot help.
+        # 400 and friends: Discord refuses this payload; sending it again cannot help, but
+        # the channel is fine: fail this post only, keep the subscription running.
         log.error("Discord refused the post to %s: %s %s", where, status, exc.text[:500])
-        return PermanentSendError(f"Discord refused the message ({status}, error {code})")
+        return PermanentSendError(
+            f"Discord refused the message ({status}, error {code})", pause=False
+        )
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TransientSendError("timed out talking to Discord")
     if isinstance(exc, aiohttp.ClientError | OSError):

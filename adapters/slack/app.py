@@ -157,7 +157,9 @@ class SlackAdapter:
             request_verification_enabled=not self.socket_mode,
             name="episode-bot",
         )
-        self._admin_cache: dict[str, tuple[float, bool]] = {}
+        # (tenant, user id) -> (expiry, is admin): a user id is only meaningful within its
+        # workspace (or org), so the answer for one tenant never stands in for another.
+        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
         self._register(ReplayGuard(replay_clock))
@@ -274,7 +276,7 @@ class SlackAdapter:
                 body.get("is_enterprise_install", context.get("is_enterprise_install")),
             )
             user_id = str(body.get("user_id") or "")
-            is_admin = await self._is_admin(user_id)
+            is_admin = await self._is_admin(tenant, user_id)
             if parsed.admin:
                 _require_admin(is_admin)
             actor = Actor("slack", tenant, user_id, is_admin=is_admin)
@@ -299,7 +301,7 @@ class SlackAdapter:
             body.get("is_enterprise_install", context.get("is_enterprise_install")),
         )
         user_id = str(body.get("user_id") or "")
-        _require_admin(await self._is_admin(user_id))
+        _require_admin(await self._is_admin(tenant, user_id))
         actor = Actor("slack", tenant, user_id, is_admin=True)
         titles = self.commands.complete_show_titles(actor, "", limit=modal.STATIC_LIMIT + 1)
         if not titles:
@@ -359,7 +361,7 @@ class SlackAdapter:
             body.get("is_enterprise_install"),
         )
         user_id = str(user.get("id") or "")
-        _require_admin(await self._is_admin(user_id))
+        _require_admin(await self._is_admin(tenant, user_id))
         metadata = modal.metadata_of(view)
         if metadata.get("team") != tenant:
             raise PermissionDenied(
@@ -423,14 +425,24 @@ class SlackAdapter:
 
     # ---------------------------------------------------------------- Slack facts
 
-    async def _is_admin(self, user_id: str) -> bool:
-        """Workspace admin/owner (users.info) or listed in SLACK_ADMIN_USER_IDS."""
+    async def _is_admin(self, tenant: str, user_id: str) -> bool:
+        """Workspace admin/owner (users.info) or listed in SLACK_ADMIN_USER_IDS.
+
+        users.info answers are cached for ADMIN_CACHE_SECONDS per (tenant, user): the same
+        user id seen from another workspace or org is looked up on its own.
+
+        SLACK_ADMIN_USER_IDS is global on purpose: it is the operator's list for this
+        deployment (typically one workspace), and a listed id is an admin in every tenant the
+        bot serves. Slack user ids are unique across workspaces, so this only matters when one
+        deployment serves several workspaces: list only people trusted in all of them.
+        """
         if not user_id:
             return False
         if user_id in self.settings.slack_admins:
             return True
         now = time.monotonic()
-        cached = self._admin_cache.get(user_id)
+        key = (tenant, user_id)
+        cached = self._admin_cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
@@ -442,7 +454,7 @@ class SlackAdapter:
             not user.get("deleted")
             and (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
         )
-        self._admin_cache[user_id] = (now + ADMIN_CACHE_SECONDS, is_admin)
+        self._admin_cache[key] = (now + ADMIN_CACHE_SECONDS, is_admin)
         return is_admin
 
     async def _check_membership(self, channel_id: str) -> None:

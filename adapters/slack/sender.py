@@ -9,15 +9,33 @@ carries Slack message metadata naming the outbox row::
 
 If the process dies after Slack accepted a post but before the engine recorded it, the row
 stays in `sending`. On restart the engine calls `find_sent(delivery)`, which reads the
-channel's recent history (`conversations.history`, `include_all_metadata=true`, the newest
-`history_limit` messages) and returns the existing post's `ts` when a message with that key is
-there; only when none is found does the engine `send` again. This needs the `channels:history`
-(and `groups:history` for private channels) scope; without it `find_sent` cannot tell and
-returns None, and a crash in that narrow window can show one duplicate.
+channel's history since the row fell due (`conversations.history`, `include_all_metadata=true`,
+`oldest` = the due time less a minute, at most `history_limit` messages) and returns the
+existing post's `ts` when a message with that key is there; only when none is found does the
+engine `send` again. This needs the `channels:history` (and `groups:history` for private
+channels) scope; without it `find_sent` cannot tell and returns None, and a crash in that
+narrow window can show one duplicate.
+
+conversations.history limits (May 2025): for apps distributed outside the Slack Marketplace
+(new installations since 29 May 2025, existing ones from 3 March 2026) Slack allows 1 call per
+minute per workspace and at most 15 messages per call (`limit` defaults to and is capped at 15);
+internal and Marketplace apps keep Tier 3 (50+ per minute). Hence one small call per stuck row:
+`limit=15` (`HISTORY_LIMIT`) and `oldest` so that those 15 are the messages posted since the row
+fell due, not whatever the channel said last. The due time comes from the notification key
+(`…:release` is due at `message.release_at`, `…:before:1h` an hour earlier); for posts with no
+release time (announcements, trailers) `oldest` is left out and the newest 15 are read. If more
+than 15 messages arrived since and none is ours, `find_sent` cannot tell (logged) and returns
+None. A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
+posted twice meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):
-* `channel_not_found`, `not_in_channel`, `is_archived`, `invalid_auth`, `token_revoked`,
-  `account_inactive` and other refusals -> PermanentSendError with a readable reason;
+* the bot itself refused (`invalid_auth`, `not_authed`, `token_revoked`, `token_expired`,
+  `account_inactive`, `missing_scope`, ...) -> SenderUnavailableError: nothing is paused, the
+  row waits and the operator is told;
+* the channel refuses us (`channel_not_found`, `not_in_channel`, `is_archived`,
+  `restricted_action*`, ...) -> PermanentSendError(pause=True): the subscription is paused;
+* the payload is refused (`invalid_blocks`, `msg_too_long`, `invalid_arguments`, ...) and codes
+  we do not know -> PermanentSendError(pause=False): this post fails, nothing is paused;
 * HTTP 429 (after slack_sdk's rate-limit retry handler gave up or the wait is too long for a
   concurrency slot), 5xx, `ratelimited`/`internal_error`-style codes, connection errors and
   timeouts -> TransientSendError, with Slack's `Retry-After` as `retry_after`.
@@ -29,6 +47,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -40,22 +59,65 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import render_message
-from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
+from bot.errors import BotError
+from bot.schedule import parse_durations
+from bot.sender import (
+    Delivery,
+    PermanentSendError,
+    SenderUnavailableError,
+    SendReceipt,
+    TransientSendError,
+)
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "episode_bot_post"
 
-PERMANENT_REASONS = {
+# Slack's cap on conversations.history `limit` (and its default) for commercially distributed
+# apps outside the Marketplace; internal and Marketplace apps may pass a larger history_limit.
+HISTORY_LIMIT = 15
+# `oldest` for find_sent: this long before the row fell due (clock skew between us and Slack).
+HISTORY_MARGIN = timedelta(minutes=1)
+
+# The bot itself is refused: every channel of the workspace would fail alike, so nothing is
+# paused (SenderUnavailableError); the operator mends the token or reinstalls the app.
+UNAVAILABLE_REASONS = {
+    "invalid_auth": "the Slack bot token is invalid (set a valid SLACK_BOT_TOKEN)",
+    "not_authed": "no Slack bot token was sent (set SLACK_BOT_TOKEN)",
+    "token_revoked": "the Slack bot token was revoked (the app was removed? reinstall it)",
+    "token_expired": "the Slack bot token expired (reinstall the app or refresh the token)",
+    "account_inactive": "the Slack bot account is inactive (the app was removed? reinstall it)",
+    "team_access_not_granted": "the app has no access to this workspace (reinstall it)",
+    "missing_scope": "the Slack app lacks a permission scope (reinstall it from the manifest)",
+    "no_permission": "the Slack app lacks a permission (reinstall it from the manifest)",
+}
+# This channel will not take our posts until someone fixes it: the subscription is paused.
+CHANNEL_REASONS = {
     "channel_not_found": "channel not found (deleted, or the bot cannot see it)",
     "not_in_channel": "the bot is not in this channel (invite it with /invite @episode-bot)",
     "is_archived": "the channel is archived",
-    "invalid_auth": "the Slack bot token is invalid",
-    "token_revoked": "the Slack bot token was revoked (the app was removed?)",
-    "account_inactive": "the Slack bot account is inactive (the app was removed?)",
-    "missing_scope": "the Slack app lacks a permission scope (reinstall it from the manifest)",
     "restricted_action": "posting is restricted in this channel",
-    "team_access_not_granted": "the app has no access to this workspace",
+    "restricted_action_read_only_channel": "the channel is read-only for the bot",
+    "restricted_action_thread_only_channel": "the channel only takes replies in threads",
+    "restricted_action_non_threadable_channel": "posting is restricted in this channel",
+    "restricted_action_thread_locked": "posting is restricted in this channel",
+    "ekm_access_denied": "the workspace's encryption keys refuse access to the channel",
+    "messages_tab_disabled": "the person's Messages tab with the bot is disabled",
+}
+# Slack refuses this payload; the channel is fine: the post fails, nothing is paused.
+PAYLOAD_REASONS = {
+    "invalid_blocks": "Slack refused the message layout (invalid_blocks)",
+    "invalid_blocks_format": "Slack refused the message layout (invalid_blocks_format)",
+    "msg_too_long": "the message is too long for Slack (msg_too_long)",
+    "msg_blocks_too_long": "the message is too long for Slack (msg_blocks_too_long)",
+    "no_text": "the message is empty (no_text)",
+    "too_many_attachments": "the message has too many attachments",
+    "invalid_arguments": "Slack refused the message (invalid_arguments)",
+    "invalid_arg_name": "Slack refused the message (invalid_arg_name)",
+    "invalid_metadata_format": "Slack refused the message metadata",
+    "invalid_metadata_schema": "Slack refused the message metadata",
+    "metadata_too_large": "Slack refused the message metadata (too large)",
+    "metadata_must_be_sent_from_app": "Slack refused the message metadata",
 }
 TRANSIENT_CODES = frozenset(
     {
@@ -140,7 +202,7 @@ class SlackSender:
         *,
         base_url: str | None = None,
         max_concurrency: int = 32,
-        history_limit: int = 200,
+        history_limit: int = HISTORY_LIMIT,
         timeout: int = 15,
         retry_handler: BoundedRateLimitRetryHandler | None = None,
     ) -> None:
@@ -210,11 +272,19 @@ class SlackSender:
         return SendReceipt(platform_message_id=str(response["ts"]))
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
+        """The earlier post of this delivery, found by its metadata key in one history call
+        (see the module docstring for why one call of at most 15 messages since it was due)."""
         channel = _channel_id(delivery)
+        oldest = earliest_post(delivery)
+        args: dict[str, Any] = {
+            "channel": channel,
+            "limit": self.history_limit,
+            "include_all_metadata": True,
+        }
+        if oldest is not None:
+            args["oldest"] = f"{oldest.timestamp():.6f}"
         try:
-            response = await self.client.conversations_history(
-                channel=channel, limit=self.history_limit, include_all_metadata=True
-            )
+            response = await self.client.conversations_history(**args)
         except SlackApiError as error:
             translated = _translate(error)
             if isinstance(translated, TransientSendError):
@@ -231,7 +301,41 @@ class SlackSender:
                 and payload.get("key") == delivery.idempotency_key
             ):
                 return SendReceipt(platform_message_id=str(message["ts"]))
+        if response.get("has_more"):
+            log.warning(
+                "find_sent cannot tell whether %s was posted to %s: more than %d messages "
+                "since %s; posting again may show it twice",
+                delivery.notification_key,
+                delivery.channel,
+                self.history_limit,
+                oldest.isoformat() if oldest else "ever",
+            )
         return None
+
+
+def earliest_post(delivery: Delivery) -> datetime | None:
+    """A lower bound on when the engine could have posted `delivery`, or None if unknown.
+
+    The engine never posts a row before it falls due: a drop's post (`…:release`) at the
+    release time, a reminder (`…:before:<offset>`, see bot/plan.py) that long before it. Less
+    `HISTORY_MARGIN` for clock skew. Announcements and trailers carry no due time: None.
+    """
+    release = delivery.message.release_at
+    key = delivery.notification_key
+    if release is None:
+        return None
+    if key.endswith(":release"):
+        return release - HISTORY_MARGIN
+    _, before, offset = key.rpartition(":before:")
+    if not before:
+        return None
+    try:
+        seconds = parse_durations(offset)
+    except (BotError, ValueError):
+        return None
+    if len(seconds) != 1:
+        return None
+    return release - timedelta(seconds=seconds[0]) - HISTORY_MARGIN
 
 
 def _channel_id(delivery: Delivery) -> str:
@@ -253,6 +357,16 @@ def _translate(error: SlackApiError) -> TransientSendError | PermanentSendError:
         return TransientSendError(f"Slack server error (HTTP {status})")
     if code in TRANSIENT_CODES:
         return TransientSendError(f"Slack error: {code}")
-    if code in PERMANENT_REASONS:
-        return PermanentSendError(PERMANENT_REASONS[code])
-    return PermanentSendError(f"Slack refused the post: {code or f'HTTP {status}'}")
+    if code in UNAVAILABLE_REASONS:
+        log.error("Slack refuses the bot itself (%s): no post can succeed", code)
+        return SenderUnavailableError(UNAVAILABLE_REASONS[code])
+    if code in CHANNEL_REASONS:
+        return PermanentSendError(CHANNEL_REASONS[code], pause=True)
+    if code in PAYLOAD_REASONS:
+        log.error("Slack refused a post: %s", code)
+        return PermanentSendError(PAYLOAD_REASONS[code], pause=False)
+    # A code we do not know (Slack adds codes over time): fail this post but pause nothing.
+    # Pausing takes an admin to undo, for every subscription of the channel, on a guess; a
+    # wrongly failed single post costs less, and the log tells the operator what Slack said.
+    log.error("Slack refused a post with an unknown error: %s (HTTP %s)", code, status)
+    return PermanentSendError(f"Slack refused the post: {code or f'HTTP {status}'}", pause=False)

@@ -79,7 +79,7 @@ def dm_command(path: str, opts: list[dict[str, Any]] | None = None) -> dict[str,
     return payload
 
 
-def role(role_id: str, name: str = "Watchers") -> dict[str, Any]:
+def role(role_id: str, name: str = "Watchers", *, mentionable: bool = True) -> dict[str, Any]:
     return {
         "id": role_id,
         "name": name,
@@ -88,7 +88,7 @@ def role(role_id: str, name: str = "Watchers") -> dict[str, Any]:
         "position": 1,
         "permissions": "0",
         "managed": False,
-        "mentionable": True,
+        "mentionable": mentionable,
         "flags": 0,
     }
 

@@ -253,3 +253,48 @@ async def test_the_everyone_role_cannot_be_the_mention(bot, api, core: Commands)
     answer = await invoke(bot, api, payload)
     assert "not @everyone" in answer["data"]["content"].replace("\u200b", "")
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
+
+
+def _subscribe_with_role(role_payload: dict, permissions: int) -> dict:
+    return command(
+        "episodes subscribe",
+        [
+            {"name": "show", "type": 3, "value": "For All Mankind"},
+            {"name": "mention", "type": 8, "value": role_payload["id"]},
+        ],
+        permissions=permissions,
+        resolved={"roles": {role_payload["id"]: role_payload}},
+    )
+
+
+async def test_a_non_mentionable_role_needs_the_mention_everyone_permission(
+    bot, api, core: Commands
+):
+    await add_fam(bot, api)
+    staff = role("900000000000000666", "Staff", mentionable=False)
+    answer = await invoke(bot, api, _subscribe_with_role(staff, MANAGER))
+    text = answer["data"]["content"].replace("\u200b", "")
+    assert "not mentionable" in text and "Staff" in text and "Nothing was changed" in text
+    assert answer["data"]["flags"] & EPHEMERAL
+    assert answer["data"]["allowed_mentions"] == {"parse": []}
+    assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
+
+
+async def test_a_member_who_may_ping_any_role_may_pick_a_non_mentionable_one(
+    bot, api, core: Commands
+):
+    await add_fam(bot, api)
+    staff = role("900000000000000666", "Staff", mentionable=False)
+    pinger = discord.Permissions(manage_channels=True, mention_everyone=True).value
+    await invoke(bot, api, _subscribe_with_role(staff, pinger))
+    [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
+    assert sub.mention == "900000000000000666"
+
+
+async def test_everyone_stays_refused_even_with_mention_everyone(bot, api, core: Commands):
+    await add_fam(bot, api)
+    everyone = role(GUILD_A, "@everyone", mentionable=False)
+    pinger = discord.Permissions(manage_channels=True, mention_everyone=True).value
+    answer = await invoke(bot, api, _subscribe_with_role(everyone, pinger))
+    assert "not @everyone" in answer["data"]["content"].replace("\u200b", "")
+    assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []

@@ -15,6 +15,13 @@ from bot.messages import Message, MessageField, MessageKind
 from tests.fakes.discord_api import _invalid_message, _pings
 
 RELEASE = datetime(2023, 11, 10, 2, 0, tzinfo=UTC)
+# What bot.compose puts in a release post.
+FIELDS = (
+    MessageField("Show", "For All Mankind"),
+    MessageField("Season", "4"),
+    MessageField("Episode", "2 of 10"),
+    MessageField("Title", "Have a Nice Sol", spoiler=True),
+)
 
 
 def message(**changes) -> Message:
@@ -27,6 +34,7 @@ def message(**changes) -> Message:
         episode_number=2,
         release_at=RELEASE,
         link="https://example.com/fam",
+        fields=FIELDS,
     )
     return Message(**{**base, **changes})
 
@@ -41,7 +49,7 @@ def test_embed_fields_timestamps_and_link_button():
     embed = embed_of(payload)
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Show"] == "For All Mankind" and fields["Season"] == "4"
-    assert fields["Episode"] == "2"
+    assert fields["Episode"] == "2 of 10" and fields["Title"] == "||Have a Nice Sol||"
     unix = int(RELEASE.timestamp())
     assert f"<t:{unix}:F>" in fields["Release"] and f"<t:{unix}:R>" in fields["Release"]
     [row] = payload["components"]
@@ -53,6 +61,32 @@ def test_embed_fields_timestamps_and_link_button():
         "url": "https://example.com/fam",
     }
     assert payload["allowed_mentions"] == {"parse": []} and "content" not in payload
+
+
+def test_release_fields_show_once_each_in_the_core_order_then_the_release_time():
+    embed = embed_of(render_message(message()))
+    names = [f["name"] for f in embed["fields"]]
+    assert names == ["Show", "Season", "Episode", "Title", "Release"]
+    inline = {f["name"]: f["inline"] for f in embed["fields"]}
+    assert inline == {
+        "Show": True,
+        "Season": True,
+        "Episode": True,
+        "Title": False,  # a spoiler gets its own line
+        "Release": False,
+    }
+
+
+def test_only_the_cores_fields_without_a_release_time():
+    fields = (MessageField("Episodes", "10"), MessageField("Premiere", "Fri 10 Nov 2023"))
+    embed = embed_of(render_message(message(fields=fields, release_at=None, episode_number=None)))
+    assert [f["name"] for f in embed["fields"]] == ["Episodes", "Premiere"]
+
+
+def test_the_release_time_survives_the_25_field_cap():
+    fields = tuple(MessageField(f"Note {i}", "x") for i in range(30))
+    embed = embed_of(render_message(message(fields=fields)))
+    assert len(embed["fields"]) == 25 and embed["fields"][-1]["name"] == "Release"
 
 
 def test_no_button_for_a_missing_or_non_http_link():

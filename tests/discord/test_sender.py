@@ -11,7 +11,13 @@ import pytest
 from adapters.discord.sender import DiscordSender, nonce_for
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
-from bot.sender import Delivery, PermanentSendError, TransientSendError
+from bot.sender import (
+    Delivery,
+    PermanentSendError,
+    SendError,
+    SenderUnavailableError,
+    TransientSendError,
+)
 from tests.discord.conftest import TOKEN
 from tests.fakes.discord_api import FakeDiscord
 
@@ -128,17 +134,61 @@ async def test_server_errors_are_transient(api, sender):
         ("missing_permissions", "Missing Permissions"),
     ],
 )
-async def test_channel_errors_are_permanent(api, sender, broken, reason):
+async def test_channel_errors_are_permanent_and_pause(api, sender, broken, reason):
     getattr(api, broken).add(CHANNEL)
     with pytest.raises(PermanentSendError) as caught:
         await sender.send(delivery())
     assert reason in caught.value.reason
+    assert caught.value.pause is True
+    assert not isinstance(caught.value, TransientSendError)
 
 
-async def test_a_bad_token_is_permanent_and_never_shown(api):
-    sender = DiscordSender("wrong-secret-token", api_base=api.base_url)
+@pytest.mark.parametrize(
+    ("status", "code", "text"),
+    [(403, 50007, "Cannot send messages to this user"), (404, 0, "404: Not Found")],
+)
+async def test_other_channel_403_and_404_pause(api, sender, status, code, text):
+    api.refuse_next(1, status, code, text, path_contains="/messages")
     with pytest.raises(PermanentSendError) as caught:
         await sender.send(delivery())
+    assert caught.value.pause is True
+
+
+async def test_a_payload_discord_refuses_fails_the_post_without_pausing(api, sender):
+    api.refuse_next(1, 400, 50035, "Invalid Form Body", path_contains="/messages")
+    with pytest.raises(PermanentSendError) as caught:
+        await sender.send(delivery())
+    assert caught.value.pause is False and "50035" in caught.value.reason
+    await sender.send(delivery(key="d-2"))  # the channel itself is fine
+    assert api.message_count(CHANNEL) == 1
+
+
+async def test_a_token_reset_while_running_pauses_nothing(api, sender):
+    api.token = "the-token-after-a-reset"  # the bot's old token now answers 401
+    with pytest.raises(SenderUnavailableError) as caught:
+        await sender.send(delivery())
+    assert not isinstance(caught.value, PermanentSendError)
+    assert caught.value.retry_after == 900.0
+    assert "401" in caught.value.reason and "DISCORD_TOKEN" in caught.value.reason
+    assert TOKEN not in str(caught.value) and "the-token-after" not in str(caught.value)
+    assert api.message_count(CHANNEL) == 0
+
+
+async def test_a_bad_token_at_start_is_a_clear_send_error_and_never_shown(api):
+    sender = DiscordSender("wrong-secret-token", api_base=api.base_url)
+    with pytest.raises(SenderUnavailableError) as caught:
+        await sender.start()  # what bot.cli._open_senders calls: it catches SendError
+    assert isinstance(caught.value, SendError)
+    assert "401" in caught.value.reason and "DISCORD_TOKEN" in caught.value.reason
+    assert "wrong-secret-token" not in str(caught.value) + repr(sender)
+    await sender.close()
+
+
+async def test_a_bad_token_on_a_lazy_login_in_send_pauses_nothing(api):
+    sender = DiscordSender("wrong-secret-token", api_base=api.base_url)
+    with pytest.raises(SenderUnavailableError) as caught:
+        await sender.send(delivery())
+    assert not isinstance(caught.value, PermanentSendError)
     assert "wrong-secret-token" not in str(caught.value) + repr(sender)
     await sender.close()
 

@@ -202,6 +202,13 @@ class FakeDiscord:
             count, status, {"message": "Service Unavailable", "code": 0}, {}, path_contains
         )
 
+    def refuse_next(
+        self, count: int, status: int, code: int, message: str, *, path_contains: str = ""
+    ) -> None:
+        """The next `count` matching requests answer Discord's JSON error `{message, code}`
+        with `status` (e.g. 400 50035 Invalid Form Body, 403 50007, 404 0)."""
+        self._inject(count, status, {"message": message, "code": code}, {}, path_contains)
+
     def rate_limit_next(
         self,
         count: int,

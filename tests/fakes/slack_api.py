@@ -31,14 +31,31 @@ from typing import Any
 
 from aiohttp import web
 
-PERMANENT_CODES = (
+# chat.postMessage error codes as Slack documents them, by what they mean for a subscription.
+UNAVAILABLE_CODES = (  # the bot itself is refused: every channel alike
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+)
+CHANNEL_CODES = (  # this channel refuses the bot
     "channel_not_found",
     "not_in_channel",
     "is_archived",
-    "invalid_auth",
-    "token_revoked",
-    "account_inactive",
+    "restricted_action",
+    "restricted_action_read_only_channel",
 )
+PAYLOAD_CODES = (  # this message is refused
+    "invalid_blocks",
+    "msg_too_long",
+    "invalid_arguments",
+    "no_text",
+)
+# Since May 2025, apps distributed outside the Slack Marketplace get conversations.history at
+# 1 call per minute and at most 15 messages per call (`non_marketplace=True`).
+NON_MARKETPLACE_HISTORY_LIMIT = 15
+NON_MARKETPLACE_HISTORY_INTERVAL = 60.0
 
 
 @dataclass
@@ -141,6 +158,7 @@ class FakeSlackApi:
         global_per_second: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         record: bool = True,
+        non_marketplace: bool = False,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -154,6 +172,7 @@ class FakeSlackApi:
         self.global_per_second = global_per_second
         self.clock = clock
         self.record = record
+        self.non_marketplace = non_marketplace
 
         self.token_status: dict[str, str] = {bot_token: "ok"}
         self.users: dict[str, FakeUser] = {}
@@ -170,6 +189,7 @@ class FakeSlackApi:
         self._call_watchers = 0  # waiters in wait_for_calls (the hot path skips notifying)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
+        self._last_history: float | None = None  # non-Marketplace: 1 call per minute
         self._window: tuple[int, int] = (0, 0)  # (second, count) for the global limit
         self._ts = itertools.count(1)
         self._epoch = int(time.time())
@@ -250,6 +270,22 @@ class FakeSlackApi:
         )
         self.channels[channel_id] = channel
         return channel
+
+    def seed_message(
+        self, channel_id: str, ts: float, text: str = "hello", *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Put a message into a channel's history at `ts` (seconds since the epoch), e.g. one
+        posted before the test began; `key` gives it episode-bot's metadata key."""
+        channel = self.channels.get(channel_id) or self.add_channel(channel_id)
+        message: dict[str, Any] = {"type": "message", "text": text, "ts": f"{ts:.6f}"}
+        if key is not None:
+            message["metadata"] = {
+                "event_type": "episode_bot_post",
+                "event_payload": {"key": key},
+            }
+        channel.messages.append(message)
+        channel.messages.sort(key=lambda m: float(m["ts"]))
+        return message
 
     def revoke(self, token: str | None = None, code: str = "token_revoked") -> None:
         """Make every call with this token answer `ok:false` with `code`."""
@@ -346,6 +382,9 @@ class FakeSlackApi:
         if method == "chat.postMessage" and (limited := self._rate_limit(args)) is not None:
             self.rate_limited[method] += 1
             return limited
+        if method == "conversations.history" and (limited := self._history_limit()) is not None:
+            self.rate_limited[method] += 1
+            return limited
         handler = _HANDLERS.get(method)
         if handler is None:
             return _error("unknown_method")
@@ -389,6 +428,17 @@ class FakeSlackApi:
                 wait = self.per_channel_interval - (now - last)
                 return _ratelimited(max(1, int(wait + 0.999)))
             self._last_post[channel] = now
+        return None
+
+    def _history_limit(self) -> web.Response | None:
+        if not self.non_marketplace:
+            return None
+        now = self.clock()
+        last = self._last_history
+        if last is not None and now - last < NON_MARKETPLACE_HISTORY_INTERVAL:
+            wait = NON_MARKETPLACE_HISTORY_INTERVAL - (now - last)
+            return _ratelimited(max(1, int(wait + 0.999)))
+        self._last_history = now
         return None
 
     def _channel(self, channel_id: str) -> FakeChannel | None:
@@ -483,20 +533,22 @@ class FakeSlackApi:
             return _error("channel_not_found")
         if not channel.is_member:
             return _error("not_in_channel")
-        limit = max(1, min(int(args.get("limit", 100)), 999))
+        cap = NON_MARKETPLACE_HISTORY_LIMIT if self.non_marketplace else 999
+        limit = max(1, min(int(args.get("limit", min(100, cap))), cap))
         oldest = float(args.get("oldest", 0) or 0)
         with_metadata = _truthy(args.get("include_all_metadata"))
         picked: list[dict[str, Any]] = []
+        has_more = False  # more messages after `oldest` than `limit`
         for message in reversed(channel.messages):  # newest first, as Slack answers
             if float(message["ts"]) <= oldest:
                 break
             if len(picked) == limit:
+                has_more = True
                 break
             if with_metadata:
                 picked.append(message)
             else:
                 picked.append({k: v for k, v in message.items() if k != "metadata"})
-        has_more = len(picked) == limit and len(channel.messages) > limit
         return web.json_response(
             {
                 "ok": True,

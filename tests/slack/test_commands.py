@@ -195,3 +195,19 @@ async def test_ack_is_an_empty_200(slack: SlackHarness, text: str) -> None:
         assert await response.text() == ""
     [answer] = await slack.api.wait_for_responses(1)
     assert answer["_key"] == "ack"
+
+
+async def test_the_admin_cache_is_per_workspace(slack) -> None:
+    """users.info answers are cached per (tenant, user): an admin answer cached for one
+    workspace does not stand in for the same user id seen from another."""
+    slack.api.add_user("USAME", is_admin=True)
+    added = await slack.slash('admin show add "Cached"', user="USAME")
+    assert "Added" in added["text"]
+    assert slack.api.calls["users.info"] == 1
+    slack.api.users["USAME"].is_admin = False  # what users.info says from now on
+    refused = await slack.slash('admin show add "Leak"', user="USAME", team="T0002")
+    assert "Only workspace admins and owners" in refused["text"]
+    assert slack.api.calls["users.info"] == 2
+    again = await slack.slash('admin show add "Still cached"', user="USAME")  # T0001: cached
+    assert "Added" in again["text"]
+    assert slack.api.calls["users.info"] == 2

@@ -4,17 +4,36 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
-from adapters.slack.sender import METADATA_EVENT_TYPE, BoundedRateLimitRetryHandler, SlackSender
+from adapters.slack.sender import (
+    METADATA_EVENT_TYPE,
+    BoundedRateLimitRetryHandler,
+    SlackSender,
+    earliest_post,
+)
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
-from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
-from tests.fakes.slack_api import PERMANENT_CODES, FakeSlackApi
+from bot.sender import (
+    Delivery,
+    PermanentSendError,
+    SenderUnavailableError,
+    SendReceipt,
+    TransientSendError,
+)
+from tests.fakes.slack_api import (
+    CHANNEL_CODES,
+    PAYLOAD_CODES,
+    UNAVAILABLE_CODES,
+    FakeSlackApi,
+)
 from tests.slack.conftest import BOT_TOKEN
+
+RELEASE = datetime(2023, 11, 10, 5, tzinfo=UTC)
 
 
 class _Clock:
@@ -42,7 +61,12 @@ async def sender(api: FakeSlackApi, sleeps: list[float]) -> AsyncIterator[SlackS
 
 
 def _delivery(
-    channel: str = "C1", n: int = 1, title: str = "For All Mankind S4E1 is out"
+    channel: str = "C1",
+    n: int = 1,
+    title: str = "For All Mankind S4E1 is out",
+    *,
+    release_at: datetime | None = RELEASE,
+    key: str | None = None,
 ) -> Delivery:
     message = Message(
         kind=MessageKind.EPISODE,
@@ -51,12 +75,16 @@ def _delivery(
         show_title="For All Mankind",
         season_number=4,
         episode_number=1,
-        release_at=datetime(2023, 11, 10, 5, tzinfo=UTC),
+        release_at=release_at,
         timezone="America/New_York",
         link="https://youtu.be/trailer",
     )
     return Delivery(
-        n, f"episode:{n}:release", ChannelRef("slack", "T0001", channel), message, f"ob{n}"
+        n,
+        key or f"episode:{n}:release",
+        ChannelRef("slack", "T0001", channel),
+        message,
+        f"ob{n}",
     )
 
 
@@ -133,22 +161,59 @@ async def test_5xx_is_transient(api: FakeSlackApi, sender: SlackSender, status: 
     assert api.posts_per_channel["C1"] == 0
 
 
-@pytest.mark.parametrize("code", PERMANENT_CODES)
-async def test_permanent_codes(api: FakeSlackApi, sender: SlackSender, code: str) -> None:
+@pytest.mark.parametrize("code", UNAVAILABLE_CODES)
+async def test_the_bot_refused_pauses_nothing(
+    api: FakeSlackApi, sender: SlackSender, code: str
+) -> None:
+    api.fault("chat.postMessage", error=code)
+    with pytest.raises(SenderUnavailableError) as caught:
+        await sender.send(_delivery())
+    assert not isinstance(caught.value, PermanentSendError)
+    assert caught.value.retry_after == 900.0 and caught.value.reason
+    assert BOT_TOKEN not in caught.value.reason
+
+
+@pytest.mark.parametrize("code", CHANNEL_CODES)
+async def test_channel_refusals_pause(api: FakeSlackApi, sender: SlackSender, code: str) -> None:
     api.fault("chat.postMessage", error=code)
     with pytest.raises(PermanentSendError) as caught:
         await sender.send(_delivery())
-    assert caught.value.reason and code.split("_")[0] in caught.value.reason.replace(" ", "_")
+    assert caught.value.pause is True and caught.value.reason
 
 
-async def test_real_channel_states_are_permanent(api: FakeSlackApi, sender: SlackSender) -> None:
+@pytest.mark.parametrize("code", [*PAYLOAD_CODES, "some_code_slack_added_later"])
+async def test_payload_and_unknown_refusals_fail_the_post_only(
+    api: FakeSlackApi, sender: SlackSender, code: str
+) -> None:
+    api.fault("chat.postMessage", error=code)
+    with pytest.raises(PermanentSendError) as caught:
+        await sender.send(_delivery())
+    assert caught.value.pause is False and caught.value.reason
+    await sender.send(_delivery(n=2))  # the channel itself is fine
+    assert api.posts_per_channel["C1"] == 1
+
+
+async def test_real_channel_states_pause(api: FakeSlackApi, sender: SlackSender) -> None:
     api.add_channel("CGONE", exists=False)
     for channel, words in (("CNOTIN", "invite"), ("CARCH", "archived"), ("CGONE", "not found")):
-        with pytest.raises(PermanentSendError, match=words):
+        with pytest.raises(PermanentSendError, match=words) as caught:
             await sender.send(_delivery(channel))
+        assert caught.value.pause is True
+
+
+async def test_a_revoked_or_wrong_token_pauses_nothing(api: FakeSlackApi) -> None:
     api.revoke(BOT_TOKEN)
-    with pytest.raises(PermanentSendError, match="revoked"):
-        await sender.send(_delivery())
+    wrong = SlackSender("xoxb-wrong", base_url=api.base_url)
+    revoked = SlackSender(BOT_TOKEN, base_url=api.base_url)
+    try:
+        with pytest.raises(SenderUnavailableError, match="revoked"):
+            await revoked.send(_delivery())
+        with pytest.raises(SenderUnavailableError, match="invalid"):
+            await wrong.send(_delivery())
+    finally:
+        await wrong.aclose()
+        await revoked.aclose()
+    assert api.posts_per_channel["C1"] == 0
 
 
 async def test_network_error_is_transient() -> None:
@@ -169,6 +234,73 @@ async def test_find_sent_by_metadata(api: FakeSlackApi, sender: SlackSender) -> 
     assert await sender.find_sent(second) is None
     [request, *_] = api.requests_for("conversations.history")
     assert request.args["include_all_metadata"] in ("1", "true", True)
+
+
+def _since(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+async def test_find_sent_is_one_call_of_15_since_the_row_fell_due(api: FakeSlackApi) -> None:
+    """Non-Marketplace apps: 1 conversations.history call a minute, 15 messages at most.
+    Reading from the due time on, one call sees every message posted since."""
+    api.non_marketplace = True
+    clock = _Clock()
+    api.clock = clock
+    sender = SlackSender(BOT_TOKEN, base_url=api.base_url)
+    try:
+        now = time.time()
+        due = now - 3600  # the drop was an hour ago
+        for n in range(40):  # a busy channel before the drop: older than the row
+            api.seed_message("C1", due - 7200 + n, f"chatter {n}")
+        stuck = _delivery("C1", 7, release_at=_since(due))
+        receipt = await sender.send(stuck)  # Slack took it; the process died before recording
+        for n in range(10):
+            api.seed_message("C1", now + 1 + n, f"reply {n}")
+        assert await sender.find_sent(stuck) == receipt
+        [request] = api.requests_for("conversations.history")
+        assert int(request.args["limit"]) == 15
+        assert float(request.args["oldest"]) == pytest.approx(due - 60, abs=1e-3)
+        with pytest.raises(TransientSendError) as caught:  # the second call within the minute
+            await sender.find_sent(stuck)
+        assert caught.value.retry_after == 60
+        clock.now += 60
+        assert await sender.find_sent(stuck) == receipt
+    finally:
+        await sender.aclose()
+
+
+async def test_find_sent_for_a_reminder_reads_from_its_own_due_time(
+    api: FakeSlackApi, sender: SlackSender
+) -> None:
+    release = datetime(2023, 11, 10, 5, tzinfo=UTC)
+    reminder = _delivery("C1", 3, key="episode:3:before:1h30m", release_at=release)
+    assert earliest_post(reminder) == datetime(2023, 11, 10, 3, 29, tzinfo=UTC)
+    await sender.find_sent(reminder)
+    [request] = api.requests_for("conversations.history")
+    assert float(request.args["oldest"]) == earliest_post(reminder).timestamp()
+
+
+def test_posts_without_a_due_time_read_the_newest_messages() -> None:
+    assert earliest_post(_delivery(release_at=None)) is None
+    assert earliest_post(_delivery(key="season:4:trailer:2")) is None
+    assert earliest_post(_delivery(key="episode:3:before:nonsense")) is None
+
+
+async def test_find_sent_cannot_tell_after_more_than_15_messages(
+    api: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.non_marketplace = True
+    sender = SlackSender(BOT_TOKEN, base_url=api.base_url)
+    try:
+        now = time.time()
+        stuck = _delivery("C1", 8, release_at=_since(now - 600))
+        await sender.send(stuck)
+        for n in range(20):
+            api.seed_message("C1", now + 1 + n, f"reply {n}")
+        assert await sender.find_sent(stuck) is None
+    finally:
+        await sender.aclose()
+    assert "cannot tell" in caplog.text and "episode:8:release" in caplog.text
 
 
 async def test_find_sent_cannot_tell_without_access(api: FakeSlackApi, sender: SlackSender) -> None:

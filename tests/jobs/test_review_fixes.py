@@ -1,0 +1,105 @@
+"""Delivery rules that keep "exactly once, on time" under awkward timing: a resend that the
+platform already has, a drop moved into the part of the window already planned, rows left
+pending past the grace window, errors that are not the channel's fault, and two processes
+delivering from one database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import BotError
+from bot.sender import PermanentSendError, SenderUnavailableError
+from jobs.lease import LEASE_KEY, RunnerLease, live_runner, refuse_if_running
+from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, World, transient
+
+
+async def test_a_retry_first_looks_for_the_post_the_failed_attempt_may_have_made(world: World):
+    world.add_fam()
+    world.subscribe("general")
+    calls = []
+
+    def accept_then_fail(delivery):  # the platform takes the post, the answer is lost
+        calls.append(delivery)
+        if len(calls) == 1:
+            world.sender.sent.append(delivery)
+            return transient("timeout")
+        return None
+
+    world.sender.fail = accept_then_fail
+    world.clock.set(FAM_DROPS[0])
+    first = await world.engine.run_pass()
+    assert (first.sent, first.retrying) == (0, 1)
+    world.clock.advance(timedelta(minutes=20))
+    second = await world.engine.run_pass()
+    assert second.sent == 1
+    assert len(world.sender.sent) == 1  # found, not posted again
+    assert len(calls) == 1
+
+
+async def test_an_episode_moved_to_just_before_the_last_pass_is_still_posted(world: World):
+    world.add_fam()
+    world.subscribe("general")
+    world.clock.set(FAM_DROPS[0] - timedelta(days=2))
+    await world.engine.run_pass()  # plans up to two days before the premiere
+    # The admin moves the premiere to ten minutes ago: a window already planned.
+    world.commands.episode_set(OPERATOR, FAM, 4, 1, date="2023-11-07", time="23:50")
+    world.clock.set(FAM_DROPS[0] - timedelta(days=2, minutes=-5))
+    result = await world.engine.run_pass()
+    assert result.sent == 1
+    assert "S4E1" in world.sender.sent[0].message.title
+
+
+async def test_pending_rows_older_than_the_grace_window_are_skipped_not_sent(world: World):
+    world.add_fam()
+    world.subscribe("general")
+    world.sender.fail = lambda _d: transient("503")
+    world.clock.set(FAM_DROPS[0])
+    await world.engine.run_pass()  # the premiere fails once and waits for a retry
+    world.sender.fail = lambda _d: None
+    world.clock.set(FAM_DROPS[0] + timedelta(hours=13))  # down for longer than the grace
+    result = await world.engine.run_pass()
+    assert result.sent == 0
+    assert world.store.outbox_counts()["skipped"] == 1
+    assert world.store.outbox(states=["skipped"])[0].last_error == (
+        "not sent within the grace window"
+    )
+
+
+async def test_a_rejected_token_pauses_nobody_and_retries_later(world: World):
+    world.add_fam()
+    world.subscribe("a", "b")
+    world.sender.fail = lambda _d: SenderUnavailableError("401 Unauthorized")
+    world.clock.set(FAM_DROPS[0])
+    result = await world.engine.run_pass()
+    assert (result.sent, result.retrying, result.failed) == (0, 2, 0)
+    assert world.store.subscriptions(paused_only=True) == []
+    assert world.engine.next_wakeup() >= FAM_DROPS[0] + timedelta(seconds=900)
+
+
+async def test_a_payload_the_platform_refuses_fails_the_row_but_pauses_nothing(world: World):
+    world.add_fam()
+    world.subscribe("a")
+    world.sender.fail = lambda _d: PermanentSendError("400 invalid form body", pause=False)
+    world.clock.set(FAM_DROPS[0])
+    result = await world.engine.run_pass()
+    assert result.failed == 1
+    assert world.store.subscriptions(paused_only=True) == []
+
+
+def test_a_live_runner_blocks_a_second_run_and_a_hand_delivery(world: World):
+    other = {"host": socket.gethostname(), "pid": os.getppid(), "heartbeat": 1000.0}
+    world.store.set_meta(LEASE_KEY, json.dumps(other))
+    assert live_runner(world.store, wall_clock=lambda: 1010.0).pid == os.getppid()
+    with pytest.raises(BotError, match="run is live on this database"):
+        RunnerLease(world.store, wall_clock=lambda: 1010.0).acquire()
+    with pytest.raises(BotError, match="it would race this delivery pass"):
+        refuse_if_running(world.store, "this delivery pass", wall_clock=lambda: 1010.0)
+    # Stale after 30 s, and at once when the process is gone.
+    assert live_runner(world.store, wall_clock=lambda: 1031.0) is None
+    world.store.set_meta(LEASE_KEY, json.dumps({**other, "pid": 2**22 + 12345}))
+    assert live_runner(world.store, wall_clock=lambda: 1010.0) is None
