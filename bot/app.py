@@ -139,28 +139,25 @@ def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
     return run
 
 
-class _RedactSecrets(logging.Filter):
-    """Last line of defence: a secret that reaches a log record is replaced before output."""
+class _RedactingFormatter(logging.Formatter):
+    """Last line of defence: a secret that reaches a log line, traceback included, is
+    replaced before output."""
 
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__()
+    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+        super().__init__(fmt)
         self.secrets = [s for s in secrets if s and len(s) >= 6]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(secret in text for secret in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "[redacted]")
-                record.msg, record.args = text, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
 
 
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, str(settings.episode_bot_log_level).upper(), logging.INFO)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+    line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=line, force=True)
     secrets = [
         value.get_secret_value()
         for value in (
@@ -172,7 +169,7 @@ def configure_logging(settings: Settings) -> None:
         if value is not None
     ]
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_RedactSecrets(secrets))
+        handler.setFormatter(_RedactingFormatter(line, secrets))
     # APScheduler logs every job run at INFO: one line per drop is plenty.
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
 

@@ -472,9 +472,11 @@ async def _close_senders(senders: dict[str, Any]) -> None:
 @handles_errors
 def deliver(app: AppContext, now_text: str) -> None:
     """One delivery pass as if the clock read --now: post what is due, once."""
+    from bot.app import configure_logging
     from jobs.delivery import DeliveryEngine
     from jobs.lease import refuse_if_running
 
+    configure_logging(app.settings)  # platform libraries log; secrets stay redacted
     clock = FixedClock(parse_instant(now_text, "now"))
     refuse_if_running(app.store, "this delivery pass")
     if clock.now() > datetime.now(UTC) + timedelta(minutes=1):

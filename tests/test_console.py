@@ -65,3 +65,20 @@ def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):
     assert run(["season", "add", "Severanse", "2", "--premiere", "2025-01-17",
                 "--episodes", "10"]) == 2  # fmt: skip
     assert 'Did you mean: "Severance"' in capsys.readouterr().err
+
+
+def test_log_lines_and_tracebacks_never_show_a_token(tmp_path, capsys):
+    import logging
+
+    from bot.app import configure_logging
+
+    token = "xoxb-1234567890-secret-token"
+    configure_logging(Settings(episode_bot_db=tmp_path / "bot.db", slack_bot_token=token))
+    try:
+        raise RuntimeError(f"request failed with Authorization: Bearer {token}")
+    except RuntimeError:
+        logging.getLogger("episode_bot.test").exception("posting failed for %s", token)
+    err = capsys.readouterr().err
+    assert "posting failed for [redacted]" in err
+    assert "Bearer [redacted]" in err  # the traceback too
+    assert token not in err
