@@ -14,6 +14,10 @@ from datetime import datetime, timedelta
 from bot.plan import MAX_REMINDER, PlannedPost, SeasonChange, drops, plan_posts
 from bot.store import SeasonEvent, Store
 
+# Subscriptions planned (and written, and sent) at a time: small enough to start posting
+# within a fraction of a second, large enough that a page is one cheap query.
+PAGE_SIZE = 5000
+
 
 def posts_between(
     store: Store,
@@ -39,7 +43,7 @@ def post_pages(
     *,
     events: list[SeasonEvent] | None = None,
     season_ids: set[int] | None = None,
-    page_size: int = 5000,
+    page_size: int | None = None,
 ) -> Iterator[list[PlannedPost]]:
     """`posts_between` a page of subscriptions at a time, so that a drop to 100,000
     channels can be written and sent while the rest is still being planned.
@@ -84,7 +88,8 @@ def post_pages(
     show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
     if not show_ids:
         return
-    for page in store.subscription_pages(show_ids=sorted(show_ids), page_size=page_size):
+    pages = store.subscription_pages(show_ids=sorted(show_ids), page_size=page_size or PAGE_SIZE)
+    for page in pages:
         yield plan_posts(releases, changes, page, start, end)
 
 

@@ -36,7 +36,6 @@ class Drop:
     show: Show
     season: Season
     episodes: tuple[Episode, ...]
-    all_episodes: tuple[Episode, ...]
 
     @property
     def release_at(self) -> datetime:
@@ -82,7 +81,7 @@ class PlannedPost:
 def drops(show: Show, season: Season, episodes: Sequence[Episode]) -> list[Drop]:
     ordered = tuple(sorted(episodes, key=lambda e: (e.release_at, e.number)))
     return [
-        Drop(show, season, tuple(group), ordered)
+        Drop(show, season, tuple(group))
         for _, group in groupby(ordered, key=lambda e: e.release_at)
     ]
 

@@ -57,7 +57,9 @@ def materialize(
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
     skipped = planned = 0
-    encoded: dict[int, str] = {}  # the plan shares Message objects: encode each once
+    # The plan shares Message objects between posts: encode each once. Keyed by id() for
+    # speed, and the value keeps the message alive so that its id is never reused.
+    encoded: dict[int, tuple[Message, str]] = {}
     pages: Iterable[list[PlannedPost]] = post_pages(store, since, max(now, since), events=events)
     touched = {event.season_id for event in events}
     if touched and since > late:
@@ -81,9 +83,10 @@ def materialize(
                 reason = f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
             if reason is not None:
                 skipped += 1
-            message_json = encoded.get(id(post.message))
-            if message_json is None:
-                message_json = encoded[id(post.message)] = _encode(post.message)
+            cached = encoded.get(id(post.message))
+            if cached is None:
+                cached = encoded[id(post.message)] = (post.message, _encode(post.message))
+            message_json = cached[1]
             rows.append(
                 NewNotification(
                     subscription_id=post.subscription.id,

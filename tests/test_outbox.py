@@ -56,3 +56,29 @@ def test_pausing_a_subscription_skips_its_pending_posts(commands, store, clock):
     )
     # A paused subscription gets nothing new either.
     assert materialize(store, datetime(2023, 11, 10, 5, 0, tzinfo=UTC), GRACE).pending == 0
+
+
+async def test_a_drop_planned_over_many_pages_gives_each_channel_its_own_post(
+    commands, store, clock, monkeypatch
+):
+    from bot import agenda
+    from jobs.delivery import DeliveryEngine
+    from tests.jobs.support import FakeSender
+
+    monkeypatch.setattr(agenda, "PAGE_SIZE", 2)
+    for title in ("Severance", "Silo"):
+        commands.show_add(OPERATOR, title, tz="UTC")
+        commands.season_add(OPERATOR, title, 1, premiere="2025-01-17", episodes=2)
+    for number in range(7):
+        title = ("Severance", "Silo")[number % 2]
+        commands.subscribe(OPERATOR, ChannelRef.parse(f"console:c{number}"), title,
+                           mention=f"role{number}")  # fmt: skip
+    sender = FakeSender()
+    engine = DeliveryEngine(store, {"console": sender}, clock, grace=GRACE)
+    clock.set(datetime(2025, 1, 17, 0, 0, 30, tzinfo=UTC))
+    result = await engine.run_pass()
+    assert result.sent == 7  # one drop per channel (the announcements are long past)
+    for delivery in sender.sent:
+        number = int(delivery.channel.channel[1:])
+        assert delivery.message.show_title == ("Severance", "Silo")[number % 2]
+        assert delivery.message.mention == f"role{number}"

@@ -113,11 +113,14 @@ class EpisodesGroup(app_commands.Group):
                 mention=role,
                 hide_titles=hide_titles,
             ),
+            slow=True,
         )
 
     @app_commands.command(name="unsubscribe", description="Stop posting a show here")
     async def unsubscribe(self, interaction: discord.Interaction, show: Show) -> None:
-        await self.runner.run(interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show))
+        await self.runner.run(
+            interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show), slow=True
+        )
 
     @app_commands.command(name="subscriptions", description="The shows this channel follows")
     @app_commands.describe(everywhere="List every channel of this server")
@@ -182,7 +185,9 @@ class AdminGroup(app_commands.Group):
 
     async def _run(self, interaction: discord.Interaction, method: str, *args: Any, **kw: Any):
         call = getattr(self.runner.core, method)
-        await self.runner.run(interaction, lambda a, c: call(a, *args, **kw), admin=True)
+        await self.runner.run(
+            interaction, lambda a, c: call(a, *args, **kw), admin=True, slow=True
+        )
 
     @show.command(name="add", description="Add a show for this server")
     @app_commands.describe(

@@ -7,6 +7,12 @@ The core is called directly on the event loop, not through `asyncio.to_thread`: 
 short SQLite transactions (milliseconds, far inside the 3-second interaction deadline), and a
 change ends in `Commands.on_change`, which reconciles the scheduler's jobs; that scheduler
 lives on this loop and is not safe to drive from a worker thread.
+
+Commands that change the schedule (`slow=True`: subscribe, unsubscribe, every admin command)
+end in that reconcile and, with many subscriptions, may not answer within the deadline. They
+first defer (an ephemeral "thinking" response), then run the core and answer through
+followups; read-only commands answer directly. Refusals the adapter itself decides (DMs,
+the admin check) are always answered at once, without a defer.
 """
 
 from __future__ import annotations
@@ -79,8 +85,12 @@ class CommandRunner:
         call: CoreCall,
         *,
         admin: bool = False,
+        slow: bool = False,
     ) -> None:
-        """Run `call(actor, channel)` and answer; BotErrors become their message, bugs an id."""
+        """Run `call(actor, channel)` and answer; BotErrors become their message, bugs an id.
+
+        `slow`: the call changes the schedule, so defer first and answer with followups.
+        """
         if interaction.guild_id is None or interaction.channel_id is None:
             await answer(interaction, Reply(DM_ANSWER))
             return
@@ -90,6 +100,10 @@ class CommandRunner:
             # default_permissions hint is not a check; this is.
             await answer(interaction, Reply(ADMIN_REFUSAL))
             return
+        if slow:
+            # Ephemeral: every answer of these commands concerns only the invoker, and a
+            # deferred response's visibility is fixed here, not by the followup.
+            await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             reply = call(actor, self.channel(interaction))
         except BotError as error:
@@ -144,7 +158,10 @@ def apology(error_id: str) -> Reply:
 
 
 async def answer(interaction: discord.Interaction, reply: Reply) -> None:
-    """Send the reply (split if long), never pinging anyone, ephemeral when the core says so."""
+    """Send the reply (split if long), never pinging anyone, ephemeral when the core says so.
+
+    Once the interaction has been answered or deferred, every part goes as a followup.
+    """
     parts = render_reply(reply)
     first, rest = parts[0], parts[1:]
     if interaction.response.is_done():
