@@ -107,8 +107,9 @@ def parse_console_line(line: str) -> list[str]:
         return []
     if args[:1] == ["help"]:
         args = [*args[1:], "--help"]
-    if args[:1] == ["run"]:
-        print("error: the bot is already running.", file=sys.stderr)
+    if args[:1] in (["run"], ["deliver"]):
+        # A second engine in this process would race the running one for the same posts.
+        print("error: the bot is already running and delivering.", file=sys.stderr)
         return []
     return args
 

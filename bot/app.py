@@ -88,10 +88,7 @@ def build_adapters(
 
         adapters.append(DiscordAdapter(settings, commands))
     if settings.slack_enabled:
-        try:
-            from adapters.slack import SlackAdapter  # type: ignore[attr-defined]
-        except ImportError:
-            from adapters.slack.app import SlackAdapter
+        from adapters.slack.app import SlackAdapter
 
         adapters.append(SlackAdapter(settings, commands))
     if not adapters:

@@ -18,7 +18,7 @@ import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.messages import message_from_json
@@ -172,7 +172,7 @@ class DeliveryEngine:
             resolved += 1
         return resolved
 
-    def next_wakeup(self):
+    def next_wakeup(self) -> datetime | None:
         """When a pending retry becomes due (the scheduler sets a job for it)."""
         return self.store.next_attempt_at(self.platforms)
 

@@ -53,6 +53,7 @@ def test_prompt_lines_split_like_a_shell():
     ]
     assert parse_console_line("help season") == ["season", "--help"]
     assert parse_console_line("run") == []  # already running
+    assert parse_console_line("deliver --now 2023-11-10T05:00:00Z") == []  # would race it
     assert parse_console_line('show add "unclosed') == []
 
 

@@ -164,7 +164,8 @@ class AdminGroup(app_commands.Group):
 
     `default_permissions(manage_guild)` only hides the group from members by default (owners
     can change that in Server Settings > Integrations); every command checks the member's
-    permissions again through `CommandRunner.run(admin=True)`.
+    permissions again through `CommandRunner.run(admin=True)`. Every command changes the
+    schedule, so each runs with `slow=True` (deferred, answered with followups).
     """
 
     show = app_commands.Group(name="show", description="Add shows")

@@ -17,6 +17,7 @@ the admin check) are always answered at once, without a defer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
@@ -107,7 +108,7 @@ class CommandRunner:
         try:
             reply = call(actor, self.channel(interaction))
         except BotError as error:
-            await answer(interaction, Reply(str(error), ephemeral=True))
+            reply = Reply(str(error), ephemeral=True)
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception(
@@ -118,9 +119,10 @@ class CommandRunner:
                 interaction.channel_id,
                 interaction.user.id,
             )
-            await answer(interaction, apology(error_id))
-        else:
-            await answer(interaction, reply)
+            reply = apology(error_id)
+        if slow:  # the ephemeral defer fixed the answer's visibility; keep every part alike
+            reply = dataclasses.replace(reply, ephemeral=True)
+        await answer(interaction, reply)
 
     async def complete_shows(
         self, interaction: discord.Interaction, current: str

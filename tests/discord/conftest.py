@@ -70,3 +70,23 @@ async def invoke(bot: EpisodeClient, api: FakeDiscord, payload: dict[str, Any]) 
     await bot.tree._call(discord.Interaction(data=payload, state=bot._connection))
     assert len(api.interaction_callbacks) == before + 1, "the command did not answer"
     return api.interaction_callbacks[-1]
+
+
+async def answers(
+    bot: EpisodeClient, api: FakeDiscord, payload: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The messages a command answered with: the type-4 callback's data, or, after a type-5
+    defer, the followups posted to the interaction's webhook."""
+    before = len(api.followups)
+    callback = await invoke(bot, api, payload)
+    if callback["type"] == 5:
+        assert len(api.followups) > before, "deferred but never followed up"
+        return api.followups[before:]
+    assert len(api.followups) == before
+    return [callback["data"]]
+
+
+async def answer_of(bot: EpisodeClient, api: FakeDiscord, payload: dict[str, Any]) -> dict:
+    """The one message a command answered with (see `answers`)."""
+    [message] = await answers(bot, api, payload)
+    return message
