@@ -10,7 +10,7 @@ import discord
 from adapters.discord.interactions import ADMIN_REFUSAL, DM_ANSWER
 from bot.commands import Commands
 from bot.models import Actor
-from tests.discord.conftest import invoke
+from tests.discord.conftest import answer_of, answers, invoke
 from tests.discord.payloads import (
     ADMIN,
     CHANNEL_A,
@@ -30,7 +30,7 @@ EPHEMERAL = 64
 
 
 async def add_fam(bot, api: FakeDiscord, guild: str = GUILD_A) -> None:
-    show = await invoke(
+    show = await answer_of(
         bot,
         api,
         command(
@@ -45,8 +45,8 @@ async def add_fam(bot, api: FakeDiscord, guild: str = GUILD_A) -> None:
             permissions=ADMIN,
         ),
     )
-    assert "For All Mankind" in show["data"]["content"], show
-    season = await invoke(
+    assert "For All Mankind" in show["content"], show
+    season = await answer_of(
         bot,
         api,
         command(
@@ -63,7 +63,7 @@ async def add_fam(bot, api: FakeDiscord, guild: str = GUILD_A) -> None:
             permissions=ADMIN,
         ),
     )
-    assert season["type"] == 4 and "error id" not in season["data"]["content"], season
+    assert "Added For All Mankind season 4" in season["content"], season
 
 
 async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: Commands):
@@ -78,7 +78,7 @@ async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: 
 
 async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
     await add_fam(bot, api)
-    answer = await invoke(
+    answer = await answer_of(
         bot,
         api,
         command(
@@ -87,7 +87,7 @@ async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
             permissions=MANAGER,
         ),
     )
-    assert "error id" not in answer["data"]["content"]
+    assert "error id" not in answer["content"]
     [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
     assert str(sub.channel) == f"discord:{GUILD_A}/{CHANNEL_A}"
     assert sorted(sub.reminders) == [3600, 86400]
@@ -95,11 +95,12 @@ async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
     listed = await invoke(bot, api, command("episodes subscriptions"))
     assert "For All Mankind" in listed["data"]["content"]
 
-    await invoke(
+    gone = await answer_of(
         bot,
         api,
         command("episodes unsubscribe", options(show="For All Mankind"), permissions=MANAGER),
     )
+    assert "Unsubscribed" in gone["content"] and gone["flags"] & EPHEMERAL
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
 
 
@@ -122,10 +123,10 @@ async def test_subscribe_with_a_role_to_mention(bot, api, core: Commands):
 
 async def test_subscribe_needs_the_channel_permission(bot, api, core: Commands):
     await add_fam(bot, api)
-    answer = await invoke(
+    answer = await answer_of(
         bot, api, command("episodes subscribe", options(show="For All Mankind"), permissions=MEMBER)
     )
-    assert answer["data"]["flags"] & EPHEMERAL
+    assert answer["flags"] & EPHEMERAL
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
 
 
@@ -133,6 +134,7 @@ async def test_non_admin_is_refused_and_nothing_changes(bot, api, core: Commands
     answer = await invoke(
         bot, api, command("episodes-admin show add", options(title="Sneaky"), permissions=MANAGER)
     )
+    assert answer["type"] == 4 and api.followups == []  # refused at once, no defer
     assert answer["data"]["content"] == discord.utils.escape_markdown(ADMIN_REFUSAL)
     assert answer["data"]["flags"] & EPHEMERAL
     assert core.complete_show_titles(Actor("discord", GUILD_A, "x"), "", 25) == []
@@ -148,7 +150,7 @@ async def test_a_guild_cannot_see_or_touch_another_guilds_private_show(bot, api,
         ),
     )
     assert "No show called" in other["data"]["content"]
-    moved = await invoke(
+    moved = await answer_of(
         bot,
         api,
         command(
@@ -159,7 +161,7 @@ async def test_a_guild_cannot_see_or_touch_another_guilds_private_show(bot, api,
             permissions=ADMIN,
         ),
     )
-    assert "No show called" in moved["data"]["content"]
+    assert "No show called" in moved["content"]
     completion = await invoke(
         bot,
         api,
@@ -273,6 +275,7 @@ async def test_a_non_mentionable_role_needs_the_mention_everyone_permission(
     await add_fam(bot, api)
     staff = role("900000000000000666", "Staff", mentionable=False)
     answer = await invoke(bot, api, _subscribe_with_role(staff, MANAGER))
+    assert answer["type"] == 4  # the adapter's own refusal: answered at once, no defer
     text = answer["data"]["content"].replace("\u200b", "")
     assert "not mentionable" in text and "Staff" in text and "Nothing was changed" in text
     assert answer["data"]["flags"] & EPHEMERAL

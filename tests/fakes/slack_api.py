@@ -7,6 +7,11 @@ with the JSON shapes Slack documents, records every request for assertions, and 
 failures a production fan-out meets: `ok:false` error codes, HTTP 429 with `Retry-After`
 (per channel and global) and 5xx bursts.
 
+It also plays Slack's Socket Mode side: `apps.connections.open` (app-level token only) hands
+out a one-time `ws://` URL, and the websocket at that URL says `hello`, carries envelopes the
+test pushes (`push_slash_command`, `push_envelope`) and records the app's acks (`acks`,
+`wait_for_ack`), as the real slack_sdk `SocketModeClient` expects.
+
 It is also used by the fan-out benchmark (thousands of channels), so the hot path does no
 sleeping and only O(1) bookkeeping per request. Pass `record=False` to skip request logging.
 
@@ -16,6 +21,10 @@ Usage::
         client = AsyncWebClient(token=api.bot_token, base_url=api.base_url)
         await client.chat_postMessage(channel="C1", text="hi")
         assert api.posts_per_channel["C1"] == 1
+
+    # Socket Mode: the app connects with api.app_token, then
+    envelope_id = await api.push_slash_command("shows", user_id="U1", channel_id="C1")
+    ack = await api.wait_for_ack(envelope_id)
 """
 
 from __future__ import annotations
@@ -24,12 +33,13 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 # chat.postMessage error codes as Slack documents them, by what they mean for a subscription.
 UNAVAILABLE_CODES = (  # the bot itself is refused: every channel alike
@@ -125,6 +135,18 @@ class FakeChannel:
 
 
 @dataclass
+class FakeSocket:
+    """One Socket Mode websocket connection as the server saw it."""
+
+    ws: web.WebSocketResponse
+    ticket: str
+    received: list[dict[str, Any]] = field(default_factory=list)  # every JSON frame from the app
+    closed: bool = False
+    close_code: int | None = None  # the code the app closed with (1000: a normal close)
+    closed_by_server: bool = False
+
+
+@dataclass
 class Fault:
     """A scripted answer that replaces the normal one for the next matching request."""
 
@@ -159,8 +181,12 @@ class FakeSlackApi:
         clock: Callable[[], float] = time.monotonic,
         record: bool = True,
         non_marketplace: bool = False,
+        app_token: str = "xapp-1-A0APP-1-test-app-token",
+        app_id: str = "A0APP",
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.app_id = app_id
         self.team_id = team_id
         self.team = team
         self.enterprise_id = enterprise_id
@@ -174,7 +200,8 @@ class FakeSlackApi:
         self.record = record
         self.non_marketplace = non_marketplace
 
-        self.token_status: dict[str, str] = {bot_token: "ok"}
+        self.token_status: dict[str, str] = {bot_token: "ok", app_token: "ok"}
+        self.app_tokens: set[str] = {app_token}  # app-level: apps.connections.open only
         self.users: dict[str, FakeUser] = {}
         self.channels: dict[str, FakeChannel] = {}
         self.requests: list[RecordedRequest] = []
@@ -186,6 +213,10 @@ class FakeSlackApi:
         self.views: list[dict[str, Any]] = []  # views opened with views.open
         self.ephemerals: list[dict[str, Any]] = []  # chat.postEphemeral arguments
         self._used_triggers: set[str] = set()
+        self.sockets: list[FakeSocket] = []  # Socket Mode connections, oldest first
+        self.acks: list[dict[str, Any]] = []  # envelope acks received over the websockets
+        self._tickets: set[str] = set()  # issued by apps.connections.open, usable once
+        self._envelopes = itertools.count(1)
         self._call_watchers = 0  # waiters in wait_for_calls (the hot path skips notifying)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._last_post: dict[str, float] = {}
@@ -203,6 +234,7 @@ class FakeSlackApi:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/socket-mode", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -211,6 +243,8 @@ class FakeSlackApi:
         return self
 
     async def stop(self) -> None:
+        for socket in self.open_sockets():
+            await self.close_socket(socket)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -326,6 +360,152 @@ class FakeSlackApi:
         await asyncio.wait_for(_wait(), timeout)
         return self.responses[:count]
 
+    # ---- Socket Mode
+
+    def open_sockets(self) -> list[FakeSocket]:
+        return [s for s in self.sockets if not s.closed]
+
+    def slash_command_payload(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        team_id: str | None = None,
+        key: str = "1",
+        command: str = "/episodes",
+    ) -> dict[str, Any]:
+        """A slash command payload as Slack sends it in a `slash_commands` envelope."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": team_id or self.team_id,
+            "team_domain": "test",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.response_url(key),
+            "trigger_id": f"trigger.{key}",
+        }
+
+    async def push_envelope(
+        self,
+        payload: dict[str, Any],
+        *,
+        type: str = "slash_commands",
+        accepts_response_payload: bool = True,
+        envelope_id: str | None = None,
+    ) -> str:
+        """Send one envelope over the newest open connection; returns its envelope_id."""
+        sockets = self.open_sockets()
+        if not sockets:
+            raise RuntimeError("no Socket Mode connection is open")
+        envelope_id = envelope_id or f"env-{next(self._envelopes):06d}-{uuid.uuid4().hex[:8]}"
+        await sockets[-1].ws.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": type,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+            }
+        )
+        return envelope_id
+
+    async def push_slash_command(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        team_id: str | None = None,
+        key: str = "1",
+    ) -> str:
+        """`/episodes text` over Socket Mode; the answer goes to `response_url(key)`."""
+        payload = self.slash_command_payload(
+            text, user_id=user_id, channel_id=channel_id, team_id=team_id, key=key
+        )
+        return await self.push_envelope(payload)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait (event-driven) for the app's ack of `envelope_id` and return it."""
+
+        def found() -> dict[str, Any] | None:
+            return next((a for a in self.acks if a.get("envelope_id") == envelope_id), None)
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: found() is not None)
+
+        await asyncio.wait_for(_wait(), timeout)
+        ack = found()
+        assert ack is not None
+        return ack
+
+    async def wait_for_sockets(
+        self, *, opened: int = 1, closed: int = 0, timeout: float = 5.0
+    ) -> list[FakeSocket]:
+        """Wait until at least `opened` connections were made and `closed` of them ended."""
+
+        def done() -> bool:
+            return len(self.sockets) >= opened and sum(s.closed for s in self.sockets) >= closed
+
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(done)
+
+        await asyncio.wait_for(_wait(), timeout)
+        return list(self.sockets)
+
+    async def close_socket(self, socket: FakeSocket, code: int = 1001) -> None:
+        """Close a connection from Slack's side (as Slack does when it rotates hosts)."""
+        socket.closed_by_server = True
+        await socket.ws.close(code=code, message=b"server closing")
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:  # unknown or already used
+            return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
+        self._tickets.discard(ticket)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        socket = FakeSocket(ws, ticket)
+        self.sockets.append(socket)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.open_sockets()),
+                "debug_info": {
+                    "host": "applink-fake",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": self.app_id},
+            }
+        )
+        await self._notify()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(message.data)
+                socket.received.append(data)
+                if isinstance(data, dict) and "envelope_id" in data:
+                    self.acks.append(data)
+                    await self._notify()
+        finally:
+            socket.closed = True
+            socket.close_code = ws.close_code
+            await self._notify()
+        return ws
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
     async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> None:
         """Wait (event-driven, no polling) until `method` was called `count` times."""
 
@@ -379,6 +559,8 @@ class FakeSlackApi:
         status = self.token_status.get(token or "", "not_authed" if not token else "invalid_auth")
         if status != "ok":
             return _error(status)
+        if (method == "apps.connections.open") != (token in self.app_tokens):
+            return _error("not_allowed_token_type")  # app-level vs bot token, as Slack answers
         if method == "chat.postMessage" and (limited := self._rate_limit(args)) is not None:
             self.rate_limited[method] += 1
             return limited
@@ -470,6 +652,12 @@ class FakeSlackApi:
         if self.enterprise_id:
             body["enterprise_id"] = self.enterprise_id
         return web.json_response(body, headers={"x-oauth-scopes": self.scopes})
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> web.Response:
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        url = f"ws://127.0.0.1:{self.port}/socket-mode?ticket={ticket}&app_id={self.app_id}"
+        return web.json_response({"ok": True, "url": url})
 
     def _users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(str(args.get("user", "")))
@@ -630,6 +818,7 @@ class FakeSlackApi:
 
 _HANDLERS: dict[str, Callable[[FakeSlackApi, dict[str, Any]], web.Response]] = {
     "auth.test": FakeSlackApi._auth_test,
+    "apps.connections.open": FakeSlackApi._apps_connections_open,
     "users.info": FakeSlackApi._users_info,
     "conversations.info": FakeSlackApi._conversations_info,
     "conversations.history": FakeSlackApi._conversations_history,
