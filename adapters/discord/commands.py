@@ -186,9 +186,7 @@ class AdminGroup(app_commands.Group):
 
     async def _run(self, interaction: discord.Interaction, method: str, *args: Any, **kw: Any):
         call = getattr(self.runner.core, method)
-        await self.runner.run(
-            interaction, lambda a, c: call(a, *args, **kw), admin=True, slow=True
-        )
+        await self.runner.run(interaction, lambda a, c: call(a, *args, **kw), admin=True, slow=True)
 
     @show.command(name="add", description="Add a show for this server")
     @app_commands.describe(

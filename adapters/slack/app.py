@@ -21,6 +21,7 @@ shared across the org's workspaces.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -49,6 +50,7 @@ EVENTS_PATH = "/slack/events"
 SIGNATURE_WINDOW = 60 * 5
 CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"})
 ADMIN_CACHE_SECONDS = 60.0
+SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
 
 
@@ -136,6 +138,7 @@ class SlackAdapter:
         host: str = "0.0.0.0",
         port: int | None = None,
         replay_clock: Callable[[], float] = time.time,
+        socket_connect_timeout: float = SOCKET_CONNECT_TIMEOUT,
     ) -> None:
         check_settings(settings)
         assert settings.slack_bot_token is not None  # checked above
@@ -144,6 +147,7 @@ class SlackAdapter:
         self.host = host
         self.port = settings.slack_port if port is None else port
         self.socket_mode = settings.slack_app_token is not None
+        self.socket_connect_timeout = socket_connect_timeout
         token = settings.slack_bot_token.get_secret_value()
         client_kwargs: dict[str, Any] = {"token": token}
         if settings.slack_api_base:
@@ -191,20 +195,7 @@ class SlackAdapter:
         """Check the token with auth.test, then listen (Socket Mode or HTTP)."""
         await self._auth_test()
         if self.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            assert self.settings.slack_app_token is not None
-            self._socket = AsyncSocketModeHandler(
-                self.app, self.settings.slack_app_token.get_secret_value()
-            )
-            try:
-                await self._socket.connect_async()
-            except SlackApiError as error:
-                raise SlackStartupError(
-                    f"Slack refused SLACK_APP_TOKEN ({_code(error)}).",
-                    hint="Create an app-level token with connections:write and enable "
-                    "Socket Mode in the app settings.",
-                ) from None
+            await self._connect_socket_mode()
             log.info("Slack: connected in Socket Mode")
             return
         self._runner = web.AppRunner(self.web_app(), access_log=None)
@@ -215,6 +206,63 @@ class SlackAdapter:
         if server is not None and getattr(server, "sockets", None):
             self.port = server.sockets[0].getsockname()[1]
         log.info("Slack: HTTP mode on port %s, path %s", self.port, EVENTS_PATH)
+
+    async def _connect_socket_mode(self) -> None:
+        """Open the Socket Mode websocket and wait for Slack's `hello`.
+
+        slack_sdk's `SocketModeClient.connect()` never gives up: when apps.connections.open
+        refuses the app token it logs and retries forever, so start-up would hang instead of
+        stopping. The URL is therefore asked for here, once, with the same client; a refusal
+        stops start-up with the error code (never the token), and the URL obtained is handed
+        to the client so it connects without asking again. Later reconnects are slack_sdk's.
+        """
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert self.settings.slack_app_token is not None
+        app_token = self.settings.slack_app_token.get_secret_value()
+        try:
+            opened = await self.client.apps_connections_open(app_token=app_token)
+        except SlackApiError as error:
+            raise SlackStartupError(
+                f"Slack refused SLACK_APP_TOKEN ({_code(error)}).",
+                hint="Create an app-level token with connections:write and enable "
+                "Socket Mode in the app settings.",
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            where = self.settings.slack_api_base or "https://slack.com/api/"
+            raise SlackStartupError(
+                f"Cannot reach the Slack Web API at {where} ({type(error).__name__}).",
+                hint="Check the network, or SLACK_API_BASE if you set it.",
+            ) from None
+        url = opened.get("url")
+        if not isinstance(url, str) or not url:
+            raise SlackStartupError("Slack's apps.connections.open answered without a URL.")
+
+        hello = asyncio.Event()
+
+        async def on_message(client: Any, message: dict[str, Any], raw: str | None) -> None:
+            if message.get("type") == "hello":
+                hello.set()
+
+        handler = AsyncSocketModeHandler(self.app, app_token)
+        handler.client.message_listeners.append(on_message)
+        handler.client.wss_uri = url  # connect() uses it instead of asking for another
+        self._socket = handler
+
+        async def connected() -> None:
+            await handler.connect_async()
+            await hello.wait()
+
+        try:
+            await asyncio.wait_for(connected(), self.socket_connect_timeout)
+        except TimeoutError:
+            self._socket = None
+            await handler.close_async()
+            raise SlackStartupError(
+                f"No Socket Mode connection to Slack within {self.socket_connect_timeout:g} "
+                "seconds.",
+                hint="Check that outgoing websocket (wss://) connections to Slack are allowed.",
+            ) from None
 
     async def stop(self) -> None:
         if self._socket is not None:

@@ -9,7 +9,7 @@ import discord
 
 from adapters.discord.interactions import ADMIN_REFUSAL, DM_ANSWER
 from bot.commands import Commands
-from bot.models import Actor
+from bot.models import Actor, ChannelRef
 from tests.discord.conftest import answer_of, answers, invoke
 from tests.discord.payloads import (
     ADMIN,
@@ -301,3 +301,99 @@ async def test_everyone_stays_refused_even_with_mention_everyone(bot, api, core:
     answer = await invoke(bot, api, _subscribe_with_role(everyone, pinger))
     assert "not @everyone" in answer["data"]["content"].replace("\u200b", "")
     assert core.store.subscriptions(tenant_key=f"discord:{GUILD_A}") == []
+
+
+# ---- replies within the 3-second deadline: schedule changes defer, reads answer at once ---
+
+
+def _followup_requests(api: FakeDiscord, payload: dict) -> list:
+    return api.requests_to("POST", rf"^/webhooks/{api.application_id}/{payload['token']}$")
+
+
+async def test_subscribe_defers_then_answers_with_an_ephemeral_followup(bot, api, core):
+    await add_fam(bot, api)
+    payload = command("episodes subscribe", options(show="For All Mankind"), permissions=MANAGER)
+    callback = await invoke(bot, api, payload)
+    assert callback == {"type": 5, "data": {"flags": EPHEMERAL}}
+    [request] = _followup_requests(api, payload)
+    followup = request.json
+    assert "For All Mankind" in followup["content"] and "error id" not in followup["content"]
+    assert followup["allowed_mentions"] == {"parse": []}
+    assert followup["flags"] & EPHEMERAL
+    # the defer went out before the core ran and the answer followed it
+    paths = [r.path for r in api.requests if r.method == "POST"]
+    assert paths.index(f"/interactions/{payload['id']}/{payload['token']}/callback") < (
+        paths.index(request.path)
+    )
+    assert len(core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")) == 1
+
+
+async def test_an_admin_error_after_the_defer_is_an_ephemeral_followup(bot, api, core):
+    payload = command(
+        "episodes-admin season add",
+        options(show="Nope Nope", number=1, premiere="2023-11-10", episodes=3),
+        permissions=ADMIN,
+    )
+    callback = await invoke(bot, api, payload)
+    assert callback["type"] == 5 and callback["data"]["flags"] == EPHEMERAL
+    [request] = _followup_requests(api, payload)
+    assert "No show called" in request.json["content"]
+    assert "Traceback" not in request.json["content"]
+    assert request.json["flags"] & EPHEMERAL
+    assert request.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_an_unexpected_failure_after_the_defer_is_an_apology_followup(bot, api, core, caplog):
+    core.store.close()
+    [message] = await answers(
+        bot, api, command("episodes-admin show add", options(title="X"), permissions=ADMIN)
+    )
+    match = re.search(r"error id ([0-9a-f]{8})", message["content"])
+    assert match, message
+    assert match[1] in caplog.text
+    assert message["flags"] & EPHEMERAL
+
+
+async def test_read_only_commands_answer_directly(bot, api, core: Commands):
+    await add_fam(bot, api)
+    before = len(api.followups)
+    for path, opts in [
+        ("episodes schedule", options(show="For All Mankind")),
+        ("episodes next", None),
+        ("episodes shows", None),
+        ("episodes trailer", options(show="For All Mankind")),
+        ("episodes subscriptions", None),
+    ]:
+        callback = await invoke(bot, api, command(path, opts))
+        assert callback["type"] == 4, (path, callback)
+        assert callback["data"]["allowed_mentions"] == {"parse": []}
+    completion = await invoke(
+        bot, api, command("episodes schedule", options(show="For"), focused="show")
+    )
+    assert completion["type"] == 8
+    assert len(api.followups) == before
+
+
+async def test_a_long_deferred_answer_is_split_into_several_followups(bot, api, core):
+    await add_fam(bot, api)
+    manager = Actor("discord", GUILD_A, "1", can_manage_channels=True)
+    for number in range(30):
+        channel = ChannelRef("discord", GUILD_A, str(900000000000001000 + number))
+        core.subscribe(manager, channel, "For All Mankind")
+    core.store.pause_subscriptions("missing permissions " * 5, tenant_key=f"discord:{GUILD_A}")
+    messages = await answers(
+        bot,
+        api,
+        command(
+            "episodes-admin season trailer",
+            options(show="For All Mankind", number=4, url="https://example.com/fam-s4-final"),
+            permissions=ADMIN,
+        ),
+    )
+    assert len(messages) > 1
+    for message in messages:
+        assert 0 < len(message["content"]) <= 2000
+        assert message["flags"] & EPHEMERAL
+        assert message["allowed_mentions"] == {"parse": []}
+    text = "\n".join(m["content"] for m in messages)
+    assert text.count("are paused") == 30

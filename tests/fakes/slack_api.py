@@ -216,6 +216,7 @@ class FakeSlackApi:
         self.sockets: list[FakeSocket] = []  # Socket Mode connections, oldest first
         self.acks: list[dict[str, Any]] = []  # envelope acks received over the websockets
         self._tickets: set[str] = set()  # issued by apps.connections.open, usable once
+        self.refuse_sockets = False  # True: every websocket handshake fails (HTTP 401)
         self._envelopes = itertools.count(1)
         self._call_watchers = 0  # waiters in wait_for_calls (the hot path skips notifying)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -467,7 +468,7 @@ class FakeSlackApi:
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
-        if ticket not in self._tickets:  # unknown or already used
+        if self.refuse_sockets or ticket not in self._tickets:  # unknown or already used
             return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
         self._tickets.discard(ticket)
         ws = web.WebSocketResponse()

@@ -27,6 +27,7 @@ from tests.fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A0APP-1-socket-secret"  # Socket Mode (tests/slack/test_socket_mode.py)
 TEAM = "T0001"
 
 
@@ -111,7 +112,7 @@ class SlackHarness:
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeSlackApi]:
-    async with FakeSlackApi(bot_token=BOT_TOKEN, team_id=TEAM) as fake:
+    async with FakeSlackApi(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM) as fake:
         fake.add_user("UADMIN", is_admin=True)
         fake.add_user("UOWNER", is_owner=True)
         fake.add_user("UMEMBER")
