@@ -1,7 +1,9 @@
 """`python -m bench` (`make bench`): fan-out, drop latency and scale figures as a table.
 
 python -m bench                       # everything (a few minutes: the scale data set)
-python -m bench --only fanout --channels 1000 --rate 100
+python -m bench --only fanout         # Discord and Slack fan-out
+python -m bench --only discord --channels 1000 --rate 100
+python -m bench --only slack --slack-channels 1000 --slack-rate 50
 python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data set
 """
 
@@ -17,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.fanout import run_fanout
+from bench.fanout import FanoutFigures, run_fanout, run_slack_fanout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,19 +29,20 @@ def _row(name: str, value: str, target: str, ok: bool | None) -> tuple[str, str,
     return name, value, target, verdict
 
 
-def fanout_rows(channels: int, rate: float, concurrency: int) -> list[tuple[str, ...]]:
-    f = asyncio.run(run_fanout(channels, rate, concurrency))
+def fanout_rows(f: FanoutFigures) -> list[tuple[str, ...]]:
+    """The same figures for every platform, labelled with it."""
+    p = f"{f.platform} fan-out"
     return [
-        _row("fan-out channels / R", f"{f.channels} / {f.rate:.0f} req/s", "", None),
-        _row("fan-out wall (instant->last post)", f"{f.wall_s:.2f} s", f"bound {f.bound_s:.2f} s",
+        _row(f"{p} channels / R", f"{f.channels:,} / {f.rate:.0f} req/s", "", None),
+        _row(f"{p} wall (instant->last post)", f"{f.wall_s:.2f} s", f"bound {f.bound_s:.2f} s",
              None),
-        _row("fan-out ratio bound/wall", f"{f.ratio:.3f}", ">= 0.9", f.ratio >= 0.9),
-        _row("duplicates", str(f.duplicates), "0", f.duplicates == 0),
-        _row("lost", str(f.lost), "0", f.lost == 0),
-        _row("429 responses", f"{f.status_429} of {f.requests} ({f.pct_429:.2f}%)", "<= 1%",
-             f.pct_429 <= 1.0),
-        _row("drop latency (instant->first post)", f"{f.latency_s * 1000:.0f} ms", "<= 1000 ms",
-             f.latency_s <= 1.0),
+        _row(f"{p} ratio bound/wall", f"{f.ratio:.3f}", ">= 0.9", f.ratio >= 0.9),
+        _row(f"{p} duplicates", str(f.duplicates), "0", f.duplicates == 0),
+        _row(f"{p} lost", str(f.lost), "0", f.lost == 0),
+        _row(f"{p} 429 responses", f"{f.status_429} of {f.requests:,} ({f.pct_429:.2f}%)",
+             "<= 1%", f.pct_429 <= 1.0),
+        _row(f"{p} drop latency (instant->first post)", f"{f.latency_s * 1000:.0f} ms",
+             "<= 1000 ms", f.latency_s <= 1.0),
     ]  # fmt: skip
 
 
@@ -95,16 +98,33 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=["fanout", "scale"])
-    parser.add_argument("--channels", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=200.0, help="global limit R, req/s")
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--db", type=Path, help="scale database file (default: a temp file)")
-    parser.add_argument("--keep", action="store_true", help="reuse --db if it exists")
+    parser.add_argument(
+        "--only", choices=["fanout", "discord", "slack", "scale"],
+        help="fanout = the Discord and the Slack fan-out; discord / slack = one of them",
+    )  # fmt: skip
+    discord = parser.add_argument_group("Discord fan-out")
+    discord.add_argument("--channels", "--discord-channels", type=int, default=5000)
+    discord.add_argument("--rate", "--discord-rate", type=float, default=200.0,
+                         help="global limit R, req/s")  # fmt: skip
+    discord.add_argument("--concurrency", "--discord-concurrency", type=int, default=50)
+    slack = parser.add_argument_group("Slack fan-out")
+    slack.add_argument("--slack-channels", type=int, default=1000)
+    slack.add_argument("--slack-rate", type=float, default=50.0,
+                       help="workspace limit R_slack, chat.postMessage/s")  # fmt: skip
+    slack.add_argument("--slack-concurrency", type=int,
+                       help="SlackSender max_concurrency (default: the sender's own)")  # fmt: skip
+    scale = parser.add_argument_group("scale")
+    scale.add_argument("--db", type=Path, help="scale database file (default: a temp file)")
+    scale.add_argument("--keep", action="store_true", help="reuse --db if it exists")
     args = parser.parse_args()
     rows: list[tuple[str, ...]] = []
-    if args.only in (None, "fanout"):
-        rows += fanout_rows(args.channels, args.rate, args.concurrency)
+    if args.only in (None, "fanout", "discord"):
+        rows += fanout_rows(asyncio.run(run_fanout(args.channels, args.rate, args.concurrency)))
+    if args.only in (None, "fanout", "slack"):
+        slack_figures = run_slack_fanout(
+            args.slack_channels, args.slack_rate, args.slack_concurrency
+        )
+        rows += fanout_rows(asyncio.run(slack_figures))
     if args.only in (None, "scale"):
         if args.db:
             rows += scale_rows(args.db, args.keep)

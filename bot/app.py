@@ -31,7 +31,7 @@ from bot.sender import Sender, SendError
 from bot.settings import Settings
 from bot.store import Store
 from jobs.delivery import DeliveryEngine
-from jobs.lease import HEARTBEAT_EVERY, RunnerLease
+from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 
@@ -220,7 +220,7 @@ async def main(
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
-    heartbeat = asyncio.create_task(_keep_heartbeat(lease), name="runner-heartbeat")
+    heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
     try:
         for adapter in adapters:
             await adapter.start()
@@ -254,15 +254,6 @@ async def main(
             loop.remove_signal_handler(sig)
         lease.release()
         store.close()
-
-
-async def _keep_heartbeat(lease: RunnerLease) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_EVERY)
-        try:
-            lease.heartbeat()
-        except Exception:  # a locked database for a moment: the next beat will do
-            log.warning("could not write the runner heartbeat", exc_info=True)
 
 
 def _install_signal_handlers(

@@ -474,11 +474,10 @@ def deliver(app: AppContext, now_text: str) -> None:
     """One delivery pass as if the clock read --now: post what is due, once."""
     from bot.app import configure_logging
     from jobs.delivery import DeliveryEngine
-    from jobs.lease import refuse_if_running
+    from jobs.lease import held_lease
 
     configure_logging(app.settings)  # platform libraries log; secrets stay redacted
     clock = FixedClock(parse_instant(now_text, "now"))
-    refuse_if_running(app.store, "this delivery pass")
     if clock.now() > datetime.now(UTC) + timedelta(minutes=1):
         click.echo(
             "warning: --now is in the future: what falls due until then is posted now, "
@@ -494,12 +493,13 @@ def deliver(app: AppContext, now_text: str) -> None:
     )
 
     async def one_pass() -> Any:
-        await _open_senders(senders)
-        try:
-            await engine.recover()
-            return await engine.run_pass()
-        finally:
-            await _close_senders(senders)
+        async with held_lease(app.store, "this delivery pass"):
+            await _open_senders(senders)
+            try:
+                await engine.recover()
+                return await engine.run_pass()
+            finally:
+                await _close_senders(senders)
 
     try:
         result = asyncio.run(one_pass())

@@ -90,7 +90,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX episodes_release_at ON episodes (release_at);
     CREATE TABLE season_events (
-        id INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: delivery follows events by id, so an id must never come back
+        -- after a season (and its events) is removed.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         season_id INTEGER NOT NULL REFERENCES seasons(id) ON DELETE CASCADE,
         kind TEXT NOT NULL,                 -- announced | trailer | moved
         seq INTEGER NOT NULL,
@@ -122,7 +124,9 @@ MIGRATIONS: tuple[str, ...] = (
         body TEXT NOT NULL                  -- the neutral Message as JSON
     );
     CREATE TABLE notifications (
-        id INTEGER PRIMARY KEY,
+        -- AUTOINCREMENT: the id is the post's idempotency key on the platform (Discord
+        -- nonce, Slack metadata); a deleted row's id must not be handed out again.
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
         notification_key TEXT NOT NULL,
         season_id INTEGER REFERENCES seasons(id) ON DELETE CASCADE,
@@ -323,6 +327,15 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self._write():
             self._set_meta(key, value)
+
+    def compare_and_set_meta(self, key: str, expected: str | None, value: str) -> bool:
+        """Set `key` to `value` only if it still holds `expected` (None: absent), atomically."""
+        with self._write():
+            row = self._exec("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+            if (row[0] if row else None) != expected:
+                return False
+            self._set_meta(key, value)
+            return True
 
     def _set_meta(self, key: str, value: str) -> None:
         self._exec("DELETE FROM meta WHERE key = ?", [key])
@@ -1077,11 +1090,16 @@ class Store:
         return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
 
     def rows_in_state(
-        self, state: str, *, platforms: Sequence[str] | None = None
+        self,
+        state: str,
+        *,
+        platforms: Sequence[str] | None = None,
+        updated_before: datetime | None = None,
     ) -> list[OutboxRow]:
+        """Rows in `state` (last changed before `updated_before`, if given), oldest first."""
         rows = self._rows(
-            _OUTBOX_SELECT + "WHERE n.state = ? ORDER BY n.id",
-            [state],
+            _OUTBOX_SELECT + "WHERE n.state = ? AND n.updated_at < ? ORDER BY n.id",
+            [state, to_db_time(updated_before) if updated_before else "9999"],
         )
         return [
             _outbox_row(row) for row in rows if platforms is None or row["platform"] in platforms
@@ -1101,6 +1119,15 @@ class Store:
                 "UPDATE notifications SET state = 'pending', last_error = ?, next_attempt_at = ?, "
                 "updated_at = ? WHERE id = ? AND state = 'sending'",
                 [error, to_db_time(next_attempt_at), to_db_time(now), row_id],
+            )
+
+    def mark_skipped(self, row_id: int, reason: str, now: datetime) -> None:
+        """A claimed row that must not go out after all (a reminder whose drop has passed)."""
+        with self._write():
+            self._exec(
+                "UPDATE notifications SET state = 'skipped', last_error = ?, updated_at = ? "
+                "WHERE id = ? AND state = 'sending'",
+                [reason, to_db_time(now), row_id],
             )
 
     def mark_failed(self, row: OutboxRow, error: str, now: datetime, *, pause: bool) -> None:

@@ -62,6 +62,11 @@ class RetryPolicy:
         return max(0.5, rand() * ceiling)
 
 
+# No send takes this long (discord.py waits out rate limits up to 30 s, slack_sdk up to 5 s,
+# HTTP timeouts are 60 s): a row in `sending` for longer lost its result.
+STUCK_SENDING = timedelta(minutes=10)
+
+
 def idempotency_key(row_id: int) -> str:
     """Stable per outbox row: Discord nonces are at most 25 characters."""
     return f"eb{row_id}"
@@ -113,6 +118,8 @@ class DeliveryEngine:
         (Slack's 3-second acknowledgement, Discord's heartbeat).
         """
         result = PassResult()
+        # A row stuck in `sending` (its result could not be written) is picked up again.
+        await self.recover(older_than=STUCK_SENDING)
         now = self.clock.now()
         loop = asyncio.get_running_loop()
         page_written = asyncio.Event()
@@ -154,21 +161,38 @@ class DeliveryEngine:
             await asyncio.gather(*(self._send_row(row, result) for row in rows))
         return result
 
-    async def recover(self) -> int:
-        """Resolve rows a crash left in `sending`: mark sent if the platform has the post,
-        else make them pending again (the idempotency key makes the resend safe)."""
+    async def recover(self, *, older_than: timedelta | None = None) -> int:
+        """Resolve rows a crash (or a failed write) left in `sending`.
+
+        At start-up every such row is orphaned (one engine per database: the runner lease);
+        during a run, only rows untouched for `older_than`. Each is marked sent if the
+        platform has the post; otherwise it goes back to pending for a resend, which the
+        idempotency key keeps from showing twice. When the platform cannot tell right now
+        (Slack's history is rate-limited), the row waits and keeps its attempt count, so the
+        retry looks again before posting.
+        """
+        now = self.clock.now()
+        stale_before = now - older_than if older_than is not None else None
         resolved = 0
-        for row in self.store.rows_in_state("sending", platforms=self.platforms):
+        for row in self.store.rows_in_state(
+            "sending", platforms=self.platforms, updated_before=stale_before
+        ):
             sender = self.senders[row.channel.platform]
-            receipt = None
             try:
                 receipt = await sender.find_sent(self._delivery(row))
-            except (TransientSendError, PermanentSendError) as error:
-                log.warning("could not check outbox row %s after a restart: %s", row.id, error)
+            except TransientSendError as error:
+                log.warning("cannot check outbox row %s yet: %s", row.id, error.reason)
+                wait = max(1, math.ceil(error.retry_after or 60))
+                self.store.mark_retry(row.id, error.reason, now + timedelta(seconds=wait), now)
+                resolved += 1
+                continue
+            except PermanentSendError as error:
+                log.warning("cannot check outbox row %s: %s; sending again", row.id, error)
+                receipt = None
             if receipt is not None:
-                self.store.mark_sent(row.id, receipt.platform_message_id, self.clock.now())
+                self.store.mark_sent(row.id, receipt.platform_message_id, now)
             else:
-                self.store.release_sending([row.id], self.clock.now())
+                self.store.release_sending([row.id], now)
             resolved += 1
         return resolved
 
@@ -192,6 +216,11 @@ class DeliveryEngine:
                     self.store.release_sending([row.id], self.clock.now())
                     return
             delivery = self._delivery(row)
+            release_at = delivery.message.release_at
+            if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+                # Held up (retries, a long queue) until its drop: a late reminder is noise.
+                self.store.mark_skipped(row.id, "the drop has already happened", self.clock.now())
+                return
             try:
                 receipt = None
                 if row.attempts > 1:
@@ -207,7 +236,8 @@ class DeliveryEngine:
                 )  # fmt: skip
                 if limiter is not None and error.retry_after:
                     limiter.back_off(error.retry_after)
-                self._retry_or_give_up(row, error.reason, error.retry_after, result)
+                # Not the post's fault: it waits, however long, until the grace window ends.
+                self._retry_or_give_up(row, error.reason, error.retry_after, result, counts=False)
                 return
             except TransientSendError as error:
                 if limiter is not None and error.retry_after:
@@ -225,10 +255,16 @@ class DeliveryEngine:
         result.sent += 1
 
     def _retry_or_give_up(
-        self, row: OutboxRow, reason: str, retry_after: float | None, result: PassResult
+        self,
+        row: OutboxRow,
+        reason: str,
+        retry_after: float | None,
+        result: PassResult,
+        *,
+        counts: bool = True,
     ) -> None:
         now = self.clock.now()
-        if row.attempts >= self.retry.max_attempts:
+        if counts and row.attempts >= self.retry.max_attempts:
             log.error(
                 "giving up on outbox row %s (%s to %s) after %s attempts: %s",
                 row.id, row.notification_key, row.channel, row.attempts, reason,

@@ -22,6 +22,8 @@ from bot.store import NewNotification, Store, from_db_time, to_db_time
 
 WATERMARK_KEY = "plan_watermark"
 EVENT_WATERMARK_KEY = "plan_event_id"
+# Events after which drops already behind the watermark may have moved into it.
+RESCHEDULING_EVENTS = frozenset({"moved", "rescheduled"})
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,14 @@ def materialize(
     # speed, and the value keeps the message alive so that its id is never reused.
     encoded: dict[int, tuple[Message, str]] = {}
     pages: Iterable[list[PlannedPost]] = post_pages(store, since, max(now, since), events=events)
-    touched = {event.season_id for event in events}
-    if touched and since > late:
-        # A season that changed may now have a drop in the part of the window planned before
-        # the change (a premiere moved to an hour ago): plan those releases too. Reminders
-        # whose time has passed are not worth sending; what was sent keeps its key.
-        replanned = post_pages(store, late, since, events=[], season_ids=touched)
-        pages = chain(
-            pages,
-            ([p for p in page if p.notification_key.endswith(":release")] for page in replanned),
-        )
+    moved = {e.season_id for e in events if e.kind in RESCHEDULING_EVENTS}
+    if moved and since > late:
+        # A season that moved may now have a drop in the part of the window planned before
+        # the move (a premiere set to an hour ago): plan those releases too. Not reminders
+        # whose time has passed, and not for channels that subscribed after the drop (they
+        # may have had it under an earlier subscription); what was sent keeps its key.
+        replanned = post_pages(store, late, since, events=[], season_ids=moved)
+        pages = chain(pages, (_fresh_releases(page) for page in replanned))
     for page in pages:
         rows = []
         # The hot path of a big drop (one row per channel): keep the loop lean.
@@ -109,6 +109,15 @@ def materialize(
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
     return MaterializeResult(planned - skipped, skipped)
+
+
+def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:
+    return [
+        post
+        for post in page
+        if post.notification_key.endswith(":release")
+        and (post.subscription.created_at is None or post.subscription.created_at <= post.due_at)
+    ]
 
 
 def _encode(message: Message) -> str:

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -41,6 +41,8 @@ DROP_PREFIX = "drop:"
 RETRY_JOB_ID = "retry:next"
 NOW_JOB_ID = "pass:now"
 POLL_JOB_ID = "poll:changes"
+FAILED_PASS_JOB_ID = "pass:after-failure"
+FAILED_PASS_DELAY = timedelta(seconds=30)
 
 
 def drop_job_id(instant: datetime) -> str:
@@ -211,13 +213,24 @@ class DropScheduler:
         if self._pass_lock.locked():
             return total
         async with self._pass_lock:
-            while self._pass_wanted:
-                self._pass_wanted = False
-                result = await self.engine.run_pass()
-                self.passes += 1
-                _merge(total, result)
-            # Fired jobs are gone: slide the window forward and follow new retries.
-            self.reconcile()
+            try:
+                while self._pass_wanted:
+                    self._pass_wanted = False
+                    result = await self.engine.run_pass()
+                    self.passes += 1
+                    _merge(total, result)
+            except Exception:
+                # A locked database, a bug: the drop must not wait for the next job (a week
+                # away). Passes are idempotent, so simply try again soon.
+                log.exception("delivery pass failed; trying again in %s", FAILED_PASS_DELAY)
+                self._remove(FAILED_PASS_JOB_ID)
+                self._add_date_job(FAILED_PASS_JOB_ID, self.clock.now() + FAILED_PASS_DELAY)
+            finally:
+                # Fired jobs are gone: slide the window forward and follow new retries.
+                try:
+                    self.reconcile()
+                except Exception:
+                    log.exception("reconciling the scheduler's jobs failed")
         return total
 
     async def poll_changes(self) -> bool:

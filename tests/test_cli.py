@@ -304,11 +304,12 @@ def test_deliver_refuses_to_race_a_live_run(run, db_path):
 
     add_fam(run)
     with sqlite3.connect(db_path) as conn:
-        runner = {"host": socket.gethostname(), "pid": os.getppid(), "heartbeat": time.time()}
+        runner = {"host": socket.gethostname(), "pid": os.getppid(), "token": "other",
+                  "heartbeat": time.time()}  # fmt: skip
         conn.execute("INSERT INTO meta VALUES ('runner', ?)", [json.dumps(runner)])
     result = run("deliver", "--now", "2023-11-10T05:00:00Z", ok=False)
     assert result.exit_code == 2
-    assert "episode-bot run is live on this database" in result.stderr
+    assert "already delivering from this database" in result.stderr
 
 
 def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(

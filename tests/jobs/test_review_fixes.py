@@ -92,14 +92,26 @@ async def test_a_payload_the_platform_refuses_fails_the_row_but_pauses_nothing(w
 
 
 def test_a_live_runner_blocks_a_second_run_and_a_hand_delivery(world: World):
-    other = {"host": socket.gethostname(), "pid": os.getppid(), "heartbeat": 1000.0}
+    other = {"host": socket.gethostname(), "pid": os.getppid(), "token": "t1", "heartbeat": 1e3}
     world.store.set_meta(LEASE_KEY, json.dumps(other))
     assert live_runner(world.store, wall_clock=lambda: 1010.0).pid == os.getppid()
-    with pytest.raises(BotError, match="run is live on this database"):
+    with pytest.raises(BotError, match="already delivering from this database"):
         RunnerLease(world.store, wall_clock=lambda: 1010.0).acquire()
-    with pytest.raises(BotError, match="it would race this delivery pass"):
+    with pytest.raises(BotError, match="this delivery pass would race it"):
         refuse_if_running(world.store, "this delivery pass", wall_clock=lambda: 1010.0)
+    # The same process holding the lease is not refused by its own lease only.
+    refuse_if_running(world.store, "x", own_token="t1", wall_clock=lambda: 1010.0)
     # Stale after 30 s, and at once when the process is gone.
     assert live_runner(world.store, wall_clock=lambda: 1031.0) is None
     world.store.set_meta(LEASE_KEY, json.dumps({**other, "pid": 2**22 + 12345}))
     assert live_runner(world.store, wall_clock=lambda: 1010.0) is None
+
+
+def test_taking_the_lease_is_one_compare_and_set(world: World):
+    first, second = RunnerLease(world.store), RunnerLease(world.store)
+    first.acquire()
+    with pytest.raises(BotError):
+        second.acquire()
+    first.release()
+    second.acquire()  # free again
+    assert live_runner(world.store).token == second.token
