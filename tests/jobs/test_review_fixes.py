@@ -115,3 +115,90 @@ def test_taking_the_lease_is_one_compare_and_set(world: World):
     first.release()
     second.acquire()  # free again
     assert live_runner(world.store).token == second.token
+
+
+async def test_recovery_waits_when_the_platform_cannot_tell_yet(world: World):
+    from bot.sender import TransientSendError
+    from jobs.outbox import materialize
+
+    world.add_fam()
+    world.subscribe("general")
+    world.clock.set(FAM_DROPS[0])
+    materialize(world.store, FAM_DROPS[0], timedelta(hours=12))
+    (row,) = world.store.claim_due(FAM_DROPS[0], platforms=["console"])
+    world.sender.sent.append(world.engine._delivery(row))  # the platform got it; then a crash
+
+    async def rate_limited(_delivery):
+        raise TransientSendError("history rate-limited", retry_after=60)
+
+    real_find = world.sender.find_sent
+    world.sender.find_sent = rate_limited  # type: ignore[method-assign]
+    assert await world.engine.recover() == 1
+    assert world.store.outbox(states=["pending"])[0].attempts == 1  # kept: looks again
+    world.sender.find_sent = real_find  # type: ignore[method-assign]
+    world.clock.advance(timedelta(seconds=61))
+    result = await world.engine.run_pass()
+    assert result.sent == 1
+    assert len(world.sender.sent) == 1  # found, not posted twice
+
+
+async def test_a_reminder_held_up_until_its_drop_is_skipped_not_sent(world: World):
+    world.add_fam()
+    world.subscribe("general", before="1h")
+    world.sender.fail = lambda d: transient("503") if ":before:" in d.notification_key else None
+    world.clock.set(FAM_DROPS[0] - timedelta(hours=1))
+    await world.engine.run_pass()  # the reminder fails and waits for a retry
+    world.sender.fail = lambda _d: None
+    world.clock.set(FAM_DROPS[0])
+    await world.engine.run_pass()
+    assert [d.notification_key.endswith(":release") for d in world.sender.sent] == [True]
+    skipped = world.store.outbox(states=["skipped"])
+    assert [r.last_error for r in skipped] == ["the drop has already happened"]
+
+
+async def test_a_failed_pass_is_tried_again_soon(world: World, monkeypatch):
+    world.add_fam()
+    world.subscribe("general")
+
+    async def broken():
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(world.engine, "run_pass", broken)
+    world.clock.set(FAM_DROPS[0])
+    await world.scheduler.fire()
+    assert "pass:after-failure" in world.job_ids()
+
+
+async def test_season_events_get_new_ids_after_a_season_is_removed(world: World):
+    world.add_fam()
+    world.subscribe("general")
+    world.clock.advance(timedelta(minutes=1))
+    await world.engine.run_pass()  # plans the announcement: event id 1
+    world.commands.season_remove(OPERATOR, FAM, 4)
+    world.clock.advance(timedelta(minutes=1))
+    world.commands.season_add(OPERATOR, FAM, 4, premiere="2023-11-10", episodes=10)
+    world.clock.advance(timedelta(minutes=1))
+    result = await world.engine.run_pass()
+    assert result.sent == 1
+    assert world.sender.sent[-1].notification_key.endswith(":announced")
+
+
+async def test_moving_a_season_does_not_repost_a_drop_to_a_channel_that_resubscribed(
+    world: World,
+):
+    from bot.models import ChannelRef
+
+    world.add_fam()
+    world.subscribe("general")
+    world.clock.set(FAM_DROPS[0])
+    await world.engine.run_pass()  # the premiere is posted
+    channel = ChannelRef.parse("console:general")
+    world.commands.unsubscribe(OPERATOR, channel, FAM)
+    world.clock.advance(timedelta(minutes=5))
+    world.subscribe("general")
+    world.commands.episode_set(OPERATOR, FAM, 4, 10, title="Brazil")
+    world.commands.season_move(OPERATOR, FAM, 4, premiere="2023-11-03")  # moves nothing out
+    world.clock.advance(timedelta(minutes=5))
+    await world.engine.run_pass()
+    releases = [d for d in world.sender.sent if d.notification_key.endswith(":release")]
+    assert len(releases) == 1
