@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -701,24 +701,35 @@ class Store:
     def upcoming_due_instants(self, after: datetime, limit: int = 1000) -> list[datetime]:
         """The next instants at which something falls due: releases and reminder times.
 
-        One entry per instant, not per subscription: the scheduler holds one job each.
+        One entry per instant, not per subscription: the scheduler holds one job each. When
+        there are more than `limit` releases ahead, the answer stops at the last of them, and
+        the reminders up to that point are all included (their drops may lie further ahead).
         """
-        releases = self._rows(
-            "SELECT DISTINCT e.release_at, s.show_id FROM episodes e "
-            "JOIN seasons s ON s.id = e.season_id WHERE e.release_at > ? "
-            "ORDER BY e.release_at LIMIT ?",
+        offsets_by_show = self.reminder_offsets_by_show()
+        longest = max((max(o) for o in offsets_by_show.values() if o), default=0)
+        first = self._rows(
+            "SELECT DISTINCT release_at FROM episodes WHERE release_at > ? "
+            "ORDER BY release_at LIMIT ?",
             [to_db_time(after), limit],
         )
-        offsets_by_show = self.reminder_offsets_by_show()
+        if not first:
+            return []
+        bound = from_db_time(first[-1]["release_at"]) if len(first) == limit else None
+        until = "9999" if bound is None else to_db_time(bound + timedelta(seconds=longest))
+        releases = self._rows(
+            "SELECT DISTINCT e.release_at, s.show_id FROM episodes e "
+            "JOIN seasons s ON s.id = e.season_id WHERE e.release_at > ? AND e.release_at <= ?",
+            [to_db_time(after), until],
+        )
         instants: set[datetime] = set()
         for row in releases:
             release_at = from_db_time(row["release_at"])
             instants.add(release_at)
             for offset in offsets_by_show.get(row["show_id"], ()):
-                instant = release_at.timestamp() - offset
-                if instant > after.timestamp():
-                    instants.add(datetime.fromtimestamp(instant, UTC))
-        return sorted(instants)[:limit]
+                instant = release_at - timedelta(seconds=offset)
+                if instant > after:
+                    instants.add(instant)
+        return sorted(i for i in instants if bound is None or i <= bound)
 
     def seasons_releasing_after(
         self, show_ids: Sequence[int], after: datetime

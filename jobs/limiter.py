@@ -44,12 +44,18 @@ class RateLimiter:
 
     async def acquire(self, channel: Hashable | None = None) -> None:
         """Wait until one more request may go out (to `channel`)."""
+        if channel is not None and self.per_channel_interval:
+            # Reserve this channel's next slot (no await in between, so no race) and wait for
+            # it outside the global lock: one busy channel never holds up the others.
+            now = self._monotonic()
+            slot = max(now, self._channel_next.get(channel, 0.0))
+            self._channel_next[channel] = slot + self.per_channel_interval
+            if slot - now > _EPSILON:
+                await self._sleep(slot - now)
         async with self._lock:
             while True:
                 now = self._monotonic()
                 wait = self._blocked_until - now
-                if channel is not None and self.per_channel_interval:
-                    wait = max(wait, self._channel_next.get(channel, 0.0) - now)
                 self._refill(now)
                 # Tolerate float dust: 0.999999999 tokens after an exact sleep is one token,
                 # or a wait too small to move the clock would spin forever.
@@ -57,8 +63,6 @@ class RateLimiter:
                     wait = max(wait, (1 - self._tokens) / self.rate)
                 if wait <= _EPSILON:
                     self._tokens -= 1
-                    if channel is not None and self.per_channel_interval:
-                        self._channel_next[channel] = now + self.per_channel_interval
                     return
                 await self._sleep(wait)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from jobs.limiter import RateLimiter
 
 
@@ -48,3 +50,25 @@ async def test_back_off_stops_the_platform_for_retry_after() -> None:
     limit.back_off(3.0)
     await limit.acquire()
     assert t.now == 3.0
+
+
+async def test_a_channel_waiting_for_its_slot_does_not_hold_up_the_others() -> None:
+    t = FakeTime()
+    waits: list[tuple[float, asyncio.Event]] = []
+
+    async def parked_sleep(seconds: float) -> None:  # sleeps until the test releases it
+        woken = asyncio.Event()
+        waits.append((seconds, woken))
+        await woken.wait()
+
+    limit = RateLimiter(20.0, per_channel_interval=1.0, monotonic=lambda: t.now,
+                        sleep=parked_sleep)  # fmt: skip
+    await limit.acquire("C1")
+    second_to_c1 = asyncio.create_task(limit.acquire("C1"))
+    await asyncio.sleep(0)
+    assert [seconds for seconds, _ in waits] == [1.0]  # C1 waits for its next slot...
+    await asyncio.wait_for(limit.acquire("C2"), timeout=5)  # ...C2 goes straight through
+    assert not second_to_c1.done()
+    t.now = 1.0
+    waits[0][1].set()
+    await second_to_c1
