@@ -1194,14 +1194,19 @@ class Store:
         states: Sequence[str] | None = None,
         limit: int = 1000,
         newest_first: bool = False,
+        with_error: bool = False,
     ) -> list[OutboxRow]:
-        """Outbox rows in due order (or newest first), e.g. the recent failures."""
+        """Outbox rows in due order (or newest first), e.g. the recent failures, or the
+        rows waiting for a retry (`with_error`: the ones that carry a last error)."""
         order = "n.due_at DESC, n.id DESC" if newest_first else "n.due_at, n.id"
-        clause = ""
+        conditions = ["1 = 1"]
         params: list[Any] = []
         if states:
-            clause = f"WHERE n.state IN ({','.join('?' * len(states))})"
+            conditions.append(f"n.state IN ({','.join('?' * len(states))})")
             params = list(states)
+        if with_error:
+            conditions.append("n.last_error IS NOT NULL")
+        clause = "WHERE " + " AND ".join(conditions)
         rows = self._rows(
             _OUTBOX_SELECT + f"{clause} ORDER BY {order} LIMIT ?",
             [*params, limit],

@@ -21,6 +21,7 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
     instants = store.upcoming_due_instants(now, limit=upcoming)
     retry_at = _next_retry(store)
     failed = store.outbox(states=["failed"], limit=FAILURES_LIMIT, newest_first=True)
+    waiting = store.outbox(states=["pending"], limit=FAILURES_LIMIT, with_error=True)
     shows = {show.id: show.title for show in store.visible_shows(None)}
     paused = store.subscriptions(paused_only=True)
     return {
@@ -40,6 +41,15 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
                 "reason": row.last_error,
             }
             for row in failed
+        ],
+        "retrying": [
+            {
+                "channel": str(row.channel),
+                "key": row.notification_key,
+                "attempts": row.attempts,
+                "reason": row.last_error,
+            }
+            for row in waiting
         ],
         "paused_subscriptions": [
             {
@@ -82,6 +92,13 @@ def format_status(report: dict) -> str:
     else:
         lines.append("  none yet")
     lines.append("")
+    if report["retrying"]:
+        lines.append(f"Waiting for a retry ({len(report['retrying'])} shown):")
+        lines += [
+            f"  {r['channel']} {r['key']} (attempt {r['attempts']}): {r['reason']}"
+            for r in report["retrying"]
+        ]
+        lines.append("")
     failures = report["failures"]
     paused = report["paused_subscriptions"]
     if not failures and not paused:

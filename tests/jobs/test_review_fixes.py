@@ -202,3 +202,23 @@ async def test_moving_a_season_does_not_repost_a_drop_to_a_channel_that_resubscr
     await world.engine.run_pass()
     releases = [d for d in world.sender.sent if d.notification_key.endswith(":release")]
     assert len(releases) == 1
+
+
+async def test_status_shows_posts_waiting_because_the_token_is_refused(world: World):
+    from jobs.status import format_status, status_report
+
+    world.add_fam()
+    world.subscribe("general")
+    world.sender.fail = lambda _d: SenderUnavailableError("401 Unauthorized: set DISCORD_TOKEN")
+    world.clock.set(FAM_DROPS[0])
+    await world.engine.run_pass()
+    report = status_report(world.store, world.clock.now())
+    assert report["retrying"] == [
+        {
+            "channel": "console:general",
+            "key": report["retrying"][0]["key"],
+            "attempts": 1,
+            "reason": "401 Unauthorized: set DISCORD_TOKEN",
+        }
+    ]
+    assert "Waiting for a retry (1 shown):" in format_status(report)
