@@ -45,12 +45,6 @@ class SlackPayload:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"text": self.text}
-        if self.blocks:
-            kwargs["blocks"] = self.blocks
-        return kwargs
-
 
 def escape(text: str) -> str:
     """Escape the three characters Slack's markup treats specially (and only those)."""
