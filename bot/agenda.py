@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.plan import MAX_REMINDER, PlannedPost, SeasonChange, drops, plan_posts
+from bot.plan import MAX_REMINDER, MessageCache, PlannedPost, SeasonChange, drops, plan_posts
 from bot.store import SeasonEvent, Store
 
 # Subscriptions planned (and written, and sent) at a time: small enough to start posting
@@ -89,8 +89,9 @@ def post_pages(
     if not show_ids:
         return
     pages = store.subscription_pages(show_ids=sorted(show_ids), page_size=page_size or PAGE_SIZE)
+    messages = MessageCache()
     for page in pages:
-        yield plan_posts(releases, changes, page, start, end)
+        yield plan_posts(releases, changes, page, start, end, messages=messages)
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,13 @@ def plan_posts(
     subscriptions: Iterable[Subscription],
     start: datetime,
     end: datetime,
+    *,
+    messages: MessageCache | None = None,
 ) -> list[PlannedPost]:
     """Every release and reminder due in (start, end], and a post for each change, in due order.
+
+    Pages of subscriptions planned in turn share one `messages` cache, so each distinct post
+    is composed once per window, not once per page.
 
     Releases and reminders go to every active subscription of the show. Announcements,
     trailers and moves go to subscriptions that want them and existed when the change was
@@ -106,7 +111,7 @@ def plan_posts(
 
     posts: list[PlannedPost] = []
     # Thousands of channels share a handful of distinct messages: compose each once.
-    messages = _MessageCache()
+    messages = messages if messages is not None else MessageCache()
     for show, season, episodes in releases:
         for drop in drops(show, season, episodes):
             for subscription in by_show.get(show.id, ()):
@@ -120,7 +125,7 @@ def plan_posts(
     return posts
 
 
-class _MessageCache(dict):
+class MessageCache(dict):
     """(drop key, reminder offset, hide titles, mention) -> Message."""
 
     def get_message(self, drop: Drop, offset: int | None, subscription: Subscription) -> Message:
@@ -143,7 +148,7 @@ def _drop_posts(
     subscription: Subscription,
     start: datetime,
     end: datetime,
-    messages: _MessageCache,
+    messages: MessageCache,
 ) -> Iterable[PlannedPost]:
     common = {
         "subscription": subscription,
