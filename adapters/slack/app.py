@@ -229,11 +229,7 @@ class SlackAdapter:
                 "Socket Mode in the app settings.",
             ) from None
         except (TimeoutError, aiohttp.ClientError) as error:
-            where = self.settings.slack_api_base or "https://slack.com/api/"
-            raise SlackStartupError(
-                f"Cannot reach the Slack Web API at {where} ({type(error).__name__}).",
-                hint="Check the network, or SLACK_API_BASE if you set it.",
-            ) from None
+            raise self._unreachable(error) from None
         url = opened.get("url")
         if not isinstance(url, str) or not url:
             raise SlackStartupError("Slack's apps.connections.open answered without a URL.")
@@ -282,12 +278,15 @@ class SlackAdapter:
                 hint="Reinstall the app and copy the Bot User OAuth Token (xoxb-…) again.",
             ) from None
         except (TimeoutError, aiohttp.ClientError) as error:
-            where = self.settings.slack_api_base or "https://slack.com/api/"
-            raise SlackStartupError(
-                f"Cannot reach the Slack Web API at {where} ({type(error).__name__}).",
-                hint="Check the network, or SLACK_API_BASE if you set it.",
-            ) from None
+            raise self._unreachable(error) from None
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _unreachable(self, error: BaseException) -> SlackStartupError:
+        where = self.settings.slack_api_base or "https://slack.com/api/"
+        return SlackStartupError(
+            f"Cannot reach the Slack Web API at {where} ({type(error).__name__}).",
+            hint="Check the network, or SLACK_API_BASE if you set it.",
+        )
 
     # ---------------------------------------------------------------- listeners
 
