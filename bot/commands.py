@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
-from bot.plan import drops
+from bot.plan import Drop, drops
 from bot.store import Store
 
 
@@ -83,7 +83,9 @@ class Commands:
         lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
         upcoming = self._next_drop(target)
         if upcoming:
-            lines.append(f"Next: {upcoming}.")
+            season, drop = upcoming
+            label = episode_label(season, drop.episodes)
+            lines.append(f"Next: {label} {_local(drop.release_at, season.timezone)}.")
         trailer = self._latest_trailer(target)
         if trailer:
             lines.append(f"Trailer: {trailer}")
@@ -163,23 +165,17 @@ class Commands:
             shows = [s for s in self._visible(actor) if s.id in show_ids]
         else:
             shows = self._visible(actor)
-        now = self.clock.now()
         upcoming: list[tuple[datetime, str, dict]] = []
         for show in shows:
-            for season in self.store.seasons_of(show.id):
-                episodes = self.store.episodes_of(season.id)
-                for drop in drops(show, season, episodes):
-                    if drop.release_at > now:
-                        data = _episode_data(show, season, drop.episodes[0])
-                        text = (
-                            f"{show.title} {episode_label(season, drop.episodes)}: "
-                            f"{data['local']} ({data['airstamp_utc']})"
-                        )
-                        upcoming.append((drop.release_at, text, data))
-                        break
-                else:
-                    continue
-                break
+            found = self._next_drop(show)
+            if found is not None:
+                season, drop = found
+                data = _episode_data(show, season, drop.episodes[0])
+                text = (
+                    f"{show.title} {episode_label(season, drop.episodes)}: "
+                    f"{data['local']} ({data['airstamp_utc']})"
+                )
+                upcoming.append((drop.release_at, text, data))
         upcoming.sort(key=lambda item: item[0])
         if not upcoming:
             return self._reply(actor, "Nothing is scheduled.", data=[])
@@ -576,16 +572,17 @@ class Commands:
                 hint="Ask a moderator or an admin.",
             )
 
-    def _next_drop(self, show: Show) -> str | None:
+    def _next_drop(self, show: Show) -> tuple[Season, Drop] | None:
+        """The show's first drop after now (of any season)."""
         now = self.clock.now()
-        best: tuple[datetime, str] | None = None
+        best: tuple[Season, Drop] | None = None
         for season in self.store.seasons_of(show.id):
             for drop in drops(show, season, self.store.episodes_of(season.id)):
-                if drop.release_at > now and (best is None or drop.release_at < best[0]):
-                    label = episode_label(season, drop.episodes)
-                    best = (drop.release_at, f"{label} {_local(drop.release_at, season.timezone)}")
+                if drop.release_at > now:
+                    if best is None or drop.release_at < best[1].release_at:
+                        best = (season, drop)
                     break
-        return best[1] if best else None
+        return best
 
     def _latest_trailer(self, show: Show) -> str | None:
         urls = [s.trailer_url for s in self.store.seasons_of(show.id) if s.trailer_url]
