@@ -360,18 +360,12 @@ class Commands:
         )
         now = self.clock.now()
         episodes = self.store.episodes_of(season.id)
-        # "Released" means its drop was posted, not that its old date has passed: an admin
-        # correcting a wrong date after the fact still moves the episodes nobody was told of.
-        posted_ids = self.store.posted_episode_ids(season.id)
-        posted_at = {e.release_at for e in episodes if e.id in posted_ids}
         moves = {
             episode.id: instant
             for episode, instant in zip(episodes, instants, strict=True)
-            if episode.release_at not in posted_at
-            and not episode.manual
-            and episode.release_at != instant
+            if not episode.manual and episode.release_at != instant
         }
-        self.store.move_season(
+        moved = self.store.move_season(
             season,
             premiere=new_premiere,
             cadence=cadence,
@@ -384,8 +378,8 @@ class Commands:
         return self._reply(
             actor,
             f"Moved {target.title} season {season.number} from {long_date(season.premiere)} "
-            f"to {long_date(new_premiere)}; {len(moves)} episode(s) rescheduled.",
-            data={"moved_episodes": len(moves), "premiere": new_premiere.isoformat()},
+            f"to {long_date(new_premiere)}; {moved} episode(s) rescheduled.",
+            data={"moved_episodes": moved, "premiere": new_premiere.isoformat()},
         )
 
     def season_trailer(self, actor: Actor, show: str, number: int | str, url: str) -> Reply:

@@ -494,15 +494,6 @@ class Store:
         rows = self._rows("SELECT * FROM episodes WHERE season_id = ? ORDER BY number", [season_id])
         return [_episode(row) for row in rows]
 
-    def posted_episode_ids(self, season_id: int) -> set[int]:
-        """Episodes whose release post went out (or is going out) to at least one channel."""
-        rows = self._rows(
-            "SELECT DISTINCT episode_id FROM notifications WHERE season_id = ? "
-            "AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
-            [season_id],
-        )
-        return {row["episode_id"] for row in rows}
-
     def move_season(
         self,
         season: Season,
@@ -513,14 +504,37 @@ class Store:
         show: Show,
         actor: str,
         now: datetime,
-    ) -> None:
-        """Move a season's premiere and the given episodes, in one transaction.
+    ) -> int:
+        """Move a season's premiere and those of the given episodes not yet released, in one
+        transaction; returns how many episodes moved.
 
-        Notifications of moved episodes that were not sent yet are dropped, and their
-        reminders forgotten, so the plan schedules them afresh at the new instants; a
-        release that was already posted keeps its key and is never posted again.
+        "Released" means its drop was posted (or is being posted) to some channel, not that
+        its old date has passed: an admin correcting a wrong date after the fact still moves
+        the episodes nobody was told of. Notifications of moved episodes that were not sent
+        yet are dropped and their reminders forgotten, so the plan schedules them afresh.
         """
         with self._write():
+            # Read inside the transaction, so a drop claimed meanwhile is seen as released.
+            released = {
+                row["release_at"]
+                for row in self._rows(
+                    "SELECT e.release_at FROM episodes e JOIN notifications n "
+                    "ON n.episode_id = e.id WHERE n.season_id = ? "
+                    "AND n.notification_key LIKE '%:release' AND n.state IN ('sent', 'sending')",
+                    [season.id],
+                )
+            }
+            current = {
+                row["id"]: row["release_at"]
+                for row in self._rows(
+                    "SELECT id, release_at FROM episodes WHERE season_id = ?", [season.id]
+                )
+            }
+            new_release_at = {
+                episode_id: instant
+                for episode_id, instant in new_release_at.items()
+                if current.get(episode_id) not in released
+            }
             self._exec(
                 "UPDATE seasons SET premiere = ?, cadence_dates = ? WHERE id = ?",
                 [
@@ -545,6 +559,7 @@ class Store:
                 now,
             )
             self._bump_changes()
+            return len(new_release_at)
 
     def _move_episode(self, episode_id: int, instant: datetime) -> None:
         self._exec(

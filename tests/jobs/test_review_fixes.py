@@ -222,3 +222,14 @@ async def test_status_shows_posts_waiting_because_the_token_is_refused(world: Wo
         }
     ]
     assert "Waiting for a retry (1 shown):" in format_status(report)
+
+
+async def test_a_season_move_leaves_posted_drops_where_they_were(world: World):
+    world.add_fam()
+    world.subscribe("general")
+    world.clock.set(FAM_DROPS[0])
+    await world.engine.run_pass()  # the premiere is posted
+    reply = world.commands.season_move(OPERATOR, FAM, 4, premiere="2023-11-03")
+    assert reply.data["moved_episodes"] == 9
+    airdates = [e["airdate"] for e in world.commands.schedule(OPERATOR, FAM).data["episodes"]]
+    assert airdates[:3] == ["2023-11-10", "2023-11-10", "2023-11-17"]
