@@ -14,6 +14,15 @@ Events are EXTERNAL (entity_type 3, no voice channel), guild-only (privacy_level
 long, located at the show's network ("Streaming" when unknown). A milestone whose start has
 passed is left alone: Discord shows and ends it by itself, and the bot forgets it.
 
+Crash-safe creation: every event's description ends with a marker line naming its key,
+`episode-bot:season:7:premiere` (Discord keeps the description verbatim). If the bot dies after
+Discord created an event but before the store recorded it, the next sync would otherwise
+create a duplicate. So before creating anything in a guild where a wanted key has no record,
+the sync lists the guild's events once (GET /guilds/{id}/scheduled-events) and adopts a
+scheduled event carrying that key's marker: records it, and edits it if it differs from what
+the bot would send. Events without our marker, or with another key's, are never touched. A
+guild whose wanted keys are all recorded is never listed.
+
 Optional by permission: without Manage Events (or Create Events) in a guild Discord answers
 403 (50013); the guild is skipped quietly (one info line) and not asked again until its
 milestones change. Only one sync runs at a time; requests during one make it run once more.
@@ -50,6 +59,8 @@ EXTERNAL = 3  # entity_type: somewhere outside Discord
 GUILD_ONLY = 2  # privacy_level
 UNKNOWN_GUILD = 10004
 UNKNOWN_EVENT = 10070
+SCHEDULED = 1  # status: not started yet (2 active, 3 completed, 4 canceled)
+MARKER_PREFIX = "episode-bot:"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -63,7 +74,21 @@ def event_name(milestone: Milestone) -> str:
     return _clip(milestone.show_title, NAME_LIMIT - len(suffix)) + suffix
 
 
+def event_marker(object_key: str) -> str:
+    """The description's last line that makes an event recognisable as ours, by key."""
+    return MARKER_PREFIX + object_key
+
+
+def marker_key(description: str | None) -> str | None:
+    """The object key an event's description marks it with, or None when it is not ours."""
+    lines = (description or "").strip().splitlines()
+    last = lines[-1].strip() if lines else ""
+    key = last.removeprefix(MARKER_PREFIX)
+    return key if key and key != last else None
+
+
 def event_description(milestone: Milestone) -> str:
+    """The text for members, then the marker line (never clipped) naming the event's key."""
     first, last = milestone.first_episode, milestone.last_episode
     label = f"S{milestone.season_number}E{first}" + (f"–E{last}" if last != first else "")
     where = f" on {milestone.network}" if milestone.network else ""
@@ -76,7 +101,8 @@ def event_description(milestone: Milestone) -> str:
         lines.append(f"“{milestone.season_title}”")
     if milestone.trailer_url:
         lines.append(f"Trailer: {milestone.trailer_url}")
-    return _clip("\n".join(lines), DESCRIPTION_LIMIT)
+    marker = event_marker(milestone.object_key)
+    return _clip("\n".join(lines), DESCRIPTION_LIMIT - len(marker) - 1) + "\n" + marker
 
 
 def event_payload(milestone: Milestone) -> dict[str, Any]:
@@ -97,12 +123,34 @@ def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _same_time(remote: Any, ours: str) -> bool:
+    try:
+        return datetime.fromisoformat(str(remote)) == datetime.fromisoformat(ours)
+    except ValueError:
+        return False
+
+
+def matches_payload(event: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """Whether an event as Discord returns it already shows what `payload` would set."""
+    return (
+        event.get("name") == payload["name"]
+        and (event.get("description") or "") == payload["description"]
+        and event.get("entity_type") == payload["entity_type"]
+        and event.get("privacy_level") == payload["privacy_level"]
+        and (event.get("entity_metadata") or {}).get("location")
+        == payload["entity_metadata"]["location"]
+        and _same_time(event.get("scheduled_start_time"), payload["scheduled_start_time"])
+        and _same_time(event.get("scheduled_end_time"), payload["scheduled_end_time"])
+    )
+
+
 @dataclass
 class SyncResult:
     created: int = 0
     edited: int = 0
     deleted: int = 0
     unchanged: int = 0
+    adopted: int = 0  # found on Discord by marker and recorded again (then counted as above)
     skipped_guilds: list[str] = field(default_factory=list)  # no permission, or an error
 
     def merge(self, other: SyncResult) -> None:
@@ -110,6 +158,7 @@ class SyncResult:
         self.edited += other.edited
         self.deleted += other.deleted
         self.unchanged += other.unchanged
+        self.adopted += other.adopted
         self.skipped_guilds.extend(other.skipped_guilds)
 
 
@@ -139,6 +188,7 @@ class ScheduledEventSync:
         self.can_manage = can_manage
         self.seen_changes: int | None = None  # the store's change counter at the last sync
         self.syncs = 0
+        self.listings = 0  # GET scheduled-events requests made (only when a record is missing)
         self._lock = asyncio.Lock()
         self._wanted = False
         # guild -> the plan it refused (403): not asked again until its plan differs
@@ -224,6 +274,9 @@ class ScheduledEventSync:
             self._skip(guild, plan, "the bot lacks Manage Events there", result)
             return
         try:
+            missing = [key for key in wanted if key not in current]
+            if missing:  # maybe created before a crash, unrecorded: find it before creating
+                await self._adopt(guild, missing, wanted, current, now, result)
             for key, obj in current.items():
                 if key not in wanted:
                     await self._delete(guild, obj)
@@ -270,6 +323,49 @@ class ScheduledEventSync:
         )
         self._refused[guild] = plan
         result.skipped_guilds.append(guild)
+
+    async def _adopt(
+        self,
+        guild: str,
+        missing: list[str],
+        wanted: dict[str, tuple[Milestone, dict[str, Any]]],
+        current: dict[str, PlatformObject],
+        now: datetime,
+        result: SyncResult,
+    ) -> None:
+        """List the guild's events once; record each scheduled one marked with a missing key
+        (the oldest, should there be several) into the store and `current`. One that differs
+        from its payload is recorded with an empty hash, so the caller edits it."""
+        self.listings += 1
+        events = await self._call(guild, self.http.get_scheduled_events(int(guild), False))
+        found: dict[str, dict[str, Any]] = {}
+        for event in sorted(events or [], key=lambda e: int(e["id"])):
+            key = marker_key(event.get("description"))
+            if key in missing and key not in found and event.get("status") == SCHEDULED:
+                found[key] = event
+        for key, event in found.items():
+            milestone, payload = wanted[key]
+            digest = payload_hash(payload) if matches_payload(event, payload) else ""
+            remote_id = str(event["id"])
+            self.store.put_platform_object(
+                PLATFORM,
+                guild,
+                key,
+                remote_id=remote_id,
+                payload_hash=digest,
+                expires_at=milestone.release_at,
+                now=now,
+            )
+            current[key] = PlatformObject(
+                PLATFORM, guild, key, remote_id, digest, milestone.release_at, now
+            )
+            result.adopted += 1
+            log.info(
+                "Discord server %s: adopted scheduled event %s for %s (created before a crash?)",
+                guild,
+                remote_id,
+                key,
+            )
 
     async def _create(self, guild: str, payload: dict[str, Any]) -> str:
         data = await self._call(

@@ -17,6 +17,7 @@ from adapters.discord.events import (
     NAME_LIMIT,
     ScheduledEventSync,
     event_payload,
+    marker_key,
 )
 from bot.agenda import Milestone
 from bot.commands import Commands
@@ -242,6 +243,17 @@ def test_payloads_stay_within_discord_limits():
     assert len(payload["description"]) <= DESCRIPTION_LIMIT
     assert payload["entity_metadata"] == {"location": "Streaming"}  # no network known
     assert "(S4E1–E2)" in event_payload(milestone())["description"]
+    assert payload["description"].endswith("…\nepisode-bot:season:1:premiere")  # never clipped
+
+
+def test_the_marker_names_the_key_on_the_last_line_only():
+    description = event_payload(milestone(object_key="season:12:finale"))["description"]
+    assert description.splitlines()[-1] == "episode-bot:season:12:finale"
+    assert marker_key(description) == "season:12:finale"
+    assert marker_key(description + "\n") == "season:12:finale"  # trailing space trimmed
+    assert marker_key(description + "\nedited by a member") is None
+    assert marker_key("episode-bot:") is None
+    assert marker_key(None) is None and marker_key("") is None
 
 
 async def test_the_adapter_syncs_at_start_up_and_on_every_change(api, core):
@@ -273,3 +285,110 @@ async def test_the_adapter_syncs_at_start_up_and_on_every_change(api, core):
         assert await adapter.events.sync_if_changed() is False
     finally:
         await adapter.stop()
+
+
+def forget(core: Commands, key: str, guild: str = GUILD_A) -> None:
+    """The crash: Discord created the event, the bot died before recording it."""
+    assert core.store.delete_platform_object("discord", guild, key)
+
+
+def remote_ids(core: Commands, guild: str = GUILD_A) -> dict[str, str]:
+    return {o.object_key: o.remote_id for o in core.store.platform_objects("discord", guild)}
+
+
+async def test_every_event_carries_its_key_as_a_marker(api, core, sync):
+    add_fam(core)
+    follow(core)
+    await sync.sync()
+
+    for key, remote_id in remote_ids(core).items():
+        description = api.scheduled_events[remote_id]["description"]
+        assert description.splitlines()[-1] == f"episode-bot:{key}"
+
+
+async def test_an_event_created_before_a_crash_is_adopted_not_duplicated(api, core, sync):
+    add_fam(core)
+    follow(core)
+    await sync.sync()
+    ids = remote_ids(core)
+    premiere = api.scheduled_events[ids["season:1:premiere"]]
+    strangers = [
+        api.add_scheduled_event(GUILD_A, name=premiere["name"]),  # no marker
+        api.add_scheduled_event(
+            GUILD_A,
+            name=premiere["name"],
+            description="Ours, but another key\nepisode-bot:season:99:premiere",
+        ),
+    ]
+    before = {e["id"]: dict(e) for e in strangers}
+    forget(core, "season:1:premiere")
+
+    result = await sync.sync()
+
+    assert (result.adopted, result.created, result.edited, result.unchanged) == (1, 0, 0, 2)
+    assert remote_ids(core) == ids  # the same event recorded again
+    assert len(requests(api, "POST")) == 2  # only the first sync's: no duplicate
+    assert requests(api, "PATCH") == []  # it already showed the right thing
+    assert len(requests(api, "GET")) == 2  # first sync, then this one
+    assert {e["id"]: api.scheduled_events[e["id"]] for e in strangers} == before  # untouched
+    assert len(api.scheduled_events) == 4
+    assert (await sync.sync()).unchanged == 2  # and in step again: nothing more
+
+
+async def test_an_adopted_event_that_differs_is_edited(api, core, sync):
+    add_fam(core)
+    follow(core)
+    await sync.sync()
+    ids = remote_ids(core)
+    forget(core, "season:1:premiere")
+    forget(core, "season:1:finale")
+
+    core.season_move(OPERATOR, FAM, 4, premiere="2023-12-01")
+    result = await sync.sync()
+
+    assert (result.adopted, result.edited, result.created) == (2, 2, 0)
+    assert remote_ids(core) == ids
+    assert set(api.scheduled_events) == set(ids.values())  # no duplicates
+    assert len(requests(api, "POST")) == 2
+    assert {r.path.rsplit("/", 1)[-1] for r in requests(api, "PATCH")} == set(ids.values())
+    assert start_of(events_of(api)["For All Mankind: Season 4 premiere"]) == datetime(
+        2023, 12, 1, 5, 0, tzinfo=UTC
+    )
+    assert (await sync.sync()).unchanged == 2
+
+
+async def test_an_event_a_member_started_or_cancelled_is_not_adopted(api, core, sync):
+    add_fam(core)
+    follow(core)
+    await sync.sync()
+    old = remote_ids(core)["season:1:premiere"]
+    api.scheduled_events[old]["status"] = 2  # active: the listing shows it, but not ours now
+    forget(core, "season:1:premiere")
+
+    result = await sync.sync()
+
+    assert (result.adopted, result.created) == (0, 1)
+    assert remote_ids(core)["season:1:premiere"] != old
+
+
+async def test_the_guild_is_listed_only_when_a_record_is_missing(api, core, sync):
+    add_fam(core)
+    follow(core)
+    await sync.sync()  # nothing recorded yet: one listing before creating
+    assert len(requests(api, "GET")) == 1 and sync.listings == 1
+
+    await sync.sync()  # in step
+    core.season_move(OPERATOR, FAM, 4, premiere="2023-12-01")
+    await sync.sync()  # edits of recorded events
+    api.scheduled_events.clear()  # a member deleted both: recreated without listing
+    core.season_move(OPERATOR, FAM, 4, premiere="2023-12-08")
+    assert (await sync.sync()).created == 2
+    assert len(requests(api, "GET")) == 1
+
+    follow(core, GUILD_B, CHANNEL_B)  # a new guild: listed once, before its events are made
+    assert (await sync.sync()).created == 2
+    assert len(requests(api, "GET", GUILD_B)) == 1 and len(requests(api, "GET")) == 1
+
+    core.season_remove(OPERATOR, FAM, 4)  # deleting needs no listing either
+    assert (await sync.sync()).deleted == 4
+    assert sync.listings == 2

@@ -264,6 +264,29 @@ class FakeDiscord:
             await asyncio.wait_for(self._new_request.wait_for(enough), timeout)
         return self.requests_to(method, path_re)
 
+    def add_scheduled_event(self, guild_id: str, **fields: Any) -> dict[str, Any]:
+        """An event someone else made in the guild (a member, another bot), as Discord would
+        store it: an EXTERNAL, guild-only, scheduled one unless `fields` say otherwise."""
+        event = {
+            "channel_id": None,
+            "entity_id": None,
+            "creator_id": "1",
+            "image": None,
+            "name": "Movie night",
+            "description": None,
+            "entity_type": 3,
+            "entity_metadata": {"location": "Somewhere"},
+            "privacy_level": 2,
+            "scheduled_start_time": "2023-11-10T05:00:00+00:00",
+            "scheduled_end_time": "2023-11-10T06:00:00+00:00",
+            **fields,
+            "id": self.snowflake(),
+            "guild_id": guild_id,
+            "status": fields.get("status", 1),
+        }
+        self.scheduled_events[event["id"]] = event
+        return event
+
     # ---- gateway ---------------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
@@ -471,6 +494,7 @@ class FakeDiscord:
             web.patch(f"{p}/webhooks/{{app_id}}/{{token}}/messages/@original", self._edit_original),
             web.put(f"{p}/applications/{{app_id}}/commands", self._sync_global),
             web.put(f"{p}/applications/{{app_id}}/guilds/{{guild_id}}/commands", self._sync_guild),
+            web.get(f"{p}/guilds/{{guild_id}}/scheduled-events", self._list_events),
             web.post(f"{p}/guilds/{{guild_id}}/scheduled-events", self._create_event),
             web.patch(f"{p}/guilds/{{guild_id}}/scheduled-events/{{event_id}}", self._edit_event),
             web.delete(
@@ -643,10 +667,28 @@ class FakeDiscord:
             )
         return None
 
+    async def _list_events(self, request: web.Request) -> web.Response:
+        """GET /guilds/{guild.id}/scheduled-events: the guild's scheduled and active events, a
+        JSON array of guild scheduled event objects, oldest first; `with_user_count=1` adds each
+        one's `user_count`. Listing needs no Manage Events (only View Channel for channel-bound
+        events), so `events_forbidden` does not refuse it."""
+        guild_id = request.match_info["guild_id"]
+        with_count = request.query.get("with_user_count", "0").lower() in ("1", "true")
+        events = [
+            {**event, **({"user_count": 0} if with_count else {})}
+            for event in sorted(self.scheduled_events.values(), key=lambda e: int(e["id"]))
+            if event["guild_id"] == guild_id and event.get("status", 1) in (1, 2)
+        ]
+        return _json(events)
+
     async def _create_event(self, request: web.Request) -> web.Response:
         if (error := self._event_error(request)) is not None:
             return error
         event = {
+            "channel_id": None,
+            "entity_id": None,
+            "creator_id": str(self.bot_user_id),
+            "image": None,
             **(request[_RECORD].json or {}),
             "id": self.snowflake(),
             "guild_id": request.match_info["guild_id"],
