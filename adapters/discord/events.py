@@ -293,15 +293,7 @@ class ScheduledEventSync:
                 else:  # new, or deleted on Discord's side (by a member): create it (again)
                     remote_id = await self._create(guild, payload)
                     result.created += 1
-                self.store.put_platform_object(
-                    PLATFORM,
-                    guild,
-                    key,
-                    remote_id=remote_id,
-                    payload_hash=digest,
-                    expires_at=milestone.release_at,
-                    now=now,
-                )
+                self._remember(guild, key, milestone, remote_id, digest, now)
         except discord.Forbidden as error:
             self._skip(guild, plan, f"Discord refused (error {error.code})", result)
             return
@@ -312,6 +304,27 @@ class ScheduledEventSync:
             result.skipped_guilds.append(guild)
             return
         self._refused.pop(guild, None)
+
+    def _remember(
+        self,
+        guild: str,
+        key: str,
+        milestone: Milestone,
+        remote_id: str,
+        digest: str,
+        now: datetime,
+    ) -> PlatformObject:
+        """Record the event Discord holds for `key` (an empty digest: edit it next)."""
+        self.store.put_platform_object(
+            PLATFORM,
+            guild,
+            key,
+            remote_id=remote_id,
+            payload_hash=digest,
+            expires_at=milestone.release_at,
+            now=now,
+        )
+        return PlatformObject(PLATFORM, guild, key, remote_id, digest, milestone.release_at, now)
 
     def _skip(self, guild: str, plan: str, why: str, result: SyncResult) -> None:
         log.info(
@@ -347,18 +360,7 @@ class ScheduledEventSync:
             milestone, payload = wanted[key]
             digest = payload_hash(payload) if matches_payload(event, payload) else ""
             remote_id = str(event["id"])
-            self.store.put_platform_object(
-                PLATFORM,
-                guild,
-                key,
-                remote_id=remote_id,
-                payload_hash=digest,
-                expires_at=milestone.release_at,
-                now=now,
-            )
-            current[key] = PlatformObject(
-                PLATFORM, guild, key, remote_id, digest, milestone.release_at, now
-            )
+            current[key] = self._remember(guild, key, milestone, remote_id, digest, now)
             result.adopted += 1
             log.info(
                 "Discord server %s: adopted scheduled event %s for %s (created before a crash?)",
