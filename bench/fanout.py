@@ -6,7 +6,7 @@ engine and platform sender, against the local fake platform API (tests/fakes).
 * Slack: `SlackSender` (slack_sdk) against `FakeSlackApi`, which enforces a workspace limit of
   R_slack chat.postMessage calls/s (fixed one-second windows) and about one message per second
   per channel, answering 429 + Retry-After beyond. The engine uses the app's Slack limiter
-  (`bot.app.limiter_for("slack")`: burst, per-channel spacing) with its overall rate set to the
+  (`limiter_for("slack")`: burst, per-channel spacing) with its overall rate set to the
   bench's workspace rate.
 
 The drop is scheduled a moment ahead of real time and fired by APScheduler, so one run
@@ -29,17 +29,17 @@ from pathlib import Path
 
 from adapters.discord.sender import DiscordSender
 from adapters.slack.sender import SlackSender
-from bot.app import limiter_for
 from bot.clock import FixedClock, SystemClock
 from bot.commands import Commands
 from bot.models import Actor
 from bot.sender import Delivery, Sender, SendReceipt
 from bot.store import Store, to_db_time
+from episode_bot.app import limiter_for
+from fakes.discord_api import FakeDiscord
+from fakes.slack_api import FakeSlackApi
 from jobs.delivery import DeliveryEngine
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlackApi
 
 TOKEN = "bench-token-not-secret"
 SLACK_TOKEN = "xoxb-bench-token-not-secret"

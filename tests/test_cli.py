@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from episode_bot.cli import cli
 
 FAM = "For All Mankind"
 TRAILER = "https://www.youtube.com/watch?v=0xEmwEc2JHs"
@@ -315,8 +315,8 @@ def test_deliver_refuses_to_race_a_live_run(run, db_path):
 def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
     db_path, monkeypatch, capsys
 ):
-    from bot.app import run as run_bot
     from bot.settings import Settings
+    from episode_bot.app import run as run_bot
 
     monkeypatch.chdir(db_path.parent)
     settings = Settings(episode_bot_db=db_path, slack_bot_token="SECRET-not-a-bot-token")

@@ -6,11 +6,11 @@ import io
 from datetime import UTC, datetime
 
 from adapters.console import ConsoleSender, parse_console_line, render
-from bot.app import _cli_runner
 from bot.messages import Message, MessageField, MessageKind
 from bot.models import ChannelRef
 from bot.sender import Delivery
 from bot.settings import Settings
+from episode_bot.app import _cli_runner
 
 PREMIERE = Message(
     kind=MessageKind.PREMIERE,
@@ -71,7 +71,7 @@ def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):
 def test_log_lines_and_tracebacks_never_show_a_token(tmp_path, capsys):
     import logging
 
-    from bot.app import configure_logging
+    from episode_bot.app import configure_logging
 
     token = "xoxb-1234567890-secret-token"
     configure_logging(Settings(episode_bot_db=tmp_path / "bot.db", slack_bot_token=token))

@@ -101,7 +101,7 @@ class DiscordSender:
     async def start(self) -> None:
         """Open the HTTP session and check the token (`GET /users/@me`).
 
-        Raises `SenderUnavailableError` (a `bot.sender.SendError`, which `bot.cli` reports as
+        Raises `SenderUnavailableError` (a `bot.sender.SendError`, which the CLI reports as
         a setting to mend) for a token Discord rejects: no post can succeed with it, but no
         channel is to blame either. `send` logs in lazily through here too, so a 401 there must
         not look like a channel's fault (`PermanentSendError` would pause the subscription).

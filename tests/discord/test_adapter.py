@@ -15,9 +15,9 @@ from adapters.discord.endpoints import DISCORD_API_BASE
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
+from fakes.discord_api import FakeDiscord
 from tests.discord.conftest import TOKEN
 from tests.discord.payloads import CHANNEL_A, GUILD_A
-from tests.fakes.discord_api import FakeDiscord
 
 
 def settings(api: FakeDiscord, token: str = TOKEN) -> Settings:

@@ -10,6 +10,7 @@ import discord
 from adapters.discord.interactions import ADMIN_REFUSAL, DM_ANSWER
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
+from fakes.discord_api import FakeDiscord
 from tests.discord.conftest import answer_of, answers, invoke
 from tests.discord.payloads import (
     ADMIN,
@@ -24,7 +25,6 @@ from tests.discord.payloads import (
     options,
     role,
 )
-from tests.fakes.discord_api import FakeDiscord
 
 EPHEMERAL = 64
 

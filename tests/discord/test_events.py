@@ -23,10 +23,10 @@ from bot.agenda import Milestone
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
+from fakes.discord_api import FakeDiscord
 from tests.conftest import add_fam
 from tests.discord.conftest import TOKEN
 from tests.discord.payloads import CHANNEL_A, CHANNEL_B, GUILD_A, GUILD_B
-from tests.fakes.discord_api import FakeDiscord
 
 OPERATOR = Actor.operator()
 FAM = "For All Mankind"
@@ -261,7 +261,7 @@ async def test_the_adapter_syncs_at_start_up_and_on_every_change(api, core):
     follow(core)
     settings = Settings(_env_file=None, discord_token=TOKEN, discord_api_base=api.base_url)
     adapter = DiscordAdapter(settings, core, events_poll_seconds=3600)
-    core.on_change = adapter.on_schedule_changed  # what bot.app.main wires
+    core.on_change = adapter.on_schedule_changed  # what episode_bot.app.main wires
     await adapter.start(connect_gateway=False)
     try:
         await adapter.wait_events_idle()

@@ -12,7 +12,7 @@ from adapters.discord.render import (
 )
 from bot.commands import Reply
 from bot.messages import Message, MessageField, MessageKind
-from tests.fakes.discord_api import _invalid_message, _pings
+from fakes.discord_api import _invalid_message, _pings
 
 RELEASE = datetime(2023, 11, 10, 2, 0, tzinfo=UTC)
 # What bot.compose puts in a release post.

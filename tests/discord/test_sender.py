@@ -18,8 +18,8 @@ from bot.sender import (
     SenderUnavailableError,
     TransientSendError,
 )
+from fakes.discord_api import FakeDiscord
 from tests.discord.conftest import TOKEN
-from tests.fakes.discord_api import FakeDiscord
 
 GUILD = "900000000000000001"
 CHANNEL = "900000000000000101"
@@ -177,7 +177,7 @@ async def test_a_token_reset_while_running_pauses_nothing(api, sender):
 async def test_a_bad_token_at_start_is_a_clear_send_error_and_never_shown(api):
     sender = DiscordSender("wrong-secret-token", api_base=api.base_url)
     with pytest.raises(SenderUnavailableError) as caught:
-        await sender.start()  # what bot.cli._open_senders calls: it catches SendError
+        await sender.start()  # what episode_bot.cli._open_senders calls: it catches SendError
     assert isinstance(caught.value, SendError)
     assert "401" in caught.value.reason and "DISCORD_TOKEN" in caught.value.reason
     assert "wrong-secret-token" not in str(caught.value) + repr(sender)

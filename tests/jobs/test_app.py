@@ -1,4 +1,4 @@
-"""`bot.app.main`: start-up catch-up, clean stop on a stop event and on SIGTERM."""
+"""`episode_bot.app.main`: start-up catch-up, clean stop on a stop event and on SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app import limiter_for, main
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import ChannelRef
 from bot.settings import Settings
 from bot.store import Store
+from episode_bot.app import limiter_for, main
 from jobs.outbox import WATERMARK_KEY
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START, FakeSender
 

@@ -19,9 +19,9 @@ from bot.commands import Commands
 from bot.models import ChannelRef
 from bot.sender import Sender
 from bot.store import Store
+from fakes.discord_api import FakeDiscord
+from fakes.slack_api import FakeSlackApi
 from jobs.delivery import DeliveryEngine
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlackApi
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
 
 DISCORD_CHANNELS = [str(1000 + n) for n in range(12)]

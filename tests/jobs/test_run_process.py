@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--db", str(db), *args],
+        [sys.executable, "-m", "episode_bot.cli", "--db", str(db), *args],
         cwd=ROOT, env=_env(db), capture_output=True, text=True, check=True,
     )  # fmt: skip
 
@@ -41,7 +41,7 @@ def test_run_picks_up_cli_changes_and_stops_on_sigterm(tmp_path: Path) -> None:
     cli(db, "subscribe", "console:general", "For All Mankind")
     with out.open("w") as sink:
         bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--db", str(db), "run"],
+            [sys.executable, "-m", "episode_bot.cli", "--db", str(db), "run"],
             cwd=ROOT, env=_env(db), stdin=subprocess.DEVNULL, stdout=sink,
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip

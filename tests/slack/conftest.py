@@ -23,7 +23,7 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.settings import Settings
 from bot.store import Store
-from tests.fakes.slack_api import FakeSlackApi
+from fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"

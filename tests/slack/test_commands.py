@@ -15,7 +15,7 @@ import pytest
 from adapters.slack.app import SlackAdapter
 from tests.slack.conftest import SlackHarness, make_settings, sign
 
-PAYLOADS = Path(__file__).parent.parent / "fakes" / "slack_payloads"
+PAYLOADS = Path(__file__).resolve().parents[2] / "fakes" / "slack_payloads"
 FAM = '"For All Mankind"'
 ADD_SHOW = f'admin show add {FAM} --network "Apple TV+" --tz America/New_York --time 00:00'
 ADD_SEASON = (

@@ -25,7 +25,7 @@ from bot.sender import (
     SendReceipt,
     TransientSendError,
 )
-from tests.fakes.slack_api import (
+from fakes.slack_api import (
     CHANNEL_CODES,
     PAYLOAD_CODES,
     UNAVAILABLE_CODES,

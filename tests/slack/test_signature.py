@@ -13,7 +13,7 @@ from tests.slack.conftest import SlackHarness, sign
 
 VECTOR = json.loads(
     (
-        Path(__file__).parent.parent / "fakes" / "slack_payloads" / "signature_vector.json"
+        Path(__file__).resolve().parents[2] / "fakes" / "slack_payloads" / "signature_vector.json"
     ).read_text()
 )
 

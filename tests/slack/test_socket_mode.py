@@ -17,7 +17,7 @@ import pytest
 
 from adapters.slack.app import SlackAdapter, SlackStartupError
 from bot.commands import Commands
-from tests.fakes.slack_api import FakeSlackApi
+from fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, make_settings
 
 WRONG_APP_TOKEN = "xapp-1-A0APP-1-wrong-secret"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack.app import SlackAdapter, SlackStartupError, tenant_of
-from tests.fakes.slack_api import FakeSlackApi
+from fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, "xoxb-wrong-token-123", "xapp-1-secret")

@@ -1,4 +1,4 @@
-"""`episode-bot`: the command line, and the composition root with bot/app.py.
+"""`episode-bot`: the command line, and the composition root with episode_bot/app.py.
 
 Every command calls the same core functions as the chat platforms (bot.commands), acting
 as the bot's operator. Exit codes: 0 success, 2 bad input (the message says what was
@@ -131,7 +131,7 @@ pass_app = click.make_pass_decorator(AppContext)
 @pass_app
 def run(app: AppContext) -> None:
     """Run the bot: scheduler, delivery and every configured adapter (console if none)."""
-    from bot.app import run as run_bot
+    from episode_bot.app import run as run_bot
 
     sys.exit(run_bot(app.settings))
 
@@ -472,7 +472,7 @@ async def _close_senders(senders: dict[str, Any]) -> None:
 @handles_errors
 def deliver(app: AppContext, now_text: str) -> None:
     """One delivery pass as if the clock read --now: post what is due, once."""
-    from bot.app import configure_logging
+    from episode_bot.app import configure_logging
     from jobs.delivery import DeliveryEngine
     from jobs.lease import held_lease
 

@@ -116,7 +116,7 @@ def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
     """
 
     def run(args: list[str]) -> int:
-        from bot import cli
+        from episode_bot import cli
 
         try:
             cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
