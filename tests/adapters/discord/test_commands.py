@@ -11,8 +11,8 @@ from adapters.discord.interactions import ADMIN_REFUSAL, DM_ANSWER
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from fakes.discord_api import FakeDiscord
-from tests.discord.conftest import answer_of, answers, invoke
-from tests.discord.payloads import (
+from tests.adapters.discord.conftest import answer_of, answers, invoke
+from tests.adapters.discord.payloads import (
     ADMIN,
     CHANNEL_A,
     CHANNEL_B,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.slack.conftest import SlackHarness, sign
+from tests.adapters.slack.conftest import SlackHarness, sign
 
 VECTOR = json.loads(
     (
-        Path(__file__).resolve().parents[2] / "fakes" / "slack_payloads" / "signature_vector.json"
+        Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads" / "signature_vector.json"
     ).read_text()
 )
 

@@ -6,7 +6,7 @@ import pytest
 
 from adapters.slack.app import SlackAdapter, SlackStartupError, tenant_of
 from fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings
+from tests.adapters.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, "xoxb-wrong-token-123", "xapp-1-secret")
 

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 
 from adapters.slack.app import SlackAdapter
-from tests.slack.conftest import SlackHarness, make_settings, sign
+from tests.adapters.slack.conftest import SlackHarness, make_settings, sign
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "fakes" / "slack_payloads"
+PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 FAM = '"For All Mankind"'
 ADD_SHOW = f'admin show add {FAM} --network "Apple TV+" --tz America/New_York --time 00:00'
 ADD_SEASON = (

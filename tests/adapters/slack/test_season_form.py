@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.slack import modal
 from bot.models import Actor
-from tests.slack.conftest import TEAM, SlackHarness, sign
+from tests.adapters.slack.conftest import TEAM, SlackHarness, sign
 
 FAM = "For All Mankind"
 ADD_SHOW = f'admin show add "{FAM}" --network "Apple TV+" --tz America/New_York --time 00:00'

@@ -18,7 +18,7 @@ import pytest
 from adapters.slack.app import SlackAdapter, SlackStartupError
 from bot.commands import Commands
 from fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, make_settings
+from tests.adapters.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, make_settings
 
 WRONG_APP_TOKEN = "xapp-1-A0APP-1-wrong-secret"
 FAM = '"For All Mankind"'

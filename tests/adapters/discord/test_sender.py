@@ -19,7 +19,7 @@ from bot.sender import (
     TransientSendError,
 )
 from fakes.discord_api import FakeDiscord
-from tests.discord.conftest import TOKEN
+from tests.adapters.discord.conftest import TOKEN
 
 GUILD = "900000000000000001"
 CHANNEL = "900000000000000101"

@@ -17,7 +17,7 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.store import Store
 from fakes.discord_api import FakeDiscord, FakeGuild
-from tests.discord import payloads
+from tests.adapters.discord import payloads
 
 TOKEN = "test-bot-token.XYZ"
 NOW = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)

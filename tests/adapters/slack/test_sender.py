@@ -31,7 +31,7 @@ from fakes.slack_api import (
     UNAVAILABLE_CODES,
     FakeSlackApi,
 )
-from tests.slack.conftest import BOT_TOKEN
+from tests.adapters.slack.conftest import BOT_TOKEN
 
 RELEASE = datetime(2023, 11, 10, 5, tzinfo=UTC)
 
