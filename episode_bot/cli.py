@@ -46,6 +46,12 @@ class AppContext:
     def commands(self) -> Commands:
         return Commands(self.store, self.clock)
 
+    def close(self) -> None:
+        """Close the database if a command opened it: the last connection to close removes
+        SQLite's -wal/-shm files."""
+        if "store" in self.__dict__:
+            self.store.close()
+
 
 def fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
@@ -119,6 +125,7 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     if db is not None:
         settings.episode_bot_db = db
     ctx.obj = AppContext(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -545,6 +552,7 @@ def discord_sync(app: AppContext, guild_id: int | None) -> None:
 @cli.command()
 @json_option
 @pass_app
+@handles_errors
 def status(app: AppContext, as_json: bool) -> None:
     """Upcoming drops, outbox counts, failures and last posts."""
     from jobs.status import format_status, status_report
