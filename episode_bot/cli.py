@@ -497,6 +497,7 @@ def deliver(app: AppContext, now_text: str) -> None:
         senders,
         clock,
         grace=timedelta(hours=app.settings.episode_bot_grace_hours),
+        whole_grace_window=True,  # T may be behind what `run` planned on this database
     )
 
     async def one_pass() -> Any:

@@ -85,6 +85,7 @@ class DeliveryEngine:
         batch_size: int = 500,
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
+        whole_grace_window: bool = False,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -95,6 +96,9 @@ class DeliveryEngine:
         self.batch_size = batch_size
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
+        # Plan all of (now - grace, now] on every pass, not only what follows the watermark
+        # (`deliver --now T` with T in the past; see jobs.outbox.materialize).
+        self.whole_grace_window = whole_grace_window
         self._semaphores = {
             platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
             for platform, sender in self.senders.items()
@@ -130,6 +134,7 @@ class DeliveryEngine:
                 now,
                 self.grace,
                 on_page=lambda: loop.call_soon_threadsafe(page_written.set),
+                whole_grace_window=self.whole_grace_window,
             )
         )
         try:
