@@ -24,7 +24,7 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef
-from bot.settings import Settings
+from bot.settings import Settings, setting_errors
 from bot.store import Store
 
 EXIT_BAD_INPUT = 2
@@ -120,8 +120,7 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     try:
         settings = Settings()
     except ValidationError as error:
-        # pydantic's message names the setting and the problem; secrets are SecretStr.
-        fail(f"bad setting: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        fail(f"bad setting {setting_errors(error)}. Mend it in .env or the environment.")
     if db is not None:
         settings.episode_bot_db = db
     ctx.obj = AppContext(settings)
