@@ -60,27 +60,48 @@ class Commands:
         show: str,
         *,
         before: str | None = None,
-        trailers: bool = True,
+        trailers: bool | None = None,
         mention: str | None = None,
-        hide_titles: bool = False,
+        hide_titles: bool | None = None,
     ) -> Reply:
+        """Subscribe a channel, or change the options given of an existing subscription.
+
+        An option left as None keeps its value (a new subscription takes the default); an
+        empty `before` or `mention` clears it. The answer says what changed.
+        """
         self._check_channel(actor, channel)
         target = self._find_show(actor, show)
-        reminders = schedule.parse_durations(before)
-        mention_id = validation.parse_mention_id(mention)
+        reminders = schedule.parse_durations(before) if before is not None else None
+        mention_id = validation.parse_mention_id(mention) if mention is not None else None
+        old = next(
+            (s for s in self.store.subscriptions(channel=channel) if s.show_id == target.id), None
+        )
         subscription, created = self.store.subscribe(
             channel,
             target,
-            reminders=reminders,
-            trailers=trailers,
-            mention=mention_id,
-            hide_titles=hide_titles,
+            reminders=reminders if reminders is not None else (old.reminders if old else ()),
+            trailers=trailers if trailers is not None else (old.trailers if old else True),
+            mention=mention_id if mention is not None else (old.mention if old else None),
+            hide_titles=(
+                hide_titles if hide_titles is not None else (old.hide_titles if old else False)
+            ),
             actor=_who(actor),
             now=self.clock.now(),
         )
         self._changed()
-        verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
+        if created or old is None:
+            first = f"Subscribed {channel} to {target.title}.{_options_text(subscription)}"
+        elif changes := _subscription_changes(old, subscription):
+            first = (
+                f"Updated the subscription of {channel} to {target.title}: "
+                f"{'; '.join(changes)}.{_options_text(subscription)}"
+            )
+        else:
+            first = (
+                f"Nothing changed: {channel} already follows {target.title}."
+                f"{_options_text(subscription)}"
+            )
+        lines = [first]
         upcoming = self._next_drop(target)
         if upcoming:
             season, drop = upcoming
@@ -681,3 +702,23 @@ def _subscription_data(subscription: Subscription, show: Show) -> dict:
         "hide_titles": subscription.hide_titles,
         "paused": subscription.paused_reason,
     }
+
+
+def _subscription_changes(old: Subscription, new: Subscription) -> list[str]:
+    """What a second `subscribe` changed, in words ("reminders 1h -> 1d", "trailers off")."""
+
+    def reminders(sub: Subscription) -> str:
+        return ", ".join(schedule.format_duration(s) for s in sub.reminders) or "none"
+
+    changes = []
+    if old.reminders != new.reminders:
+        changes.append(f"reminders {reminders(old)} -> {reminders(new)}")
+    if old.trailers != new.trailers:
+        changes.append("trailers on" if new.trailers else "trailers off")
+    if old.mention != new.mention:
+        changes.append("mentions a role" if new.mention else "mentions nobody")
+    if old.hide_titles != new.hide_titles:
+        changes.append("titles hidden" if new.hide_titles else "titles shown")
+    if old.paused_reason and not new.paused_reason:
+        changes.append(f"resumed (it was paused: {old.paused_reason})")
+    return changes

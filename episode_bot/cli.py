@@ -298,10 +298,12 @@ def episode_set(
 @cli.command()
 @click.argument("channel")
 @click.argument("show_title", metavar="SHOW")
-@click.option("--before", help="Reminders before each drop, e.g. 1d,1h.")
-@click.option("--no-trailers", is_flag=True, help="No trailer/announcement/moved posts.")
-@click.option("--mention", help="Role (Discord) or user group (Slack) id to mention.")
-@click.option("--hide-titles", is_flag=True, help="Hide episode titles (spoilers).")
+@click.option("--before", help='Reminders before each drop, e.g. 1d,1h ("" for none).')
+@click.option(
+    "--trailers/--no-trailers", default=None, help="Trailer/announcement/moved posts (on)."
+)
+@click.option("--mention", help='Role (Discord) or user group (Slack) id to mention ("" none).')
+@click.option("--hide-titles/--show-titles", default=None, help="Hide episode titles (spoilers).")
 @pass_app
 @handles_errors
 def subscribe(
@@ -309,18 +311,21 @@ def subscribe(
     channel: str,
     show_title: str,
     before: str | None,
-    no_trailers: bool,
+    trailers: bool | None,
     mention: str | None,
-    hide_titles: bool,
+    hide_titles: bool | None,
 ) -> None:
-    """Subscribe CHANNEL (discord:G/C, slack:T/C or console:NAME) to SHOW."""
+    """Subscribe CHANNEL (discord:G/C, slack:T/C or console:NAME) to SHOW.
+
+    Again on a subscribed channel: changes only the options given.
+    """
     emit(
         app.commands.subscribe(
             app.actor,
             parse_channel(channel),
             show_title,
             before=before,
-            trailers=not no_trailers,
+            trailers=trailers,
             mention=mention,
             hide_titles=hide_titles,
         )

@@ -94,13 +94,14 @@ class EpisodesGroup(app_commands.Group):
         show: Show,
         before: Choice[str] | None = None,
         mention: discord.Role | None = None,
-        trailers: bool = True,
-        hide_titles: bool = False,
+        trailers: bool | None = None,  # not given: a new subscription posts them,
+        hide_titles: bool | None = None,  # an existing one keeps what it had
     ) -> None:
         if mention is not None and (refusal := mention_refusal(interaction, mention)):
             await answer(interaction, _reply(refusal))
             return
-        reminders = None if before is None or before.value == "none" else before.value
+        # Not given: keep the reminders a subscription has; "none": clear them.
+        reminders = None if before is None else ("" if before.value == "none" else before.value)
         role = str(mention.id) if mention is not None else None
         await self.runner.run(
             interaction,

@@ -325,3 +325,14 @@ def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
     assert "SLACK_BOT_TOKEN" in err
     assert "SECRET" not in err
     assert "Traceback" not in err
+
+
+def test_subscribing_again_keeps_the_reminders_and_says_what_changed(run):
+    add_fam(run)
+    run("subscribe", "console:general", FAM, "--before", "1h")
+    again = run("subscribe", "console:general", FAM, "--no-trailers")
+    assert "trailers off" in again.stdout
+    (subscription,) = json.loads(run("subscriptions", "--json").stdout)
+    assert subscription["reminders"] == ["1h"]
+    assert subscription["trailers"] is False
+    assert "Nothing changed" in run("subscribe", "console:general", FAM).stdout
