@@ -56,6 +56,10 @@ class EpisodeClient(discord.Client):
         application_id: int | None = None,
         guild_ready_timeout: float = 2.0,
     ) -> None:
+        # The bot posts text only: discord.py's "voice will NOT be supported" warnings (no
+        # PyNaCl/davey) concern nothing it does. discord.py's own switches turn them off.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=intents(),
             application_id=application_id,

@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -52,6 +53,20 @@ CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"
 ADMIN_CACHE_SECONDS = 60.0
 SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
+
+
+class _UnusedTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment and, since the adapter hands it a
+    configured client instead, warns that the token "will be unused": nothing to act on.
+    Drops that one message from Bolt's logger; every other line passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
+if not any(isinstance(f, _UnusedTokenWarning) for f in _BOLT_LOGGER.filters):
+    _BOLT_LOGGER.addFilter(_UnusedTokenWarning())
 
 
 class SlackStartupError(BotError):
