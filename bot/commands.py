@@ -20,7 +20,7 @@ from typing import Any
 
 from bot import schedule, validation
 from bot.clock import Clock
-from bot.compose import episode_label, long_date
+from bot.compose import episode_label, long_date, season_name
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
 from bot.plan import Drop, drops
@@ -165,14 +165,17 @@ class Commands:
             )
         lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
         for each in seasons:
-            lines.append(f"Season {each.number}: {each.cadence.describe()}")
-            for episode in self.store.episodes_of(each.id):
+            lines.append(f"Season {season_name(each)}: {each.cadence.describe()}")
+            episodes = self.store.episodes_of(each.id)
+            # Labels padded to the widest (S4E10), so the times line up in columns.
+            width = max((len(episode_label(each, [e])) for e in episodes), default=0)
+            for episode in episodes:
                 row = _episode_data(target, each, episode)
                 rows.append(row)
-                title = f" “{episode.title}”" if episode.title else ""
+                title = f"  “{episode.title}”" if episode.title else ""
                 lines.append(
-                    f"  {episode_label(each, [episode])}{title}  "
-                    f"{row['local']}  ({row['airstamp_utc']})"
+                    f"  {episode_label(each, [episode]):<{width}}  "
+                    f"{row['local']}  ({row['airstamp_utc']}){title}"
                 )
         return self._reply(
             actor, "\n".join(lines), data={"show": _show_data(target), "episodes": rows}
@@ -672,6 +675,7 @@ def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
         "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
         "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
         "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+        "season_title": season.title,
     }
 
 

@@ -247,11 +247,15 @@ def season_trailer(app: AppContext, show_title: str, number: str, url: str) -> N
 @season.command("remove")
 @click.argument("show_title", metavar="SHOW")
 @click.argument("number")
-@click.confirmation_option(prompt="Remove the season and everything planned for it?")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 @handles_errors
-def season_remove(app: AppContext, show_title: str, number: str) -> None:
+def season_remove(app: AppContext, show_title: str, number: str, yes: bool) -> None:
     """Remove a season, its episodes and its pending posts."""
+    # Saying no is an answer, not a failure: exit 0 (exit 1 is for unexpected failures).
+    if not yes and not click.confirm("Remove the season and everything planned for it?"):
+        click.echo("Nothing removed.")
+        return
     emit(app.commands.season_remove(app.actor, show_title, number))
 
 
