@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     slack_port: int = 3000
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
+    # Comma-separated user ids who may make a subscription ping a user group (`--mention`)
+    # without being admins; admins always may.
+    slack_mention_user_ids: str = ""
 
     @field_validator(
         "discord_token",
@@ -106,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def slack_admins(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.slack_admin_user_ids.split(",") if u.strip())
+
+    @property
+    def slack_mention_users(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.slack_mention_user_ids.split(",") if u.strip())
 
     @property
     def discord_enabled(self) -> bool:

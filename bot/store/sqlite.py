@@ -177,6 +177,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX subscriptions_reminders ON subscriptions (show_id, reminders)
         WHERE reminders != '' AND paused_reason IS NULL;
     """,
+    # 4: signed platform requests already served (Slack request signatures), kept for the
+    # window in which the platform's timestamp check would still accept them, so that a
+    # captured request cannot be replayed, not even right after a restart.
+    """
+    CREATE TABLE seen_requests (
+        request_key TEXT PRIMARY KEY,       -- e.g. slack:<v0 signature>
+        expires_at TEXT NOT NULL            -- UTC: afterwards the timestamp check refuses it
+    );
+    CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
+    """,
 )
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
@@ -1328,6 +1338,19 @@ class Store:
             "GROUP BY platform"
         )
         return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
+
+    # ------------------------------------------------------------------ replay memory
+
+    def first_sighting(self, request_key: str, *, now: datetime, keep_until: datetime) -> bool:
+        """Record a signed request; False if it was seen before (a replay). Expired keys go."""
+        with self._write():
+            self._exec("DELETE FROM seen_requests WHERE expires_at < ?", [to_db_time(now)])
+            cursor = self._exec(
+                "INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (request_key) DO NOTHING",
+                [request_key, to_db_time(keep_until)],
+            )
+            return cursor.rowcount == 1
 
 
 # ----------------------------------------------------------------------------- row mapping
