@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from adapters.discord.render import (
     EMBED_TOTAL_LIMIT,
     render_message,
@@ -159,3 +161,38 @@ def test_long_replies_are_split_on_lines():
 def test_reply_notices_are_appended():
     [text] = render_reply(Reply("Done.", notices=("#news is paused: channel not found",)))
     assert "paused" in text
+
+
+def _spoiler_closes_at(value: str) -> int:
+    """Where Discord closes a spoiler opened at the start: the first `||` not escaped."""
+    assert value.startswith("||")
+    i = 2
+    while i < len(value) - 1:
+        if value[i] == "\\":
+            i += 2  # an escaped character, whatever it is
+            continue
+        if value[i : i + 2] == "||":
+            return i
+        i += 1
+    return -1
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "https://x.example/||twist",
+        "before || after",
+        "a|||b",
+        "ends with a pipe|",
+        "|",
+        "back\\slash ||x",
+        "\\||\\\\||",
+        "<https://x.example/a||b>",
+        "x" * 1015 + "||" + "y" * 20,  # the cut falls near the pipes
+    ],
+)
+def test_hidden_titles_stay_hidden_whatever_they_contain(title):
+    embed = embed_of(render_message(message(fields=(MessageField("Title", title, True),))))
+    [value] = [f["value"] for f in embed["fields"] if f["name"] == "Title"]
+    assert _spoiler_closes_at(value) == len(value) - 2, value
+    assert len(value) <= 1024
