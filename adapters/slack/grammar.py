@@ -96,6 +96,9 @@ SPECS: tuple[Spec, ...] = (
             "--no-trailers": Option("trailers", False, False),
             "--hide-titles": Option("hide_titles", False, True),
             "--mention": Option("mention"),
+            # Subscribing again keeps what is not given: these turn the two flags back.
+            "--trailers": Option("trailers", False, True),
+            "--show-titles": Option("hide_titles", False, False),
         },
         usage="subscribe SHOW [--before 1d,1h] [--no-trailers] [--hide-titles] [--mention @group]",
         summary="post this show's drops in this channel",
