@@ -23,11 +23,7 @@ FAM = "For All Mankind"
 
 
 @pytest.fixture
-def invoke(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's directory
-    for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "EPISODE_BOT_DB"):
-        monkeypatch.delenv(name, raising=False)
-
+def invoke(cli_dir):
     def run(*args: str):
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 

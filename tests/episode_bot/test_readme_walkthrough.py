@@ -17,11 +17,8 @@ TRAILER = "https://www.youtube.com/watch?v=0xEmwEc2JHs"
 
 
 @pytest.fixture
-def eb(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "EPISODE_BOT_DB"):
-        monkeypatch.delenv(name, raising=False)
-    db = tmp_path / "episode-bot.db"
+def eb(cli_dir):
+    db = cli_dir / "episode-bot.db"
 
     def invoke(*args: str):
         result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)

@@ -12,11 +12,7 @@ SECRET = "MTIzNDU2Nzg5MDEy.secret-part"
 
 
 @pytest.fixture
-def invoke(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "EPISODE_BOT_DB"):
-        monkeypatch.delenv(name, raising=False)
-
+def invoke(cli_dir, monkeypatch):
     def run(env: dict[str, str], *args: str):
         for name, value in env.items():
             monkeypatch.setenv(name, value)

@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
-from adapters.slack.app import SlackAdapter
-from tests.adapters.slack.conftest import SlackHarness, make_settings, sign
+from tests.adapters.slack.conftest import SlackHarness, running, sign
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 FAM = '"For All Mankind"'
@@ -98,16 +96,9 @@ async def test_non_admin_admin_command_is_refused_and_changes_nothing(
 
 
 async def test_owner_and_configured_admins_may_use_admin_commands(api, commands, store) -> None:
-    settings = make_settings(api, slack_admin_user_ids="UMEMBER, UX")
-    adapter = SlackAdapter(settings, commands, host="127.0.0.1", port=0)
-    await adapter.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            slack = SlackHarness(api, adapter, commands, store, http)
-            assert "Added" in (await slack.slash('admin show add "A"', user="UMEMBER"))["text"]
-            assert "Added" in (await slack.slash('admin show add "B"', user="UOWNER"))["text"]
-    finally:
-        await adapter.stop()
+    async with running(api, commands, store, slack_admin_user_ids="UMEMBER, UX") as slack:
+        assert "Added" in (await slack.slash('admin show add "A"', user="UMEMBER"))["text"]
+        assert "Added" in (await slack.slash('admin show add "B"', user="UOWNER"))["text"]
 
 
 async def test_malformed_commands_get_usage_and_change_nothing(slack: SlackHarness) -> None:

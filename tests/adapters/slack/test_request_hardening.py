@@ -12,10 +12,8 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 
-from adapters.slack.app import SlackAdapter
 from adapters.slack.sender import SlackSender
 from bot.clock import FixedClock
 from bot.commands import Commands
@@ -29,7 +27,7 @@ from tests.adapters.slack.conftest import (
     SIGNING_SECRET,
     TEAM,
     SlackHarness,
-    make_settings,
+    running,
     sign,
 )
 
@@ -123,11 +121,8 @@ async def test_enterprise_install_serves_its_organisation_only() -> None:
         api.add_user("UGUEST", is_admin=True, enterprise_id="E0999", team_id="T0009")
         store = Store.open(":memory:")
         commands = Commands(store, FixedClock(datetime(2023, 10, 1, tzinfo=UTC)))
-        adapter = SlackAdapter(make_settings(api), commands, host="127.0.0.1", port=0)
-        await adapter.start()
         try:
-            async with aiohttp.ClientSession() as http:
-                harness = SlackHarness(api, adapter, commands, store, http)
+            async with running(api, commands, store) as harness:
 
                 async def grid_slash(text: str, user: str, team: str, enterprise: str) -> int:
                     body = harness.command_body(text, user=user, team=team, key=user)
@@ -147,7 +142,6 @@ async def test_enterprise_install_serves_its_organisation_only() -> None:
                 assert api.calls["users.info"] == calls
                 assert store.visible_shows("slack:E0999") == []
         finally:
-            await adapter.stop()
             store.close()
 
 
@@ -172,17 +166,10 @@ async def test_a_member_cannot_make_posts_ping_a_user_group(slack: SlackHarness)
 async def test_a_setting_names_members_who_may_ping_groups(
     api: FakeSlackApi, commands: Commands, store: Store
 ) -> None:
-    settings = make_settings(api, slack_mention_user_ids="UMEMBER")
-    adapter = SlackAdapter(settings, commands, host="127.0.0.1", port=0)
-    await adapter.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            slack = SlackHarness(api, adapter, commands, store, http)
-            await _fam_with_season(slack)
-            allowed = await slack.slash(f"subscribe {FAM} --mention <!subteam^S0123ABC>")
-            assert "Subscribed" in allowed["text"]
-    finally:
-        await adapter.stop()
+    async with running(api, commands, store, slack_mention_user_ids="UMEMBER") as slack:
+        await _fam_with_season(slack)
+        allowed = await slack.slash(f"subscribe {FAM} --mention <!subteam^S0123ABC>")
+        assert "Subscribed" in allowed["text"]
 
 
 # ----------------------------------------------------------------------------- item 14
@@ -208,17 +195,12 @@ async def test_a_request_replayed_after_a_restart_is_refused(api: FakeSlackApi, 
     for _ in range(2):  # the same captured request, before and after a restart
         store = Store.open(path)
         commands = Commands(store, FixedClock(datetime(2023, 10, 1, tzinfo=UTC)))
-        adapter = SlackAdapter(make_settings(api), commands, host="127.0.0.1", port=0)
-        await adapter.start()
         try:
-            async with aiohttp.ClientSession() as http:
-                url = f"http://127.0.0.1:{adapter.port}/slack/events"
-                async with http.post(url, data=body.encode(), headers=headers) as response:
-                    statuses.append(response.status)
-            if statuses[-1] == 200:
-                await api.wait_for_responses(1)
+            async with running(api, commands, store) as slack:
+                statuses.append(await slack.post(body, headers, FORM))
+                if statuses[-1] == 200:
+                    await api.wait_for_responses(1)
         finally:
-            await adapter.stop()
             store.close()
     assert statuses == [200, 401]
     assert len(api.responses) == 1
