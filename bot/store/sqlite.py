@@ -338,7 +338,13 @@ class Store:
             # Version 0 with tables in it: another program's SQLite file, not a new one.
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             foreign = version == 0 and tables > 0
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as error:  # e.g. a writer's -shm it cannot read
+            conn.close()
+            raise DatabaseUnusable(
+                f"Cannot open the database {path}: {error}.",
+                hint="Check the permissions of the file and of the -wal/-shm files beside it.",
+            ) from None
+        except sqlite3.DatabaseError:  # "file is not a database", a damaged header
             conn.close()
             raise _not_a_database(path) from None
         if foreign or version > len(MIGRATIONS):

@@ -177,3 +177,16 @@ def test_read_only_database_reads_work_and_writes_get_one_line(read_only_db):
     assert read_only_db.read_bytes() == before
     assert sorted(p.name for p in read_only_db.parent.iterdir()) == ["episode-bot.db"]
     assert stat.S_IMODE(read_only_db.stat().st_mode) == 0o444
+
+
+def test_a_read_only_database_a_writer_left_unreadable_is_one_line(read_only_db):
+    # A writer's -wal beside the file, and a directory where no -shm can be made.
+    folder = read_only_db.parent
+    folder.chmod(0o755)
+    (folder / "episode-bot.db-wal").write_bytes(b"")
+    folder.chmod(0o555)
+    result = run_without_write_access(read_only_db, "shows")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(read_only_db) in lines[0], result.stderr
+    assert "not an episode-bot database" not in lines[0]
