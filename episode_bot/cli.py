@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
-from bot.models import Actor, ChannelRef
+from bot.models import Actor, ChannelRef, UserRef
 from bot.settings import Settings
 from bot.store import Store
 
@@ -551,6 +551,52 @@ def status(app: AppContext, as_json: bool) -> None:
 
     report = status_report(app.store, app.clock.now())
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
+
+
+# ---------------------------------------------------------------------- follows and digests
+
+
+@cli.command()
+@click.argument("user")
+@click.argument("show_title", metavar="SHOW")
+@click.option("--before", help="Reminders before each drop, e.g. 1d,1h.")
+@pass_app
+@handles_errors
+def follow(app: AppContext, user: str, show_title: str, before: str | None) -> None:
+    """USER (discord-user:ID, slack-user:TEAM/ID or console-user:NAME) gets SHOW's drops by DM."""
+    emit(app.commands.follow(app.actor, show_title, before=before, user=UserRef.parse(user)))
+
+
+@cli.command()
+@click.argument("user")
+@click.argument("show_title", metavar="SHOW")
+@pass_app
+@handles_errors
+def unfollow(app: AppContext, user: str, show_title: str) -> None:
+    """USER gets no more direct messages about SHOW."""
+    emit(app.commands.unfollow(app.actor, show_title, user=UserRef.parse(user)))
+
+
+@cli.command()
+@click.argument("user")
+@json_option
+@pass_app
+@handles_errors
+def following(app: AppContext, user: str, as_json: bool) -> None:
+    """The shows USER follows."""
+    emit(app.commands.following(app.actor, user=UserRef.parse(user)), as_json)
+
+
+@cli.command()
+@click.argument("channel")
+@click.argument("when", metavar='"WEEKDAY HH:MM"|off')
+@click.option("--tz", help="IANA timezone of WHEN (default UTC).")
+@click.option("--only", is_flag=True, help="The digest replaces the per-drop posts.")
+@pass_app
+@handles_errors
+def digest(app: AppContext, channel: str, when: str, tz: str | None, only: bool) -> None:
+    """A weekly "this week" post in CHANNEL, e.g. "monday 09:00"; `off` stops it."""
+    emit(app.commands.digest(app.actor, parse_channel(channel), when, timezone=tz, only=only))
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
