@@ -681,7 +681,7 @@ class Commands:
     def forget_me(self, actor: Actor, *, user: UserRef | None = None) -> Reply:
         """Delete every follow of the member and the direct messages not sent yet."""
         member = self._member(actor, user)
-        follows, unsent = self.store.forget_user(member, actor=_who(actor), now=self.clock.now())
+        follows, unsent = self.store.forget_user(member, now=self.clock.now())
         if follows:
             self._changed()
         text = (

@@ -1324,8 +1324,9 @@ class Store:
         )
         return [(_subscription(row[:-1]), row[-1] or "") for row in rows]
 
-    def forget_user(self, user: UserRef, *, actor: str, now: datetime) -> tuple[int, int]:
-        """Delete every follow of the member, with their outbox rows; (follows, unsent DMs)."""
+    def forget_user(self, user: UserRef, *, now: datetime) -> tuple[int, int]:
+        """Delete every follow of the member, with their outbox rows and the audit entries
+        that name them; (follows, unsent DMs)."""
         inbox = user.inbox
         where = "platform = ? AND tenant = ? AND channel = ?"
         params = [inbox.platform, inbox.tenant, inbox.channel]
@@ -1336,9 +1337,13 @@ class Store:
                 params,
             ).fetchone()[0]
             removed = self._exec(f"DELETE FROM subscriptions WHERE {where}", params).rowcount
+            # Their follow/unfollow entries (the member's other acts, e.g. as an admin, stay).
+            self._exec(
+                "DELETE FROM audit_log WHERE json_extract(detail, '$.channel') = ?", [str(inbox)]
+            )
             if removed:
                 # No user id in the log: forgetting someone must not leave their name behind.
-                self.audit(actor, inbox.tenant_key, "forget", {"follows": removed}, now)
+                self.audit("a member", inbox.tenant_key, "forget", {"follows": removed}, now)
                 self._bump_changes()
         return removed, unsent
 
