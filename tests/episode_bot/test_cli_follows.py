@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.episode_bot.test_cli import FAM, add_fam, dump, preview, run  # noqa: F401 (fixtures)
-from tests.episode_bot.test_cli import db_path  # noqa: F401
+from tests.episode_bot.test_cli import FAM, add_fam, dump, preview
 
 
 def test_follow_and_digest_walk_through(run):
@@ -61,7 +60,7 @@ def test_follow_and_digest_walk_through(run):
         (("digest", "general", "monday 09:00"), "is not a channel"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_changes_nothing(run, db_path, args, message):  # noqa: F811
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(run, db_path, args, message):
     add_fam(run)
     before = dump(db_path)
     result = run(*args, ok=False)
