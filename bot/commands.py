@@ -600,14 +600,22 @@ class Commands:
     # ================================================================== follows and digests
 
     def follow(
-        self, actor: Actor, show: str, *, before: str | None = None, user: UserRef | None = None
+        self,
+        actor: Actor,
+        show: str | int,
+        *,
+        before: str | None = None,
+        user: UserRef | None = None,
     ) -> Reply:
-        """Follow a show: its drops (and the reminders asked for) in the member's DMs.
+        """Follow a show (a title, or an id from a "Notify me" button): its drops and the
+        reminders asked for, in the member's DMs.
 
         A member follows for themselves, any show visible where they ask; the operator (CLI)
         names the `user`, and a private show only for a member of that show's platform."""
         member = self._member(actor, user)
-        target = self._find_show(actor, show)
+        target = (
+            self._show_by_id(actor, show) if isinstance(show, int) else self._find_show(actor, show)
+        )
         followed_in = actor.tenant_key
         if actor.is_operator:
             followed_in = target.tenant_key or ""
@@ -651,9 +659,17 @@ class Commands:
         data = {**_follow_data(subscription, target, followed_in), "created": created}
         return self._reply(actor, text, data=data)
 
-    def unfollow(self, actor: Actor, show: str, *, user: UserRef | None = None) -> Reply:
+    def unfollow(self, actor: Actor, show: str | int, *, user: UserRef | None = None) -> Reply:
+        """Stop following a show (a title, or an id from a DM's "Unfollow" button, which
+        works wherever the member clicks it: only their own follow is touched)."""
         member = self._member(actor, user)
-        target = self._find_show(actor, show)
+        if isinstance(show, int):
+            followed = {sub.show_id for sub, _ in self.store.follows(member)}
+            target = self.store.get_show(show) if show in followed else None
+            if target is None:
+                raise NotFound("You no longer follow that show.", hint="See `following`.")
+        else:
+            target = self._find_show(actor, show)
         if not self.store.unfollow(member, target, actor=_who(actor), now=self.clock.now()):
             raise NotFound(
                 f"{'You do' if not actor.is_operator else f'{member} does'} not follow "
@@ -719,6 +735,12 @@ class Commands:
             f"(next {_local(first, zone)}). A week without drops posts nothing."
         )
         return self._reply(actor, text, data=_digest_data(digest))
+
+    def _show_by_id(self, actor: Actor, show_id: int) -> Show:
+        for show in self._visible(actor):
+            if show.id == show_id:
+                return show
+        raise NotFound("That show is not available here.", hint="List the shows with `shows`.")
 
     def _member(self, actor: Actor, user: UserRef | None) -> UserRef:
         """Whose follows: the operator names anyone; a member only ever acts for themselves."""

@@ -425,7 +425,7 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
         )
 
 
-def build_senders(settings: Settings) -> dict[str, Any]:
+def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Any]:
     """The console sender, plus a REST-only sender for each platform with credentials.
 
     Imports a platform's adapter only when that platform is configured.
@@ -437,12 +437,12 @@ def build_senders(settings: Settings) -> dict[str, Any]:
         from adapters.discord.sender import DiscordSender
 
         senders["discord"] = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base
+            settings.discord_token, api_base=settings.discord_api_base, store=store
         )
     if settings.slack_bot_token is not None:
         from adapters.slack.sender import SlackSender
 
-        senders["slack"] = SlackSender.from_settings(settings)
+        senders["slack"] = SlackSender.from_settings(settings, store=store)
     return senders
 
 
@@ -484,7 +484,7 @@ def deliver(app: AppContext, now_text: str) -> None:
             "and a later `run` will not post it again.",
             err=True,
         )
-    senders = build_senders(app.settings)
+    senders = build_senders(app.settings, app.store)
     engine = DeliveryEngine(
         app.store,
         senders,

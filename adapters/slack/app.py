@@ -153,7 +153,9 @@ class SlackAdapter:
         if settings.slack_api_base:
             client_kwargs["base_url"] = settings.slack_api_base
         self.client = AsyncWebClient(**client_kwargs)
-        self.sender = sender or SlackSender(token, base_url=settings.slack_api_base)
+        self.sender = sender or SlackSender(
+            token, base_url=settings.slack_api_base, store=getattr(commands, "store", None)
+        )
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,

@@ -1019,6 +1019,13 @@ class Store:
             )
         return [_platform_object(row) for row in rows]
 
+    def platform_object(self, platform: str, tenant: str, object_key: str) -> PlatformObject | None:
+        rows = self._rows(
+            "SELECT * FROM platform_objects WHERE platform = ? AND tenant = ? AND object_key = ?",
+            [platform, tenant, object_key],
+        )
+        return _platform_object(rows[0]) if rows else None
+
     def put_platform_object(
         self,
         platform: str,
