@@ -713,7 +713,7 @@ class Commands:
         channel: ChannelRef,
         when: str,
         *,
-        timezone: str | None = None,
+        tz: str | None = None,
         only: bool = False,
     ) -> Reply:
         """Set a channel's weekly digest ("monday 09:00"), or turn it off ("off")."""
@@ -724,7 +724,7 @@ class Commands:
             self._changed()
             return self._reply(actor, f"No more weekly digest in {channel}.")
         weekday, at = digests.parse_when(when)
-        zone = schedule.load_zone(timezone or "UTC").key
+        zone = schedule.load_zone(tz or "UTC").key
         digest = Digest(channel=channel, weekday=weekday, at=at, timezone=zone, only=only)
         self.store.set_digest(digest, actor=_who(actor), now=self.clock.now())
         self._changed()

@@ -596,7 +596,7 @@ def following(app: AppContext, user: str, as_json: bool) -> None:
 @handles_errors
 def digest(app: AppContext, channel: str, when: str, tz: str | None, only: bool) -> None:
     """A weekly "this week" post in CHANNEL, e.g. "monday 09:00"; `off` stops it."""
-    emit(app.commands.digest(app.actor, parse_channel(channel), when, timezone=tz, only=only))
+    emit(app.commands.digest(app.actor, parse_channel(channel), when, tz=tz, only=only))
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:

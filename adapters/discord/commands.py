@@ -153,10 +153,67 @@ class EpisodesGroup(app_commands.Group):
     ) -> None:
         await self.runner.run(interaction, lambda a, c: self.runner.core.shows(a, query))
 
+    @app_commands.command(name="follow", description="Get a show's new episodes by direct message")
+    @app_commands.describe(show="The show", before="Also remind you before each episode")
+    @app_commands.choices(before=BEFORE_CHOICES)
+    async def follow(
+        self, interaction: discord.Interaction, show: Show, before: Choice[str] | None = None
+    ) -> None:
+        reminders = None if before is None else before.value.replace("none", "")
+        await self.runner.run(
+            interaction,
+            lambda a, c: self.runner.core.follow(a, show, before=reminders),
+            slow=True,
+        )
+
+    @app_commands.command(name="unfollow", description="No more direct messages about a show")
+    async def unfollow(self, interaction: discord.Interaction, show: Show) -> None:
+        await self.runner.run(
+            interaction, lambda a, c: self.runner.core.unfollow(a, show), slow=True
+        )
+
+    @app_commands.command(name="following", description="The shows you follow (only you see it)")
+    async def following(self, interaction: discord.Interaction) -> None:
+        await self.runner.run(interaction, lambda a, c: self.runner.core.following(a))
+
+    @app_commands.command(
+        name="forget-me", description="Delete every follow of yours and your pending messages"
+    )
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        await self.runner.run(interaction, lambda a, c: self.runner.core.forget_me(a), slow=True)
+
+    @app_commands.command(name="digest", description="One post a week listing this channel's drops")
+    @app_commands.describe(
+        day="The weekday of the post",
+        time="Its time, HH:MM",
+        timezone="Its timezone (IANA; default UTC)",
+        only="The digest replaces the post for each drop",
+        off="Stop the weekly digest",
+    )
+    @app_commands.choices(day=WEEKDAY_CHOICES)
+    async def digest(
+        self,
+        interaction: discord.Interaction,
+        day: Choice[str] | None = None,
+        time: Range[str, 1, 5] | None = None,
+        timezone: str | None = None,
+        only: bool = False,
+        off: bool = False,
+    ) -> None:
+        when = "off" if off else f"{day.value if day else ''} {time or ''}"
+        await self.runner.run(
+            interaction,
+            lambda a, c: self.runner.core.digest(a, c, when, tz=timezone, only=only),
+            slow=True,
+        )
+
     subscribe.autocomplete("show")(_shows)
     unsubscribe.autocomplete("show")(_shows)
     schedule.autocomplete("show")(_shows)
     trailer.autocomplete("show")(_shows)
+    follow.autocomplete("show")(_shows)
+    unfollow.autocomplete("show")(_shows)
+    digest.autocomplete("timezone")(complete_timezone)
 
 
 class AdminGroup(app_commands.Group):

@@ -38,7 +38,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import grammar, modal
-from adapters.slack.render import fit, render_reply, render_reply_text
+from adapters.slack.render import (
+    FOLLOW_ACTION,
+    UNFOLLOW_ACTION,
+    fit,
+    render_reply,
+    render_reply_text,
+)
 from adapters.slack.sender import SlackSender
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
@@ -48,7 +54,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SIGNATURE_WINDOW = 60 * 5
-CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"})
+CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next", "digest"})
 ADMIN_CACHE_SECONDS = 60.0
 SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
@@ -178,6 +184,8 @@ class SlackAdapter:
         self.app.event("app_uninstalled")(self._on_app_uninstalled)
         self.app.event("tokens_revoked")(self._on_tokens_revoked)
         self.app.action("episode_link")(self._on_link_clicked)
+        self.app.action(FOLLOW_ACTION)(self._on_follow_clicked)
+        self.app.action(UNFOLLOW_ACTION)(self._on_unfollow_clicked)
         self.app.view(modal.CALLBACK_ID)(self._on_season_form_submitted)
         self.app.options(modal.SHOW_ACTION)(self._on_show_suggestion)
 
@@ -332,7 +340,7 @@ class SlackAdapter:
             args = dict(parsed.args)
             if parsed.method in CHANNEL_METHODS:
                 channel_id = str(body.get("channel_id") or "")
-                if parsed.method == "subscribe":
+                if parsed.method in ("subscribe", "digest"):
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
             reply = getattr(self.commands, parsed.method)(actor, **args)
@@ -462,6 +470,41 @@ class SlackAdapter:
 
     async def _on_link_clicked(self, ack: Any) -> None:
         await ack()  # a link button still sends an interaction; acknowledge it, nothing else
+
+    async def _on_follow_clicked(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """ "Notify me" on a post: the clicker follows the show; only they see the answer."""
+        await ack()
+        await respond(**await self._button(body, "follow"))
+
+    async def _on_unfollow_clicked(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """ "Unfollow" in a follower's DM."""
+        await ack()
+        await respond(**await self._button(body, "unfollow"))
+
+    async def _button(self, body: dict[str, Any], method: str) -> dict[str, Any]:
+        """A block_actions click -> the core call for the clicking member -> an ephemeral
+        answer that leaves the post itself as it is."""
+        try:
+            user = body.get("user") or {}
+            team = body.get("team") or {}
+            enterprise = body.get("enterprise") or {}
+            tenant = tenant_of(
+                team.get("id") or user.get("team_id"),
+                enterprise.get("id") if isinstance(enterprise, dict) else None,
+                body.get("is_enterprise_install"),
+            )
+            [action] = body.get("actions") or [{}]
+            value = str(action.get("value") or "")
+            if not value.isdigit():
+                raise BotError("That button is out of date.", hint="Use /episodes follow SHOW.")
+            actor = Actor("slack", tenant, str(user.get("id") or ""))
+            answer = render_reply(getattr(self.commands, method)(actor, int(value)))
+        except BotError as error:
+            answer = _ephemeral(render_reply_text(str(error)))
+        except Exception:  # never leave the member without an answer
+            log.exception("Slack %s button failed", method)
+            answer = _ephemeral("Something went wrong on our side. Please try again later.")
+        return {**answer, "response_type": "ephemeral", "replace_original": False}
 
     def _pause(self, context: Any, reason: str) -> None:
         tenant = tenant_of(

@@ -192,6 +192,36 @@ SPECS: tuple[Spec, ...] = (
         "[--time HH:MM]",
         summary="fix one episode's title, date or time",
     ),
+    Spec(
+        ("follow",),
+        "follow",
+        ("show",),
+        options={"--before": Option("before")},
+        usage="follow SHOW [--before 1d,1h]",
+        summary="get this show's drops in a direct message",
+    ),
+    Spec(
+        ("unfollow",),
+        "unfollow",
+        ("show",),
+        usage="unfollow SHOW",
+        summary="no more direct messages about this show",
+    ),
+    Spec(("following",), "following", usage="following", summary="the shows you follow"),
+    Spec(
+        ("forget-me",),
+        "forget_me",
+        usage="forget-me",
+        summary="delete every follow of yours and your pending direct messages",
+    ),
+    Spec(
+        ("digest",),
+        "digest",
+        ("when",),
+        options={"--tz": _TZ, "--only": Option("only", False, True)},
+        usage='digest "monday 09:00" [--tz IANA] [--only] | digest off',
+        summary="one post a week listing this channel's drops (--only: instead of each drop)",
+    ),
 )
 
 SUBTEAM_PREFIX = "subteam:"

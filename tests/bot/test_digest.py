@@ -29,7 +29,7 @@ def digests_in(store, start=SEASON_START, end=SEASON_END):
 def fam_digest(commands):
     add_fam(commands)
     commands.subscribe(OPERATOR, GENERAL, "For All Mankind")
-    commands.digest(OPERATOR, GENERAL, "monday 09:00", timezone="America/New_York")
+    commands.digest(OPERATOR, GENERAL, "monday 09:00", tz="America/New_York")
 
 
 def test_the_seed_season_gives_one_digest_a_week_each_listing_that_weeks_friday(store, fam_digest):
@@ -55,7 +55,7 @@ def test_a_digest_across_the_dst_change_keeps_local_times(commands, store):
     # Saturday 4 November is still EDT (UTC-4); the Friday drop it lists is EST (UTC-5).
     add_fam(commands)
     commands.subscribe(OPERATOR, GENERAL, "For All Mankind")
-    commands.digest(OPERATOR, GENERAL, "saturday 09:00", timezone="America/New_York")
+    commands.digest(OPERATOR, GENERAL, "saturday 09:00", tz="America/New_York")
     posts = digests_in(store, end=datetime(2023, 11, 12, tzinfo=UTC))
     assert [post.due_at for post in posts] == [
         datetime(2023, 11, 4, 13, 0, tzinfo=UTC),  # 09:00 EDT
@@ -112,7 +112,7 @@ def test_bad_digest_input_changes_nothing(commands, store, when, tz):
     add_fam(commands)
     commands.subscribe(OPERATOR, GENERAL, "For All Mankind")
     with pytest.raises(InvalidInput):
-        commands.digest(OPERATOR, GENERAL, when, timezone=tz)
+        commands.digest(OPERATOR, GENERAL, when, tz=tz)
     assert store.digests() == []
 
 
@@ -124,6 +124,6 @@ def test_only_whoever_may_subscribe_the_channel_sets_its_digest(commands, store)
         commands.digest(member, channel, "monday 09:00")
     with pytest.raises(PermissionDenied):
         commands.digest(moderator, ChannelRef("discord", "222", "901"), "monday 09:00")
-    commands.digest(moderator, channel, "friday 18:30", timezone="Europe/Paris")
+    commands.digest(moderator, channel, "friday 18:30", tz="Europe/Paris")
     (digest,) = store.digests()
     assert (digest.weekday, f"{digest.at:%H:%M}", digest.timezone) == (4, "18:30", "Europe/Paris")

@@ -64,7 +64,7 @@ async def test_the_scheduler_fires_the_weekly_digest_once(world: World) -> None:
     world.add_fam()
     world.subscribe("a")
     world.commands.digest(
-        OPERATOR, ChannelRef.parse("console:a"), "monday 09:00", timezone="America/New_York",
+        OPERATOR, ChannelRef.parse("console:a"), "monday 09:00", tz="America/New_York",
         only=True,
     )  # fmt: skip
     await world.scheduler.fire()

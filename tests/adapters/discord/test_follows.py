@@ -180,3 +180,53 @@ def test_render_buttons_only_where_they_belong():
     dm = render_message(release_message(show, season, episodes), direct=True)
     assert dm["components"][0]["components"][0]["custom_id"] == "episode-bot:unfollow:7"
     assert "components" not in render_message(reminder_message(show, season, episodes, 3600))
+
+
+async def test_follow_commands_and_the_digest_as_slash_commands(bot, api, core):
+    add_fam(core)
+    followed = await answer_of(
+        bot,
+        api,
+        payloads.command(
+            "episodes follow",
+            [
+                *payloads.options(show="For All Mankind"),
+                {"name": "before", "type": 3, "value": "1h"},
+            ],
+            user=MEMBER,
+        ),
+    )
+    assert followed["flags"] & EPHEMERAL
+    assert followed["content"] == (
+        "You will get a direct message when S4E1 drops (and 1h before). Stop: /episodes unfollow"
+    )
+    mine = await answer_of(bot, api, payloads.command("episodes following", user=MEMBER))
+    assert mine["content"] == "You follow:\n\\- For All Mankind (and 1h before)"
+    others = await answer_of(bot, api, payloads.command("episodes following"))
+    assert others["content"] == "You follow no shows."
+    refused = await answer_of(
+        bot,
+        api,
+        payloads.command(
+            "episodes digest",
+            [{"name": "day", "type": 3, "value": "monday"}, *payloads.options(time="09:00")],
+        ),
+    )
+    assert "manage this channel" in refused["content"]
+    digest = await answer_of(
+        bot,
+        api,
+        payloads.command(
+            "episodes digest",
+            [
+                {"name": "day", "type": 3, "value": "monday"},
+                *payloads.options(time="09:00", timezone="America/New_York"),
+            ],  # fmt: skip
+            permissions=payloads.MANAGER,
+        ),
+    )
+    assert (
+        "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest
+    )  # markdown-escaped["content"]
+    forgot = await answer_of(bot, api, payloads.command("episodes forget-me", user=MEMBER))
+    assert forgot["content"].startswith("Deleted 1 follow and 0 direct messages not yet sent.")
