@@ -553,6 +553,33 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
 
 
+@cli.group()
+def calendar() -> None:
+    """Calendar feeds (.ics) of a channel or of a whole server/workspace."""
+
+
+@calendar.command("url")
+@click.argument("channel")
+@click.option("--rotate", is_flag=True, help="Revoke the current URL and issue a new one.")
+@pass_app
+@handles_errors
+def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
+    """The secret feed URL of CHANNEL (or discord:GUILD / slack:TEAM), alone on the last line.
+
+    Anyone holding the URL can read the calendar; --rotate makes the old one stop working.
+    """
+    from bot.calendar import CalendarFeeds, FeedScope, feed_url
+
+    scope = FeedScope.parse(channel)
+    token = CalendarFeeds(app.store, app.clock).token_for(scope, rotate=rotate)
+    base = app.settings.public_base_url
+    if rotate:
+        click.echo("Issued a new URL; the previous one no longer works.")
+    click.echo(f"Calendar of {scope.describe()}; the page is {feed_url(base, token, ics=False)}")
+    click.echo("Subscribe to this URL in a calendar app (anyone who has it can read it):")
+    click.echo(feed_url(base, token))
+
+
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
     """The console script; the console prompt calls it with the typed words as `args`."""
     return cli.main(args=args, prog_name="episode-bot", standalone_mode=standalone_mode)
