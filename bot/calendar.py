@@ -249,6 +249,19 @@ def feed_url(base_url: str, token: str, *, ics: bool = True) -> str:
     return base_url.rstrip("/") + FEED_PATH + quote(token) + (".ics" if ics else "")
 
 
+def feed_answer(scope: FeedScope, base_url: str, token: str, *, rotated: bool) -> list[str]:
+    """What every front end answers when asked for a feed: the feed URL is the last line."""
+    lines = [
+        f"Calendar of {scope.describe()}: subscribe to the URL below in your calendar app.",
+        "Anyone who has it can read the calendar; rotating it replaces it.",
+        f"Page: {feed_url(base_url, token, ics=False)}",
+        feed_url(base_url, token),
+    ]
+    if rotated:
+        lines.insert(0, "Issued a new URL; the previous one no longer works.")
+    return lines
+
+
 def _show_entries(
     store: Store, show: Show, since: datetime, hide_titles: bool
 ) -> Iterable[CalendarEntry]:

@@ -204,7 +204,9 @@ async def main(
     lease = RunnerLease(store)
     metrics = _metrics(settings, store, lease)
     observer: Observer = metrics or NullObserver()
-    commands: Any = ObservedCommands(Commands(store, clock, on_change=on_change), observer)
+    calendar_base_url = settings.public_base_url if settings.web_enabled else None
+    core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
+    commands: Any = ObservedCommands(core, observer)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:

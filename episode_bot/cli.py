@@ -44,7 +44,8 @@ class AppContext:
 
     @cached_property
     def commands(self) -> Commands:
-        return Commands(self.store, self.clock)
+        web = self.settings.public_base_url if self.settings.web_enabled else None
+        return Commands(self.store, self.clock, calendar_base_url=web)
 
 
 def fail(message: str) -> None:
@@ -568,16 +569,12 @@ def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
 
     Anyone holding the URL can read the calendar; --rotate makes the old one stop working.
     """
-    from bot.calendar import CalendarFeeds, FeedScope, feed_url
+    from bot.calendar import CalendarFeeds, FeedScope, feed_answer
 
     scope = FeedScope.parse(channel)
     token = CalendarFeeds(app.store, app.clock).token_for(scope, rotate=rotate)
-    base = app.settings.public_base_url
-    if rotate:
-        click.echo("Issued a new URL; the previous one no longer works.")
-    click.echo(f"Calendar of {scope.describe()}; the page is {feed_url(base, token, ics=False)}")
-    click.echo("Subscribe to this URL in a calendar app (anyone who has it can read it):")
-    click.echo(feed_url(base, token))
+    for line in feed_answer(scope, app.settings.public_base_url, token, rotated=rotate):
+        click.echo(line)
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:

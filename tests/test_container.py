@@ -65,7 +65,9 @@ def test_the_image_runs_as_non_root_and_becomes_healthy(image: str) -> None:
         deadline = time.monotonic() + 120
         state = _health(name)
         while state.get("Health", {}).get("Status") != "healthy" and time.monotonic() < deadline:
-            assert state["Running"], subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr  # noqa: E501
+            assert state["Running"], subprocess.run(
+                ["docker", "logs", name], capture_output=True, text=True
+            ).stderr  # noqa: E501
             time.sleep(1)  # polling the daemon, not timing anything
             state = _health(name)
         assert state["Health"]["Status"] == "healthy"

@@ -42,7 +42,9 @@ async def test_run_serves_health_and_metrics_while_it_delivers(
         async with session.get("/metrics") as response:
             families = {f.name: f for f in text_string_to_metric_families(await response.text())}
         assert families["episode_bot_delivery_lease_held"].samples[0].value == 1
-        sent = [s for s in families["episode_bot_posts"].samples if s.labels.get("outcome") == "sent"]
+        sent = [
+            s for s in families["episode_bot_posts"].samples if s.labels.get("outcome") == "sent"
+        ]
         assert sent[0].value == 2
         async with session.get("/status") as response:
             assert response.status == 404  # no EPISODE_BOT_OPERATOR_TOKEN: the page is off
