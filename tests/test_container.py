@@ -67,7 +67,7 @@ def test_the_image_runs_as_non_root_and_becomes_healthy(image: str) -> None:
         while state.get("Health", {}).get("Status") != "healthy" and time.monotonic() < deadline:
             assert state["Running"], subprocess.run(
                 ["docker", "logs", name], capture_output=True, text=True
-            ).stderr  # noqa: E501
+            ).stderr
             time.sleep(1)  # polling the daemon, not timing anything
             state = _health(name)
         assert state["Health"]["Status"] == "healthy"
