@@ -20,6 +20,7 @@ from typing import Any
 
 from bot import digest as digests
 from bot import schedule, validation
+from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
@@ -55,12 +56,19 @@ class Reply:
 
 class Commands:
     def __init__(
-        self, store: Store, clock: Clock, on_change: Callable[[], None] | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+        *,
+        calendar_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         # Called after every change to the plan, e.g. to reconcile the scheduler's jobs.
         self.on_change = on_change
+        # Where the web server's calendar feeds are reached; None: the web server is off.
+        self.calendar_base_url = calendar_base_url
 
     # ================================================================== members
 
@@ -490,6 +498,31 @@ class Commands:
         if paused:
             self._changed()
         return paused
+
+    # ================================================================== calendar feeds
+
+    def calendar_url(
+        self, actor: Actor, channel: ChannelRef, *, server: bool = False, rotate: bool = False
+    ) -> Reply:
+        """The secret calendar feed URL of a channel, or (`server`) of every channel of the
+        caller's server/workspace; `rotate` revokes the old URL. Only the asker sees it."""
+        self._check_tenant(actor, channel)
+        if server:
+            self._check_admin(actor)  # a whole tenant's calendar is the admins' to hand out
+            scope = FeedScope(channel.platform, channel.tenant)
+        else:
+            scope = FeedScope.of_channel(channel)
+            if rotate:
+                self._check_channel(actor, channel)
+        if self.calendar_base_url is None:
+            raise NotFound(
+                "Calendar feeds are off: the bot's web server is not running.",
+                hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
+            )
+        token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        page = feed_url(self.calendar_base_url, token, ics=False)
+        return self._reply(actor, "\n".join(lines), data={"url": lines[-1], "page": page})
 
     # ================================================================== helpers
 

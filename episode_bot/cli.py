@@ -44,7 +44,8 @@ class AppContext:
 
     @cached_property
     def commands(self) -> Commands:
-        return Commands(self.store, self.clock)
+        web = self.settings.public_base_url if self.settings.web_enabled else None
+        return Commands(self.store, self.clock, calendar_base_url=web)
 
 
 def fail(message: str) -> None:
@@ -551,6 +552,29 @@ def status(app: AppContext, as_json: bool) -> None:
 
     report = status_report(app.store, app.clock.now())
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
+
+
+@cli.group()
+def calendar() -> None:
+    """Calendar feeds (.ics) of a channel or of a whole server/workspace."""
+
+
+@calendar.command("url")
+@click.argument("channel")
+@click.option("--rotate", is_flag=True, help="Revoke the current URL and issue a new one.")
+@pass_app
+@handles_errors
+def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
+    """The secret feed URL of CHANNEL (or discord:GUILD / slack:TEAM), alone on the last line.
+
+    Anyone holding the URL can read the calendar; --rotate makes the old one stop working.
+    """
+    from bot.calendar import CalendarFeeds, FeedScope, feed_answer
+
+    scope = FeedScope.parse(channel)
+    token = CalendarFeeds(app.store, app.clock).token_for(scope, rotate=rotate)
+    for line in feed_answer(scope, app.settings.public_base_url, token, rotated=rotate):
+        click.echo(line)
 
 
 # ---------------------------------------------------------------------- follows and digests

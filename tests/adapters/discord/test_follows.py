@@ -221,12 +221,12 @@ async def test_follow_commands_and_the_digest_as_slash_commands(bot, api, core):
             [
                 {"name": "day", "type": 3, "value": "monday"},
                 *payloads.options(time="09:00", timezone="America/New_York"),
-            ],  # fmt: skip
+            ],
             permissions=payloads.MANAGER,
         ),
     )
     assert (
-        "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest
-    )  # markdown-escaped["content"]
+        "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest["content"]
+    )  # markdown-escaped
     forgot = await answer_of(bot, api, payloads.command("episodes forget-me", user=MEMBER))
     assert forgot["content"].startswith("Deleted 1 follow and 0 direct messages not yet sent.")
