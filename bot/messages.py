@@ -24,6 +24,18 @@ class MessageKind(StrEnum):
     DIGEST = "digest"
 
 
+# The posts a member may follow the show from ("Notify me"): drops, announcements, trailers.
+FOLLOWABLE_KINDS = frozenset(
+    {
+        MessageKind.PREMIERE,
+        MessageKind.EPISODE,
+        MessageKind.FINALE,
+        MessageKind.ANNOUNCED,
+        MessageKind.TRAILER,
+    }
+)
+
+
 @dataclass(frozen=True)
 class MessageField:
     name: str

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 
@@ -29,73 +28,63 @@ log = logging.getLogger(__name__)
 _SHOW_ID = r"(?P<show_id>[0-9]{1,18})"
 
 
-class FollowButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=FOLLOW_ID.format(show_id=_SHOW_ID)
-):
+class _ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
+    """A button about one show that runs one core command (`method`) for the clicker."""
+
+    custom_id_format: ClassVar[str]
+    label: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle]
+    method: ClassVar[str]
+
+    def __init__(self, show_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label,
+                style=self.style,
+                custom_id=self.custom_id_format.format(show_id=show_id),
+            )
+        )
+        self.show_id = show_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> _ShowButton:
+        return cls(int(match["show_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Run the core for the member who clicked (in the server where the post is, or in
+        their DMs) and answer only to them."""
+        core: Commands = interaction.client.core  # type: ignore[attr-defined]
+        tenant = str(interaction.guild_id) if interaction.guild_id is not None else "@"
+        actor = Actor("discord", tenant, str(interaction.user.id), can_manage_channels=False)
+        try:
+            reply = getattr(core, self.method)(actor, self.show_id)
+        except BotError as error:
+            reply = Reply(str(error))
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("button %s failed (error id %s)", self.method, error_id)
+            reply = apology(error_id)
+        await answer(interaction, Reply(reply.text, notices=reply.notices, ephemeral=True))
+
+
+class FollowButton(_ShowButton, template=FOLLOW_ID.format(show_id=_SHOW_ID)):
     """ "Notify me" on a channel post: the clicker follows the show (once, however often)."""
 
-    def __init__(self, show_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Notify me",
-                style=discord.ButtonStyle.primary,
-                custom_id=FOLLOW_ID.format(show_id=show_id),
-            )
-        )
-        self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
-    ) -> FollowButton:
-        return cls(int(match["show_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await run_click(interaction, lambda core, actor: core.follow(actor, self.show_id))
+    custom_id_format = FOLLOW_ID
+    label = "Notify me"
+    style = discord.ButtonStyle.primary
+    method = "follow"
 
 
-class UnfollowButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=UNFOLLOW_ID.format(show_id=_SHOW_ID)
-):
+class UnfollowButton(_ShowButton, template=UNFOLLOW_ID.format(show_id=_SHOW_ID)):
     """ "Unfollow" in a follower's DM."""
 
-    def __init__(self, show_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Unfollow",
-                style=discord.ButtonStyle.secondary,
-                custom_id=UNFOLLOW_ID.format(show_id=show_id),
-            )
-        )
-        self.show_id = show_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
-    ) -> UnfollowButton:
-        return cls(int(match["show_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await run_click(interaction, lambda core, actor: core.unfollow(actor, self.show_id))
+    custom_id_format = UNFOLLOW_ID
+    label = "Unfollow"
+    style = discord.ButtonStyle.secondary
+    method = "unfollow"
 
 
 BUTTONS = (FollowButton, UnfollowButton)
-
-
-async def run_click(
-    interaction: discord.Interaction, call: Callable[[Commands, Actor], Reply]
-) -> None:
-    """Run the core for the member who clicked (in the server where the post is, or in their
-    DMs) and answer only to them."""
-    core: Commands = interaction.client.core  # type: ignore[attr-defined]
-    tenant = str(interaction.guild_id) if interaction.guild_id is not None else "@"
-    actor = Actor("discord", tenant, str(interaction.user.id), can_manage_channels=False)
-    try:
-        reply = call(core, actor)
-    except BotError as error:
-        reply = Reply(str(error))
-    except Exception:
-        error_id = secrets.token_hex(4)
-        log.exception("button %s failed (error id %s)", interaction.data, error_id)
-        reply = apology(error_id)
-    await answer(interaction, Reply(reply.text, notices=reply.notices, ephemeral=True))

@@ -15,7 +15,7 @@ from typing import Any
 from discord.utils import escape_markdown, escape_mentions
 
 from bot.commands import Reply
-from bot.messages import Message, MessageEntry, MessageKind
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageKind
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -42,17 +42,8 @@ _COLORS = {
     MessageKind.REMINDER: 0x95A5A6,
     MessageKind.DIGEST: 0x5865F2,
 }
-# Posts a member may follow the show from (a "Notify me" button), and the buttons' custom ids,
-# which survive restarts: the id alone says what to do (adapters/discord/buttons.py).
-FOLLOWABLE = frozenset(
-    {
-        MessageKind.PREMIERE,
-        MessageKind.EPISODE,
-        MessageKind.FINALE,
-        MessageKind.ANNOUNCED,
-        MessageKind.TRAILER,
-    }
-)
+# The follow buttons' custom ids, which survive restarts: the id alone says what to do
+# (adapters/discord/buttons.py).
 FOLLOW_ID = "episode-bot:follow:{show_id}"
 UNFOLLOW_ID = "episode-bot:unfollow:{show_id}"
 _ROLE_ID = re.compile(r"^<?@?&?(\d{1,20})>?$")
@@ -122,7 +113,7 @@ def render_message(message: Message, *, direct: bool = False) -> dict[str, Any]:
     if message.show_id is not None and direct:
         custom_id = UNFOLLOW_ID.format(show_id=message.show_id)
         buttons.append({"type": 2, "style": 2, "label": "Unfollow", "custom_id": custom_id})
-    elif message.show_id is not None and message.kind in FOLLOWABLE:
+    elif message.show_id is not None and message.kind in FOLLOWABLE_KINDS:
         custom_id = FOLLOW_ID.format(show_id=message.show_id)
         buttons.append({"type": 2, "style": 1, "label": "Notify me", "custom_id": custom_id})
     if buttons:

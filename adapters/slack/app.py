@@ -104,6 +104,17 @@ class ReplayGuard:
         return await next()
 
 
+def interaction_tenant(body: dict[str, Any]) -> str:
+    """The tenant of an interactivity payload (a button, a form), where Slack puts it."""
+    team = body.get("team") or {}
+    enterprise = body.get("enterprise") or {}
+    return tenant_of(
+        team.get("id") or (body.get("user") or {}).get("team_id"),
+        enterprise.get("id") if isinstance(enterprise, dict) else None,
+        body.get("is_enterprise_install"),
+    )
+
+
 def check_settings(settings: Settings) -> None:
     """Refuse configurations that cannot work, naming the setting but never its value."""
     if settings.slack_bot_token is None:
@@ -410,13 +421,7 @@ class SlackAdapter:
         self, body: dict[str, Any], view: dict[str, Any]
     ) -> tuple[Any, str, str]:
         user = body.get("user") or {}
-        team = body.get("team") or {}
-        enterprise = body.get("enterprise") or {}
-        tenant = tenant_of(
-            team.get("id") or user.get("team_id"),
-            enterprise.get("id") if isinstance(enterprise, dict) else None,
-            body.get("is_enterprise_install"),
-        )
+        tenant = interaction_tenant(body)
         user_id = str(user.get("id") or "")
         _require_admin(await self._is_admin(tenant, user_id))
         metadata = modal.metadata_of(view)
@@ -445,13 +450,7 @@ class SlackAdapter:
     async def _on_show_suggestion(self, ack: Any, body: dict[str, Any]) -> None:
         """Options for the modal's show picker when a workspace sees more than 100 shows."""
         try:
-            team = body.get("team") or {}
-            enterprise = body.get("enterprise") or {}
-            tenant = tenant_of(
-                team.get("id") or (body.get("user") or {}).get("team_id"),
-                enterprise.get("id") if isinstance(enterprise, dict) else None,
-                body.get("is_enterprise_install"),
-            )
+            tenant = interaction_tenant(body)
             actor = Actor("slack", tenant, str((body.get("user") or {}).get("id") or ""))
             query = str(body.get("value") or "")[:200]
             titles = self.commands.complete_show_titles(actor, query, limit=modal.STATIC_LIMIT)
@@ -486,13 +485,7 @@ class SlackAdapter:
         answer that leaves the post itself as it is."""
         try:
             user = body.get("user") or {}
-            team = body.get("team") or {}
-            enterprise = body.get("enterprise") or {}
-            tenant = tenant_of(
-                team.get("id") or user.get("team_id"),
-                enterprise.get("id") if isinstance(enterprise, dict) else None,
-                body.get("is_enterprise_install"),
-            )
+            tenant = interaction_tenant(body)
             [action] = body.get("actions") or [{}]
             value = str(action.get("value") or "")
             if not value.isdigit():

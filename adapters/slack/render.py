@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.messages import Message, MessageEntry, MessageField, MessageKind
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageField
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150
@@ -37,16 +37,6 @@ ELLIPSIS = "…"
 # The follow buttons: Bolt routes a click by `action_id`; `value` carries the show's id.
 FOLLOW_ACTION = "episode_bot_follow"
 UNFOLLOW_ACTION = "episode_bot_unfollow"
-# Posts a member may follow the show from.
-FOLLOWABLE = frozenset(
-    {
-        MessageKind.PREMIERE,
-        MessageKind.EPISODE,
-        MessageKind.FINALE,
-        MessageKind.ANNOUNCED,
-        MessageKind.TRAILER,
-    }
-)
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
@@ -174,7 +164,7 @@ def render_message(message: Message, *, direct: bool = False) -> SlackPayload:
                 "url": url,
             }
         )
-    if message.show_id is not None and (direct or message.kind in FOLLOWABLE):
+    if message.show_id is not None and (direct or message.kind in FOLLOWABLE_KINDS):
         action, label = (UNFOLLOW_ACTION, "Unfollow") if direct else (FOLLOW_ACTION, "Notify me")
         button = {
             "type": "button",

@@ -13,7 +13,7 @@ from bot.digest import ENTRIES_PER_POST
 from bot.errors import InvalidInput, PermissionDenied
 from bot.messages import MessageKind
 from bot.models import Actor, ChannelRef
-from tests.conftest import OPERATOR, add_fam
+from tests.conftest import OPERATOR, add_fam, add_long_week
 
 GENERAL = ChannelRef.parse("console:general")
 SEASON_START = datetime(2023, 10, 1, tzinfo=UTC)
@@ -74,12 +74,7 @@ def test_a_week_with_nothing_posts_nothing(commands, store, fam_digest):
 
 
 def test_a_long_week_is_split_into_posts_within_limits(commands, store):
-    for number in range(45):
-        title = f"Show {number:02d} " + "x" * 80  # long titles: the worst case per line
-        commands.show_add(OPERATOR, title, tz="UTC")
-        commands.season_add(OPERATOR, title, 1, premiere="2023-11-08", episodes=3)
-        commands.subscribe(OPERATOR, GENERAL, title)
-    commands.digest(OPERATOR, GENERAL, "monday 09:00")
+    add_long_week(commands, GENERAL)
     posts = digests_in(store, end=datetime(2023, 11, 7, tzinfo=UTC))
     assert [p.notification_key for p in posts] == [
         "digest:console:general:2023-W45",

@@ -18,7 +18,7 @@ from jobs.delivery import DeliveryEngine
 from jobs.outbox import materialize
 from tests.adapters.discord import payloads
 from tests.adapters.discord.conftest import TOKEN, answer_of
-from tests.conftest import add_fam
+from tests.conftest import add_fam, add_long_week
 
 OPERATOR = Actor.operator()
 CHANNEL = ChannelRef("discord", payloads.GUILD_A, payloads.CHANNEL_A)
@@ -147,12 +147,7 @@ async def test_a_restart_in_the_middle_of_a_dm_fan_out_sends_no_dm_twice(api, co
 
 
 async def test_digest_posts_fit_discord_and_list_times_in_each_readers_zone(core):
-    for number in range(45):
-        title = f"Show {number:02d} <@&1> " + "x" * 80
-        core.show_add(OPERATOR, title, tz="UTC")
-        core.season_add(OPERATOR, title, 1, premiere="2023-11-08", episodes=3)
-        core.subscribe(OPERATOR, CHANNEL, title)
-    core.digest(OPERATOR, CHANNEL, "monday 09:00")
+    add_long_week(core, CHANNEL, marker="<@&1>")
     posts = [
         p for p in posts_between(core.store, PREMIERE.replace(month=10), PREMIERE)
         if p.message.kind == "digest"

@@ -17,7 +17,7 @@ from bot.agenda import posts_between
 from bot.models import Actor, ChannelRef, UserRef
 from jobs.delivery import DeliveryEngine
 from tests.adapters.slack.conftest import BOT_TOKEN, TEAM, SlackHarness, sign
-from tests.conftest import add_fam
+from tests.conftest import add_fam, add_long_week
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 OPERATOR = Actor.operator()
@@ -128,12 +128,7 @@ async def test_follow_commands_and_the_digest_in_slash_commands(slack: SlackHarn
 
 
 def test_digest_posts_fit_slack(commands):
-    for number in range(45):
-        title = f"Show {number:02d} <!channel> " + "x" * 80
-        commands.show_add(OPERATOR, title, tz="UTC")
-        commands.season_add(OPERATOR, title, 1, premiere="2023-11-08", episodes=3)
-        commands.subscribe(OPERATOR, CHANNEL, title)
-    commands.digest(OPERATOR, CHANNEL, "monday 09:00")
+    add_long_week(commands, CHANNEL, marker="<!channel>")
     posts = [
         p for p in posts_between(commands.store, datetime(2023, 11, 1, tzinfo=UTC), PREMIERE)
         if p.message.kind == "digest"
