@@ -337,4 +337,4 @@ def install_commands(
 
 
 def _reply(text: str) -> Reply:
-    return Reply(text, ephemeral=True)
+    return Reply.say(text)

@@ -93,13 +93,13 @@ class CommandRunner:
         `slow`: the call changes the schedule, so defer first and answer with followups.
         """
         if interaction.guild_id is None or interaction.channel_id is None:
-            await answer(interaction, Reply(DM_ANSWER))
+            await answer(interaction, Reply.say(DM_ANSWER))
             return
         actor = self.actor(interaction)
         if admin and not actor.is_admin:
             # Discord lets server owners override the group's default permissions, so the
             # default_permissions hint is not a check; this is.
-            await answer(interaction, Reply(ADMIN_REFUSAL))
+            await answer(interaction, Reply.say(ADMIN_REFUSAL))
             return
         if slow:
             # Ephemeral: every answer of these commands concerns only the invoker, and a
@@ -108,7 +108,7 @@ class CommandRunner:
         try:
             reply = call(actor, self.channel(interaction))
         except BotError as error:
-            reply = Reply(str(error), ephemeral=True)
+            reply = Reply.say(str(error))
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception(
@@ -152,10 +152,9 @@ def choices(values: list[str]) -> list[app_commands.Choice[str]]:
 
 
 def apology(error_id: str) -> Reply:
-    return Reply(
+    return Reply.say(
         f"Sorry, something went wrong on our side (error id {error_id}). "
-        "Nothing was changed; the bot's operator can look the id up in the logs.",
-        ephemeral=True,
+        "Nothing was changed; the bot's operator can look the id up in the logs."
     )
 
 

@@ -43,7 +43,7 @@ async def test_fam_s4_schedule_lists_ten_fridays(slack: SlackHarness) -> None:
     assert answer["response_type"] == "ephemeral"
     stamps = [
         int(s)
-        for s in re.findall(r"<!date\^(\d+)\^\{date_long_pretty\} \{time\}\|", answer["text"])
+        for s in re.findall(r"<!date\^(\d+)\^\{date_short_pretty\} \{time\}\|", answer["text"])
     ]
     assert len(stamps) == 10
     local = [
