@@ -10,8 +10,8 @@ from adapters.discord.render import (
     render_reply,
     safe_text,
 )
-from bot.replies import Link, Reply, Spoiler, When, line
 from bot.messages import Message, MessageField, MessageKind
+from bot.replies import Link, Reply, Spoiler, When, line
 from fakes.discord_api import _invalid_message, _pings
 
 RELEASE = datetime(2023, 11, 10, 2, 0, tzinfo=UTC)

@@ -17,8 +17,8 @@ from adapters.slack.render import (
     render_message,
     render_reply,
 )
-from bot.replies import Link, Reply, Spoiler, When, line
 from bot.messages import Message, MessageField, MessageKind
+from bot.replies import Link, Reply, Spoiler, When, line
 
 INJECTIONS = ("<!channel>", "<!here>", "<!everyone>", "<@U0123>", "<!subteam^S0123>", "<#C01>")
 MENTION_RE = re.compile(r"<[!@#]")
