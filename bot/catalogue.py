@@ -365,7 +365,7 @@ SHOWS = Command(
 SHOW_ADD = Command(
     ("show", "add"),
     Group.ADMIN,
-    "Add a show (the CLI: for everyone; chat: for this server or workspace).",
+    "Add a show; one added in a server or workspace is theirs alone.",
     (
         _show("title", "TITLE"),
         Option(

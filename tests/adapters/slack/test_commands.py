@@ -134,7 +134,7 @@ async def test_malformed_commands_get_usage_and_change_nothing(slack: SlackHarne
 async def test_help(slack: SlackHarness) -> None:
     answer = await slack.slash("")
     assert "/episodes subscribe SHOW" in answer["text"]
-    assert "/episodes admin season add SHOW N --premiere" in answer["text"]
+    assert "/episodes admin season add SHOW NUMBER --premiere" in answer["text"]
 
 
 async def test_workspace_isolation(slack: SlackHarness) -> None:
