@@ -23,8 +23,8 @@ positional (the show title), so `subscribe For All Mankind` works without quotes
 
 from __future__ import annotations
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
