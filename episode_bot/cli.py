@@ -111,8 +111,6 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None) -> None:
     """New-episode notifications for Discord and Slack channels."""
-    if ctx.obj is not None:  # the console prompt passes its own context
-        return
     try:
         settings = Settings()
     except ValidationError as error:
@@ -390,8 +388,26 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
 
 
+PROMPT_NAME = ""  # at the prompt, a command is typed without the program name
+
+
+def prompt_commands() -> click.Group:
+    """The console prompt's commands: the CLI's, on the database the bot runs on.
+
+    No global options (`--db` would open another database than the running bot's), and
+    none of the commands the running bot is doing itself (`run`, `deliver`).
+    """
+    hidden = {command.words[0] for command in CATALOGUE if not command.in_prompt}
+    return click.Group(
+        PROMPT_NAME,
+        commands={name: each for name, each in cli.commands.items() if name not in hidden},
+        help="Commands for the running bot, as the operator. `quit` leaves the prompt.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
-    """The console script; the console prompt calls it with the typed words as `args`."""
+    """The console script."""
     return cli.main(args=args, prog_name="episode-bot", standalone_mode=standalone_mode)
 
 
