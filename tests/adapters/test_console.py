@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import UTC, datetime
 
 import pytest
-from datetime import UTC, datetime
 
 from adapters.console import ConsoleAdapter, ConsoleSender, parse_console_line, render
 from bot.messages import Message, MessageField, MessageKind
