@@ -1,7 +1,9 @@
 """`episode-bot`: the command line, and the composition root with episode_bot/app.py.
 
-Every command calls the same core functions as the chat platforms (bot.commands), acting
-as the bot's operator. Exit codes: 0 success, 2 bad input (the message says what was
+The commands are built from the command catalogue (bot/catalogue.py): each catalogue entry
+becomes a click command calling the same core function as the chat platforms, acting as
+the bot's operator; the CLI-only ones (`run`, `preview`, `deliver`, `status`, `discord
+sync`) are functions here, installed with `cli_only` and checked against their entries. Exit codes: 0 success, 2 bad input (the message says what was
 wrong and how to mend it), 1 an unexpected failure.
 """
 

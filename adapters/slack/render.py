@@ -77,7 +77,7 @@ def fit(text: str, limit: int) -> str:
 def date_token(
     when: datetime, timezone: str | None = None, token_format: str = POST_DATE_FORMAT
 ) -> str:
-    """`<!date^UNIX^{date_long_pretty} {time}|fallback>`: each reader sees their own zone.
+    """`<!date^UNIX^{token_format}|fallback>`: each reader sees their own zone.
 
     The fallback (for clients that cannot render the token, and notifications) is the time in
     the show's zone when known, else UTC.
