@@ -565,6 +565,24 @@ DISCORD_SYNC = Command(
     ),
 )
 
+CALENDAR_URL = Command(
+    ("calendar", "url"),
+    Group.OPERATOR,
+    "The secret feed URL of CHANNEL (or discord:GUILD / slack:TEAM), alone on the last line. "
+    "Anyone holding the URL can read the calendar; --rotate makes the old one stop working.",
+    (
+        Option(
+            "channel",
+            str,
+            "A channel, or a whole server/workspace.",
+            positional=True,
+            required=True,
+            metavar="CHANNEL",
+        ),
+        Option("rotate", bool, "Revoke the current URL and issue a new one.", default=False),
+    ),
+)
+
 CATALOGUE: tuple[Command, ...] = (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -584,6 +602,7 @@ CATALOGUE: tuple[Command, ...] = (
     DELIVER,
     STATUS,
     DISCORD_SYNC,
+    CALENDAR_URL,
 )
 
 # The words that group CLI commands (`episode-bot season add`), with their help.
@@ -592,6 +611,7 @@ SECTIONS: dict[str, str] = {
     "season": "Add, move and remove seasons; set trailers.",
     "episode": "Change one episode.",
     "discord": "Discord set-up.",
+    "calendar": "Calendar feeds (.ics) of a channel or of a whole server/workspace.",
 }
 
 

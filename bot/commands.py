@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import schedule, validation
+from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
@@ -31,12 +32,19 @@ __all__ = ["Commands", "Reply"]
 
 class Commands:
     def __init__(
-        self, store: Store, clock: Clock, on_change: Callable[[], None] | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+        *,
+        calendar_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         # Called after every change to the plan, e.g. to reconcile the scheduler's jobs.
         self.on_change = on_change
+        # Where the web server's calendar feeds are reached; None: the web server is off.
+        self.calendar_base_url = calendar_base_url
 
     # ================================================================== members
 
@@ -476,6 +484,34 @@ class Commands:
         if paused:
             self._changed()
         return paused
+
+    # ================================================================== calendar feeds
+
+    def calendar_url(
+        self, actor: Actor, channel: ChannelRef, *, server: bool = False, rotate: bool = False
+    ) -> Reply:
+        """The secret calendar feed URL of a channel, or (`server`) of every channel of the
+        caller's server/workspace; `rotate` revokes the old URL. Only the asker sees it."""
+        self._check_tenant(actor, channel)
+        if server:
+            self._check_admin(actor)  # a whole tenant's calendar is the admins' to hand out
+            scope = FeedScope(channel.platform, channel.tenant)
+        else:
+            scope = FeedScope.of_channel(channel)
+            if rotate:
+                self._check_channel(actor, channel)
+        if self.calendar_base_url is None:
+            raise NotFound(
+                "Calendar feeds are off: the bot's web server is not running.",
+                hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
+            )
+        token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        page = feed_url(self.calendar_base_url, token, ics=False)
+        # The last two lines are the page and the feed: links, so no platform escapes them.
+        *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
+        content = [*(line(each) for each in text), line("Page: ", Link(page)), line(Link(url))]
+        return self._reply(actor, content, data={"url": url, "page": page})
 
     # ================================================================== helpers
 

@@ -3,8 +3,9 @@
 The commands are built from the command catalogue (bot/catalogue.py): each catalogue entry
 becomes a click command calling the same core function as the chat platforms, acting as
 the bot's operator; the CLI-only ones (`run`, `preview`, `deliver`, `status`, `discord
-sync`) are functions here, installed with `cli_only` and checked against their entries. Exit codes: 0 success, 2 bad input (the message says what was
-wrong and how to mend it), 1 an unexpected failure.
+sync`, `calendar url`) are functions here, installed with `cli_only` and checked against
+their entries. Exit codes: 0 success, 2 bad input (the message says what was wrong and how
+to mend it), 1 an unexpected failure.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class AppContext:
 
     @cached_property
     def commands(self) -> Commands:
-        return Commands(self.store, self.clock)
+        web = self.settings.public_base_url if self.settings.web_enabled else None
+        return Commands(self.store, self.clock, calendar_base_url=web)
 
 
 def fail(message: str) -> None:
@@ -388,6 +390,16 @@ def status(app: AppContext, as_json: bool) -> None:
 
     report = status_report(app.store, app.clock.now())
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
+
+
+@cli_only(catalogue.CALENDAR_URL)
+def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
+    from bot.calendar import CalendarFeeds, FeedScope, feed_answer
+
+    scope = FeedScope.parse(channel)
+    token = CalendarFeeds(app.store, app.clock).token_for(scope, rotate=rotate)
+    for line in feed_answer(scope, app.settings.public_base_url, token, rotated=rotate):
+        click.echo(line)
 
 
 PROMPT_NAME = ""  # at the prompt, a command is typed without the program name
