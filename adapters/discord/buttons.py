@@ -11,6 +11,7 @@ The answer goes to the clicker only (ephemeral), like every answer that concerns
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from typing import Any, ClassVar
@@ -61,12 +62,12 @@ class _ShowButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
         try:
             reply = getattr(core, self.method)(actor, self.show_id)
         except BotError as error:
-            reply = Reply(str(error))
+            reply = Reply.say(str(error))
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("button %s failed (error id %s)", self.method, error_id)
             reply = apology(error_id)
-        await answer(interaction, Reply(reply.text, notices=reply.notices, ephemeral=True))
+        await answer(interaction, dataclasses.replace(reply, ephemeral=True))
 
 
 class FollowButton(_ShowButton, template=FOLLOW_ID.format(show_id=_SHOW_ID)):

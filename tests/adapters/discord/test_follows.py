@@ -200,12 +200,7 @@ async def test_follow_commands_and_the_digest_as_slash_commands(bot, api, core):
     others = await answer_of(bot, api, payloads.command("episodes following"))
     assert others["content"] == "You follow no shows."
     refused = await answer_of(
-        bot,
-        api,
-        payloads.command(
-            "episodes digest",
-            [{"name": "day", "type": 3, "value": "monday"}, *payloads.options(time="09:00")],
-        ),
+        bot, api, payloads.command("episodes digest", payloads.options(when="monday 09:00"))
     )
     assert "manage this channel" in refused["content"]
     digest = await answer_of(
@@ -213,15 +208,10 @@ async def test_follow_commands_and_the_digest_as_slash_commands(bot, api, core):
         api,
         payloads.command(
             "episodes digest",
-            [
-                {"name": "day", "type": 3, "value": "monday"},
-                *payloads.options(time="09:00", timezone="America/New_York"),
-            ],
+            payloads.options(when="monday 09:00", timezone="America/New_York"),
             permissions=payloads.MANAGER,
         ),
     )
-    assert (
-        "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest["content"]
-    )  # markdown-escaped
+    assert "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest["content"]
     forgot = await answer_of(bot, api, payloads.command("episodes forget-me", user=MEMBER))
     assert forgot["content"].startswith("Deleted 1 follow and 0 direct messages not yet sent.")
