@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,22 +24,10 @@ from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
 from bot.plan import Drop, drops
+from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
 
-
-@dataclass(frozen=True)
-class Reply:
-    """A command's answer.
-
-    `text` is plain text (adapters escape it for their platform); `data` is the same answer
-    as JSON-able data (CLI --json); `ephemeral` says whether only the invoker should see it;
-    `notices` are things the tenant's admins must hear about (paused subscriptions).
-    """
-
-    text: str
-    data: Any = None
-    ephemeral: bool = True
-    notices: tuple[str, ...] = field(default=())
+__all__ = ["Commands", "Reply"]
 
 
 class Commands:
@@ -88,16 +75,16 @@ class Commands:
         )
         self._changed()
         verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
+        lines = [line(f"{verb} {channel} to {target.title}.{_options_text(subscription)}")]
         upcoming = self._next_drop(target)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
-            lines.append(f"Next: {label} {_local(drop.release_at, season.timezone)}.")
+            lines.append(line(f"Next: {label} ", When(drop.release_at, season.timezone), "."))
         trailer = self._latest_trailer(target)
         if trailer:
-            lines.append(f"Trailer: {trailer}")
-        return self._reply(actor, "\n".join(lines), data=_subscription_data(subscription, target))
+            lines.append(line("Trailer: ", Link(trailer)))
+        return self._reply(actor, lines, data=_subscription_data(subscription, target))
 
     def unsubscribe(self, actor: Actor, channel: ChannelRef, show: str) -> Reply:
         self._check_channel(actor, channel)
@@ -150,20 +137,20 @@ class Commands:
                 f"{target.title} has no seasons yet.",
                 data={"show": _show_data(target), "episodes": []},
             )
-        lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
+        heading = f"{target.title}" + (f" ({target.network})" if target.network else "")
+        lines, rows = [line(heading)], []
         for each in seasons:
-            lines.append(f"Season {each.number}: {each.cadence.describe()}")
+            lines.append(line(f"Season {each.number}: {each.cadence.describe()}"))
             for episode in self.store.episodes_of(each.id):
-                row = _episode_data(target, each, episode)
-                rows.append(row)
+                rows.append(_episode_data(target, each, episode))
                 title = f" “{episode.title}”" if episode.title else ""
                 lines.append(
-                    f"  {episode_label(each, [episode])}{title}  "
-                    f"{row['local']}  ({row['airstamp_utc']})"
+                    line(
+                        f"  {episode_label(each, [episode])}{title}  ",
+                        When(episode.release_at, each.timezone, show_utc=True),
+                    )
                 )
-        return self._reply(
-            actor, "\n".join(lines), data={"show": _show_data(target), "episodes": rows}
-        )
+        return self._reply(actor, lines, data={"show": _show_data(target), "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
         """The next drop of each show the channel follows (or of every visible show)."""
@@ -173,23 +160,21 @@ class Commands:
             shows = [s for s in self._visible(actor) if s.id in show_ids]
         else:
             shows = self._visible(actor)
-        upcoming: list[tuple[datetime, str, dict]] = []
+        upcoming: list[tuple[datetime, Line, dict]] = []
         for show in shows:
             found = self._next_drop(show)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
-                text = (
-                    f"{show.title} {episode_label(season, drop.episodes)}: "
-                    f"{data['local']} ({data['airstamp_utc']})"
+                text = line(
+                    f"{show.title} {episode_label(season, drop.episodes)}: ",
+                    When(drop.release_at, season.timezone, show_utc=True),
                 )
                 upcoming.append((drop.release_at, text, data))
         upcoming.sort(key=lambda item: item[0])
         if not upcoming:
             return self._reply(actor, "Nothing is scheduled.", data=[])
-        return self._reply(
-            actor, "\n".join(text for _, text, _ in upcoming), data=[d for *_, d in upcoming]
-        )
+        return self._reply(actor, [text for _, text, _ in upcoming], data=[d for *_, d in upcoming])
 
     def trailer(self, actor: Actor, show: str) -> Reply:
         target = self._find_show(actor, show)
@@ -199,7 +184,7 @@ class Commands:
                 f"{target.title} has no trailer yet.",
                 hint="An admin can add one with `season trailer`.",
             )
-        return self._reply(actor, f"{target.title}: {url}", data={"url": url})
+        return self._reply(actor, [line(f"{target.title}: ", Link(url))], data={"url": url})
 
     def shows(self, actor: Actor, query: str | None = None) -> Reply:
         """The shows visible to the caller, best matches first when a query is given."""
@@ -326,9 +311,16 @@ class Commands:
         first, last = episodes_added[0], episodes_added[-1]
         return self._reply(
             actor,
-            f"Added {target.title} season {season.number}: {count} episodes, "
-            f"{cadence.describe()}, from {_local(first.release_at, season.timezone)} "
-            f"to {_local(last.release_at, season.timezone)}.",
+            [
+                line(
+                    f"Added {target.title} season {season.number}: {count} episodes, "
+                    f"{cadence.describe()}, from ",
+                    When(first.release_at, season.timezone),
+                    " to ",
+                    When(last.release_at, season.timezone),
+                    ".",
+                )
+            ],
             data={
                 "show": _show_data(target),
                 "season": season.number,
@@ -401,7 +393,8 @@ class Commands:
         )
         self._changed()
         return self._reply(
-            actor, f"Trailer set for {target.title} season {season.number}: {trailer_url}"
+            actor,
+            [line(f"Trailer set for {target.title} season {season.number}: ", Link(trailer_url))],
         )
 
     def season_remove(self, actor: Actor, show: str, number: int | str) -> Reply:
@@ -463,13 +456,17 @@ class Commands:
         )
         self._changed()
         updated = next(e for e in self.store.episodes_of(found_season.id) if e.number == number)
-        data = _episode_data(target, found_season, updated)
+        title = f" “{updated.title}”" if updated.title else ""
         return self._reply(
             actor,
-            f"{target.title} {episode_label(found_season, [updated])}"
-            + (f" “{updated.title}”" if updated.title else "")
-            + f": {data['local']} ({data['airstamp_utc']}).",
-            data=data,
+            [
+                line(
+                    f"{target.title} {episode_label(found_season, [updated])}{title}: ",
+                    When(updated.release_at, found_season.timezone, show_utc=True),
+                    ".",
+                )
+            ],
+            data=_episode_data(target, found_season, updated),
         )
 
     # ================================================================== platform events
@@ -511,7 +508,10 @@ class Commands:
         token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
         lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
         page = feed_url(self.calendar_base_url, token, ics=False)
-        return self._reply(actor, "\n".join(lines), data={"url": lines[-1], "page": page})
+        # The last two lines are the page and the feed: links, so no platform escapes them.
+        *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
+        content = [*(line(each) for each in text), line("Page: ", Link(page)), line(Link(url))]
+        return self._reply(actor, content, data={"url": url, "page": page})
 
     # ================================================================== helpers
 
@@ -519,8 +519,10 @@ class Commands:
         if self.on_change is not None:
             self.on_change()
 
-    def _reply(self, actor: Actor, text: str, *, data: Any = None, ephemeral: bool = True) -> Reply:
-        return Reply(text=text, data=data, ephemeral=ephemeral, notices=self._notices(actor))
+    def _reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        """`content`: plain text, or lines with their instants and links."""
+        lines = Reply.say(content).lines if isinstance(content, str) else tuple(content)
+        return Reply(lines, data=data, notices=self._notices(actor))
 
     def _notices(self, actor: Actor) -> tuple[str, ...]:
         """Paused subscriptions in the admin's tenant: told every time until mended."""
@@ -652,11 +654,6 @@ def _fuzzy(shows: list[Show], query: str, *, limit: int) -> list[Show]:
         if by_key[key] not in hits:
             hits.append(by_key[key])
     return hits[:limit]
-
-
-def _local(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(schedule.load_zone(timezone))
-    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
 def _show_data(show: Show) -> dict:

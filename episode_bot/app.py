@@ -110,17 +110,24 @@ def _console_adapter(
 
 
 def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
-    """Typed console lines run as CLI commands against the same database.
+    """Typed console lines run as CLI commands against the bot's own database.
 
     They run in a worker thread with their own store; the scheduler notices their changes
     through `store.change_counter()` within a poll interval.
     """
 
-    def run(args: list[str]) -> int:
-        from episode_bot import cli
+    from episode_bot import cli
 
+    commands = cli.prompt_commands()
+
+    def run(args: list[str]) -> int:
         try:
-            cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
+            commands.main(
+                args=args,
+                prog_name=cli.PROMPT_NAME,
+                obj=cli.AppContext(settings),
+                standalone_mode=False,
+            )
         except SystemExit as done:
             return int(done.code or 0)
         except click.ClickException as error:  # usage errors: message and usage, as the CLI
