@@ -121,6 +121,16 @@ class EpisodesGroup(app_commands.Group):
     ) -> None:
         await self.runner.invoke(interaction, catalogue.SHOWS, _options(locals()))
 
+    @app_commands.command(name="calendar", description="This channel's calendar feed URL")
+    @app_commands.describe(
+        server="Every channel of this server (admins)",
+        rotate="Revoke the current URL and issue a new one",
+    )
+    async def calendar(
+        self, interaction: discord.Interaction, server: bool = False, rotate: bool = False
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.CALENDAR, _options(locals()))
+
     subscribe.autocomplete("show")(_shows)
     unsubscribe.autocomplete("show")(_shows)
     schedule.autocomplete("show")(_shows)
