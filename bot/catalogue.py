@@ -115,6 +115,7 @@ class Command:
     cli_aliases: tuple[str, ...] = ()  # more CLI names for the same command
     confirm: str | None = None  # the CLI asks this first (--yes skips it)
     in_prompt: bool = True  # offered at the console prompt (not `run`, which is running)
+    chat_only: bool = False  # Discord and Slack only (the CLI has its own, richer command)
 
     def __post_init__(self) -> None:
         if self.core is not None:
@@ -126,7 +127,9 @@ class Command:
 
     @property
     def fronts(self) -> frozenset[Front]:
-        return CLI_ONLY if self.group is Group.OPERATOR else ALL_FRONTS
+        if self.group is Group.OPERATOR:
+            return CLI_ONLY
+        return CHAT if self.chat_only else ALL_FRONTS
 
     @property
     def on_chat(self) -> tuple[str, ...]:
@@ -582,6 +585,21 @@ CALENDAR_URL = Command(
         Option("rotate", bool, "Revoke the current URL and issue a new one.", default=False),
     ),
 )
+# The chat side of `calendar url`: the feed of the channel it is typed in (or, for admins,
+# of the whole server/workspace), answered to the asker only.
+CALENDAR = Command(
+    ("calendar",),
+    Group.MEMBER,
+    "This channel's calendar feed URL (.ics), for your calendar app; only you see it.",
+    (
+        _channel(required=True, help="The channel."),
+        Option("server", bool, "Every channel of this server/workspace (admins).", default=False),
+        Option("rotate", bool, "Revoke the current URL and issue a new one.", default=False),
+    ),
+    core=Commands.calendar_url,
+    chat_channel=True,
+    chat_only=True,
+)
 
 # Follows and weekly digests. A member follows for themselves (chat); the operator names the
 # member (the CLI's USER).
@@ -674,6 +692,7 @@ CATALOGUE: tuple[Command, ...] = (
     STATUS,
     DISCORD_SYNC,
     CALENDAR_URL,
+    CALENDAR,
     FOLLOW,
     UNFOLLOW,
     FOLLOWING,

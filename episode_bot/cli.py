@@ -226,7 +226,7 @@ def cli_only(command: Command) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 for _command in CATALOGUE:
-    if _command.core is not None:
+    if _command.core is not None and Front.CLI in _command.fronts:
         _install(_command, _core_command(_command))
 
 

@@ -121,6 +121,16 @@ class EpisodesGroup(app_commands.Group):
     ) -> None:
         await self.runner.invoke(interaction, catalogue.SHOWS, _options(locals()))
 
+    @app_commands.command(name="calendar", description="This channel's calendar feed URL")
+    @app_commands.describe(
+        server="Every channel of this server (admins)",
+        rotate="Revoke the current URL and issue a new one",
+    )
+    async def calendar(
+        self, interaction: discord.Interaction, server: bool = False, rotate: bool = False
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.CALENDAR, _options(locals()))
+
     @app_commands.command(name="follow", description="Get a show's new episodes by direct message")
     @app_commands.describe(show="The show", before="Also remind you before each episode")
     @app_commands.choices(before=BEFORE_CHOICES)

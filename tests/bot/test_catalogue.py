@@ -13,8 +13,6 @@ from bot.models import Actor, ChannelRef
 
 # Commands methods that are not commands a user types: platform events and autocomplete.
 NOT_TYPED = {"pause_channel", "pause_tenant", "complete_show_titles"}
-# Core functions whose chat command their owner adds next (the CLI has its own already).
-AWAITING_AN_ENTRY = {"calendar_url"}
 
 
 def test_every_core_command_has_one_catalogue_entry():
@@ -24,7 +22,7 @@ def test_every_core_command_has_one_catalogue_entry():
         if not name.startswith("_")
     }
     bound = [command.core.__name__ for command in CATALOGUE if command.core is not None]
-    assert sorted(bound) == sorted(public - NOT_TYPED - AWAITING_AN_ENTRY)
+    assert sorted(bound) == sorted(public - NOT_TYPED)
 
 
 def test_names_are_unique_on_every_front():
