@@ -68,6 +68,7 @@ def release_message(
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -95,6 +96,7 @@ def reminder_message(
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -117,6 +119,7 @@ def announced_message(
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -132,6 +135,7 @@ def trailer_message(show: Show, season: Season, url: str, *, mention: str | None
         release_at=None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -156,6 +160,7 @@ def moved_message(
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # without being admins; admins always may.
     slack_mention_user_ids: str = ""
 
+    # Web server (calendar feeds and pages, /status, /healthz, /metrics); port 0: off
+    episode_bot_web_host: str = "127.0.0.1"
+    episode_bot_web_port: int = Field(8080, ge=0, le=65535)
+    # Bearer token for /status; unset: the page is off
+    episode_bot_operator_token: SecretStr | None = None
+    # Public address the printed feed URLs start with, e.g. https://episodes.example.org
+    # (behind a reverse proxy); unset: the server's own http://HOST:PORT
+    episode_bot_public_url: str | None = None
+
     @field_validator(
         "discord_token",
         "discord_application_id",
@@ -60,6 +69,8 @@ class Settings(BaseSettings):
         "discord_api_base",
         "discord_gateway_url",
         "slack_api_base",
+        "episode_bot_operator_token",
+        "episode_bot_public_url",
         mode="before",
     )
     @classmethod
@@ -77,7 +88,7 @@ class Settings(BaseSettings):
 
     @field_validator("discord_api_base", "slack_api_base")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
+    def _http_api_base(cls, value: str | None) -> str | None:
         if value is not None and not value.strip().lower().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.strip() if value is not None else None
@@ -105,6 +116,37 @@ class Settings(BaseSettings):
         if any(ch.isspace() or not ch.isprintable() for ch in token):
             raise ValueError("contains a space or control character; copy the value again")
         return token
+
+    @field_validator("episode_bot_operator_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short operator token could be guessed; say so at start-up, not after a breach.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("EPISODE_BOT_OPERATOR_TOKEN must be at least 16 characters")
+        return value
+
+    @field_validator("episode_bot_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("EPISODE_BOT_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def web_enabled(self) -> bool:
+        return self.episode_bot_web_port != 0
+
+    @property
+    def public_base_url(self) -> str:
+        """Where readers reach the web server: the setting, else the server's own address."""
+        if self.episode_bot_public_url:
+            return self.episode_bot_public_url
+        host = self.episode_bot_web_host
+        if host in ("", "0.0.0.0", "::"):  # listening everywhere: this machine's name works
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.episode_bot_web_port}"
 
     @property
     def slack_admins(self) -> frozenset[str]:

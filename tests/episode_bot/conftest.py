@@ -1,10 +1,13 @@
-"""The CLI as a user runs it, in a directory of its own."""
+"""The CLI fixtures: `run` and `db_path` for every CLI test module, and `cli_dir`, the CLI
+as a user runs it, in a directory of its own."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.episode_bot.test_cli import db_path, run  # noqa: F401
 
 
 @pytest.fixture

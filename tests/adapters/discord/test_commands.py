@@ -4,6 +4,8 @@ the real core -> the interaction callback the fake Discord server receives."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import discord
 
@@ -71,9 +73,15 @@ async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: 
     answer = await invoke(bot, api, command("episodes schedule", options(show="For All Mankind")))
     content = answer["data"]["content"]
     assert answer["data"]["allowed_mentions"] == {"parse": []}
-    fridays = re.findall(r"S4E\d+ +Fri \d\d ", content)
-    assert len(fridays) == 10, content
-    assert "2023" in content and "2024" in content
+    # Every reader sees the times in their own zone: Discord stamps, not the show's zone.
+    stamps = [int(s) for s in re.findall(r"S4E\d+ +<t:(\d+):F> \(<t:\1:R>\)", content)]
+    assert len(stamps) == 10, content
+    new_york = ZoneInfo("America/New_York")
+    fridays = [datetime.fromtimestamp(stamp, new_york) for stamp in stamps]
+    assert fridays[0] == datetime(2023, 11, 10, 21, tzinfo=new_york)
+    assert fridays[-1] == datetime(2024, 1, 12, 21, tzinfo=new_york)
+    assert all(day.weekday() == 4 and day.hour == 21 for day in fridays)
+    assert "EST" not in content
 
 
 async def test_subscribe_and_unsubscribe(bot, api, core: Commands):
@@ -397,3 +405,23 @@ async def test_a_long_deferred_answer_is_split_into_several_followups(bot, api, 
         assert message["allowed_mentions"] == {"parse": []}
     text = "\n".join(m["content"] for m in messages)
     assert text.count("are paused") == 30
+
+
+async def test_subscribing_again_keeps_what_is_not_given_and_no_reminder_clears(
+    bot, api, core: Commands
+):
+    await add_fam(bot, api)
+
+    async def subscribe(**values) -> str:
+        payload = command(
+            "episodes subscribe", options(show="For All Mankind", **values), permissions=MANAGER
+        )
+        return (await answer_of(bot, api, payload))["content"]
+
+    await subscribe(before="1d,1h", trailers=False)
+    assert "Nothing changed" in await subscribe()
+    [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
+    assert sorted(sub.reminders) == [3600, 86400] and sub.trailers is False
+    assert "reminders 1d, 1h -> none" in await subscribe(before="none")
+    [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
+    assert sub.reminders == () and sub.trailers is False
