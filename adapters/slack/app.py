@@ -55,6 +55,7 @@ from adapters.slack.render import (
     fit,
     render_reply,
     render_reply_text,
+    verbatim_blocks,
 )
 from adapters.slack.sender import SlackSender
 from bot import catalogue
@@ -700,7 +701,8 @@ def _require_admin(is_admin: bool) -> None:
 
 
 def _ephemeral(text: str) -> dict[str, Any]:
-    return {"text": text, "response_type": "ephemeral"}
+    """An answer for the asker only; `text` is escaped Slack text (errors echo user text)."""
+    return {"text": text, "blocks": verbatim_blocks(text), "response_type": "ephemeral"}
 
 
 def _code(error: SlackApiError) -> str:

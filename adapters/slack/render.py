@@ -136,7 +136,7 @@ def _field(item: MessageField) -> dict[str, Any]:
     return _mrkdwn(f"*{name}*\n{value}")
 
 
-def _reply_blocks(text: str) -> list[dict[str, Any]]:
+def verbatim_blocks(text: str) -> list[dict[str, Any]]:
     """An answer's (escaped) text as verbatim sections, split on lines to fit each."""
     sections: list[str] = []
     for line in text.split("\n"):
@@ -252,6 +252,6 @@ def render_reply(reply: Reply) -> dict[str, Any]:
     response_type = "ephemeral" if reply.ephemeral else "in_channel"
     return {
         "text": text or " ",
-        "blocks": _reply_blocks(text or " "),
+        "blocks": verbatim_blocks(text or " "),
         "response_type": response_type,
     }

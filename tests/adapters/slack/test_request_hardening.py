@@ -250,3 +250,10 @@ async def test_command_answers_mark_user_text_verbatim(slack: SlackHarness) -> N
     texts = _mrkdwn_objects(answer.get("blocks", []))
     assert texts and all(text.get("verbatim") is True for text in texts), answer
     assert "@here Night Show" in "".join(text["text"] for text in texts)
+
+
+async def test_error_answers_mark_user_text_verbatim(slack: SlackHarness) -> None:
+    answer = await slack.slash('schedule "@here Nowhere"')
+    assert "No show called" in answer["text"]
+    texts = _mrkdwn_objects(answer.get("blocks", []))
+    assert texts and all(text.get("verbatim") is True for text in texts), answer
