@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
 
+    # Schedule sources (TVmaze, iCalendar feeds)
+    tvmaze_api_base: str = "https://api.tvmaze.com"
+    # How often `run` asks TVmaze which shows changed (/updates/shows).
+    episode_bot_sources_updates_hours: float = Field(1.0, gt=0)
+    # Each linked show is refreshed once this long before its next drop.
+    episode_bot_sources_before_drop_hours: float = Field(6.0, ge=0)
+    # How often `run` re-reads iCalendar feeds (conditional requests).
+    episode_bot_ical_refresh_hours: float = Field(1.0, gt=0)
+    # Who to contact about this bot: sent in the User-Agent (a URL or an e-mail address).
+    episode_bot_sources_contact: str = ""
+
     @field_validator(
         "discord_token",
         "discord_application_id",

@@ -30,10 +30,12 @@ from bot.errors import BotError
 from bot.sender import Sender, SendError
 from bot.settings import Settings
 from bot.store import Store
+from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
+from jobs.source_sync import SourceJobs
 
 log = logging.getLogger("episode_bot")
 
@@ -217,6 +219,7 @@ async def main(
         limiters={platform: limiter_for(platform) for platform in senders},
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
+    source_service, source_http = build_sources(settings, commands)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
@@ -230,6 +233,7 @@ async def main(
         if recovered:
             log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
         drop_scheduler.start()
+        SourceJobs(source_service, drop_scheduler.scheduler).start()
         log.info(
             "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
             ", ".join(sorted(senders)),
@@ -250,6 +254,7 @@ async def main(
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        await source_http.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()

@@ -553,6 +553,93 @@ def status(app: AppContext, as_json: bool) -> None:
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
 
 
+# ---------------------------------------------------------------------- schedule sources
+
+
+def run_with_sources(app: AppContext, call: Callable[[Any], Any]) -> Any:
+    """Run `call(service)` (a coroutine) with the source service; its HTTP client is closed
+    afterwards."""
+    from episode_bot.sources import build_sources
+
+    async def go() -> Any:
+        service, http = build_sources(app.settings, app.commands)
+        try:
+            return await call(service)
+        finally:
+            await http.close()
+
+    return asyncio.run(go())
+
+
+@show.command("import")
+@click.argument("source")
+@click.option("--show", "show_title", help="Title to give it; for ics: which series of the feed.")
+@click.option("--tz", help="IANA timezone (default: from the network's country).")
+@click.option("--time", "release_time", help="Release time of date-only episodes, HH:MM.")
+@click.option("--specials", is_flag=True, help="Import specials too (numbered after the rest).")
+@pass_app
+@handles_errors
+def show_import(
+    app: AppContext,
+    source: str,
+    show_title: str | None,
+    tz: str | None,
+    release_time: str | None,
+    specials: bool,
+) -> None:
+    """Import a show that keeps itself up to date: tvmaze:ID, imdb:tt…, thetvdb:ID, TITLE
+    (TVmaze search) or ics:URL (a calendar feed, e.g. Sonarr's)."""
+    emit(
+        run_with_sources(
+            app,
+            lambda service: service.import_show(
+                app.actor, source, show=show_title, tz=tz, time=release_time, specials=specials
+            ),
+        )
+    )
+
+
+@cli.group()
+def sources() -> None:
+    """Shows that follow TVmaze or a calendar feed: sync, status, release hand edits."""
+
+
+@sources.command("sync")
+@click.argument("show_title", metavar="[SHOW]", required=False)
+@json_option
+@pass_app
+@handles_errors
+def sources_sync(app: AppContext, show_title: str | None, as_json: bool) -> None:
+    """Sync SHOW (or every linked show) with its source now."""
+    emit(run_with_sources(app, lambda service: service.sync(app.actor, show_title)), as_json)
+
+
+@sources.command("status")
+@json_option
+@pass_app
+def sources_status(app: AppContext, as_json: bool) -> None:
+    """Each linked show's source, last sync, result and next run."""
+    from bot.sources.service import format_status
+    from episode_bot.sources import build_sources
+
+    service, _ = build_sources(app.settings, app.commands)  # reads the store: no request
+    rows = service.status()
+    click.echo(json.dumps(rows, indent=2) if as_json else format_status(rows))
+
+
+@sources.command("release")
+@click.argument("show_title", metavar="SHOW")
+@click.option("--season", help="Only this season.")
+@click.option("--episode", help="Only this episode (with --season).")
+@pass_app
+@handles_errors
+def sources_release(
+    app: AppContext, show_title: str, season: str | None, episode: str | None
+) -> None:
+    """Give fields set by hand (episode set, season move) back to the source."""
+    emit(app.commands.sources_release(app.actor, show_title, season, episode))
+
+
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
     """The console script; the console prompt calls it with the typed words as `args`."""
     return cli.main(args=args, prog_name="episode-bot", standalone_mode=standalone_mode)
