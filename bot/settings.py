@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     episode_bot_ical_refresh_hours: float = Field(1.0, gt=0)
     # Who to contact about this bot: sent in the User-Agent (a URL or an e-mail address).
     episode_bot_sources_contact: str = ""
+    # First wait before retrying a source that answered 5xx or timed out (doubles each time).
+    episode_bot_sources_backoff_seconds: float = Field(2.0, ge=0)
 
     @field_validator(
         "discord_token",

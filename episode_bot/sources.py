@@ -24,7 +24,10 @@ def build_sources(
     settings: Settings, commands: Commands, http: AiohttpClient | None = None
 ) -> tuple[SourceService, AiohttpClient]:
     """The source service and its HTTP client (the caller closes the client)."""
-    http = http or AiohttpClient(contact=settings.episode_bot_sources_contact)
+    http = http or AiohttpClient(
+        contact=settings.episode_bot_sources_contact,
+        backoff=settings.episode_bot_sources_backoff_seconds,
+    )
     service = SourceService(
         commands,
         TvmazeSource(http, settings.tvmaze_api_base),

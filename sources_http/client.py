@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
+from multidict import CIMultiDict
 
 from bot.sources.base import HttpResponse, SourceError
 
@@ -126,7 +127,7 @@ class AiohttpClient:
                     url, params=params, headers=headers, allow_redirects=False
                 ) as response:
                     body = await response.content.read(MAX_BODY + 1)
-                    status, answer_headers = response.status, dict(response.headers)
+                    status, answer_headers = response.status, CIMultiDict(response.headers)
             except (TimeoutError, aiohttp.ClientError, OSError) as error:
                 problem = f"{host} did not answer ({type(error).__name__})"
             else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ import icalendar
 import recurring_ical_events
 
 from bot.errors import InvalidInput
+from bot.schedule import load_zone
 from bot.sources.base import Fetched, HttpClient, SourceEpisode, SourceError, SourceLink, SourceShow
 
 # How far around now recurring events are expanded (an endless RRULE must stop somewhere).
@@ -80,27 +82,30 @@ def series_in(body: bytes, *, now: datetime) -> list[str]:
 
 
 def parse_feed(body: bytes, *, url: str, series: str | None, now: datetime) -> SourceShow:
-    """One series of the feed as a `SourceShow` (`series` None: the feed's only series)."""
+    """One series of the feed as a `SourceShow` titled as in the feed.
+
+    `series` picks it by name; None (or a name the feed lacks, when it holds one series
+    only: then it is the title to give the show) takes the feed's only series.
+    """
     items = _numbered_events(_calendar(body), now)
     names = sorted({item["series"] for item in items})
-    if series is None:
-        if len(names) > 1:
-            raise InvalidInput(
-                "show",
-                f"The feed holds {len(names)} series: {', '.join(names[:10])}.",
-                hint="Pick one with --show TITLE.",
-            )
-        if not names:
-            raise SourceError("the feed has no event with season and episode numbers")
-        series = names[0]
-    wanted = series.casefold()
-    chosen = [item for item in items if item["series"].casefold() == wanted or not item["series"]]
+    if not names:
+        raise SourceError("the feed has no event with season and episode numbers")
+    matching = [name for name in names if series and name.casefold() == series.casefold()]
+    if not matching and len(names) > 1:
+        raise InvalidInput(
+            "show",
+            f"The feed holds {len(names)} series: {', '.join(names[:10])}.",
+            hint="Pick one with --show TITLE.",
+        )
+    chosen_name = (matching or names)[0]
+    chosen = [item for item in items if item["series"] in (chosen_name, "")]
     return SourceShow(
         source="ics",
         source_id=url,
-        title=series,
+        title=chosen_name,
         network=None,
-        timezone=None,
+        timezone=_feed_zone(item["episode"] for item in chosen),
         page_url=None,
         summary=None,
         episodes=tuple(item["episode"] for item in chosen),
@@ -110,8 +115,9 @@ def parse_feed(body: bytes, *, url: str, series: str | None, now: datetime) -> S
 def _calendar(body: bytes) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(body)
-    except (ValueError, IndexError, KeyError) as error:
-        raise SourceError(f"the feed is not a valid iCalendar file ({str(error)[:120]})") from None
+    except (ValueError, IndexError, KeyError):
+        # The parser's message quotes the feed: not something to echo into a chat.
+        raise SourceError("the feed is not a valid iCalendar file") from None
     if not isinstance(calendar, icalendar.Calendar):
         raise SourceError("the feed is not a VCALENDAR")
     return calendar
@@ -122,8 +128,8 @@ def _numbered_events(calendar: icalendar.Calendar, now: datetime) -> list[dict[s
         occurrences = recurring_ical_events.of(calendar).between(
             now - EXPAND_BEFORE, now + EXPAND_AFTER
         )
-    except Exception as error:  # the library's errors for bad RRULEs/dates have no common base
-        raise SourceError(f"the feed's events cannot be read ({str(error)[:120]})") from None
+    except Exception:  # the library's errors for bad RRULEs/dates have no common base
+        raise SourceError("the feed's events have dates or rules that cannot be read") from None
     # A recurring event's occurrences share its UID: number them in order from the first.
     by_uid: dict[str, list[Any]] = defaultdict(list)
     for event in occurrences:
@@ -154,6 +160,18 @@ def _numbered_events(calendar: icalendar.Calendar, now: datetime) -> list[dict[s
                 }
             )
     return items
+
+
+def _feed_zone(episodes: Iterable[SourceEpisode]) -> str | None:
+    """The IANA zone the feed's events are written in (TZID), if it names one."""
+    for episode in episodes:
+        key = getattr(episode.airstamp and episode.airstamp.tzinfo, "key", None)
+        if key and key != "UTC":
+            try:
+                return load_zone(key).key
+            except InvalidInput:
+                continue
+    return None
 
 
 def _sort_key(start: Any) -> str:

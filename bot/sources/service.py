@@ -98,7 +98,7 @@ class SourceService:
         except SourceError as error:
             raise BotError(
                 f"The source could not be read: {error.reason}. Nothing was imported.",
-                hint="Try again later; check TVMAZE_API_BASE or the feed address.",
+                hint="Check the address (ics:URL) or TVMAZE_API_BASE, or try again later.",
             ) from None
         found: SourceShow = fetched.show  # type: ignore[assignment]  # no etag sent: never None
         if link.kind == "ics":
@@ -112,6 +112,11 @@ class SourceService:
             )
         except SourceError as error:
             raise BotError(f"{error.reason}. Nothing was imported.") from None
+        if not catalog.seasons:
+            raise BotError(
+                f"{found.title} has no dated episode at the source yet. Nothing was imported.",
+                hint="Import it again once its dates are announced.",
+            )
         title = wanted_title or catalog.title
         tenant_key = None if actor.is_operator else actor.tenant_key
         draft = Show(0, title, catalog.network, zone.key, release_time, tenant_key)
@@ -140,7 +145,7 @@ class SourceService:
         if zone_override is not None:
             zone_note = "(--tz)"
         elif found.timezone:
-            zone_note = "(from the network's country)"
+            zone_note = "(from the source: the network's country or the feed's TZID)"
         else:
             zone_note = "(the source names no country: pass --tz to choose)"
         return self._import_reply(actor, imported, zone_note)
