@@ -1,7 +1,8 @@
 """`AiohttpClient`: GET for schedule sources, polite by construction.
 
 - Rate limit: at most `calls` requests in any `window` seconds per host (TVmaze allows 20
-  per 10 s per address), waiting for a slot rather than bouncing off 429s.
+  per 10 s per address), waiting for a slot rather than bouncing off 429s; the window is
+  kept 5 % longer, since the server counts a call when it arrives.
 - 429: waits for `Retry-After` (seconds or an HTTP date; a full window when absent), then
   tries again.
 - 5xx, timeouts, connection errors: exponential backoff with jitter, `attempts` in all;
@@ -28,6 +29,7 @@ from bot.sources.base import HttpResponse, SourceError
 
 VERSION = "0.1.0"
 MAX_BODY = 20_000_000
+WINDOW_HEADROOM = 0.05
 
 
 class SlidingWindowLimiter:
@@ -102,7 +104,9 @@ class AiohttpClient:
     def _limiter(self, url: str) -> SlidingWindowLimiter:
         host = urlsplit(url).netloc
         if host not in self._limiters:
-            self._limiters[host] = SlidingWindowLimiter(self.calls, self.window, sleep=self._sleep)
+            # 5 % headroom: the server counts a call when it arrives, a little after we sent it.
+            window = self.window * (1 + WINDOW_HEADROOM)
+            self._limiters[host] = SlidingWindowLimiter(self.calls, window, sleep=self._sleep)
         return self._limiters[host]
 
     async def get(
