@@ -151,12 +151,12 @@ class SourceService:
         return self._import_reply(actor, imported, zone_note)
 
     def _check_not_linked(self, actor: Actor, kind: str, ref: str) -> None:
-        visible = {s.id: s for s in self.commands.visible_shows(actor)}
-        for link in self.store.linked_sources(kind):
-            if link.ref == ref and link.show_id in visible:
+        for show_id in self.store.shows_linked_to(kind, ref):
+            show = self.store.get_show(show_id)
+            if actor.is_operator or show.tenant_key in (None, actor.tenant_key):
                 raise AlreadyExists(
-                    f"{visible[link.show_id].title} follows {kind}:{ref} already.",
-                    hint=f"Sync it with `sources sync {visible[link.show_id].title}`.",
+                    f"{show.title} follows {kind}:{ref} already.",
+                    hint=f"Sync it with `sources sync {show.title}`.",
                 )
 
     async def _link_existing(

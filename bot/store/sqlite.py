@@ -1292,6 +1292,14 @@ class Store:
             rows = self._rows("SELECT * FROM show_sources WHERE kind = ? ORDER BY show_id", [kind])
         return [_source_link(row) for row in rows]
 
+    def shows_linked_to(self, kind: str, ref: str) -> list[int]:
+        """Ids of the shows that follow this source (one TVmaze show, one feed)."""
+        rows = self._tuples(
+            "SELECT show_id FROM show_sources WHERE kind = ? AND ref = ? ORDER BY show_id",
+            [kind, ref],
+        )
+        return [row[0] for row in rows]
+
     def released_episode_ids(self, season_ids: Sequence[int]) -> set[int]:
         """Episodes whose release was posted (or is being posted) to some channel."""
         if not season_ids:
