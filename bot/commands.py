@@ -14,42 +14,37 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot import schedule, validation
+from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
 from bot.plan import Drop, drops
+from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
 
-
-@dataclass(frozen=True)
-class Reply:
-    """A command's answer.
-
-    `text` is plain text (adapters escape it for their platform); `data` is the same answer
-    as JSON-able data (CLI --json); `ephemeral` says whether only the invoker should see it;
-    `notices` are things the tenant's admins must hear about (paused subscriptions).
-    """
-
-    text: str
-    data: Any = None
-    ephemeral: bool = True
-    notices: tuple[str, ...] = field(default=())
+__all__ = ["Commands", "Reply"]
 
 
 class Commands:
     def __init__(
-        self, store: Store, clock: Clock, on_change: Callable[[], None] | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+        *,
+        calendar_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         # Called after every change to the plan, e.g. to reconcile the scheduler's jobs.
         self.on_change = on_change
+        # Where the web server's calendar feeds are reached; None: the web server is off.
+        self.calendar_base_url = calendar_base_url
 
     # ================================================================== members
 
@@ -80,16 +75,16 @@ class Commands:
         )
         self._changed()
         verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
+        lines = [line(f"{verb} {channel} to {target.title}.{_options_text(subscription)}")]
         upcoming = self._next_drop(target)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
-            lines.append(f"Next: {label} {_local(drop.release_at, season.timezone)}.")
+            lines.append(line(f"Next: {label} ", When(drop.release_at, season.timezone), "."))
         trailer = self._latest_trailer(target)
         if trailer:
-            lines.append(f"Trailer: {trailer}")
-        return self._reply(actor, "\n".join(lines), data=_subscription_data(subscription, target))
+            lines.append(line("Trailer: ", Link(trailer)))
+        return self._reply(actor, lines, data=_subscription_data(subscription, target))
 
     def unsubscribe(self, actor: Actor, channel: ChannelRef, show: str) -> Reply:
         self._check_channel(actor, channel)
@@ -142,17 +137,16 @@ class Commands:
                 f"{target.title} has no seasons yet.",
                 data={"show": _show_data(target), "episodes": []},
             )
-        lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
+        heading = f"{target.title}" + (f" ({target.network})" if target.network else "")
+        lines, rows = [line(heading)], []
         link = self.store.show_source(target.id)
-        if target.credit:
-            lines.append(target.credit)
+        if target.credit and target.source_page:
+            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
         elif link is not None:
-            lines.append(f"Follows {link.ref}")
+            lines.append(line(f"Follows {link.ref}"))
         for each in seasons:
-            lines.append(
-                f"Season {each.number}: {each.cadence.describe()}"
-                + ("  [dates held: moved by hand]" if link and each.premiere_held else "")
-            )
+            held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
+            lines.append(line(f"Season {each.number}: {each.cadence.describe()}{held}"))
             for episode in self.store.episodes_of(each.id):
                 row = _episode_data(target, each, episode)
                 row.update(_provenance(link.kind if link else None, each, episode))
@@ -161,14 +155,16 @@ class Commands:
                 notes = ["time estimated"] if episode.time_estimated else []
                 notes += [f"{field} held" for field in row["held"]]
                 lines.append(
-                    f"  {episode_label(each, [episode])}{title}  "
-                    f"{row['local']}  ({row['airstamp_utc']})"
-                    + (f"  [{'; '.join(notes)}]" if notes else "")
+                    line(
+                        f"  {episode_label(each, [episode])}{title}  ",
+                        When(episode.release_at, each.timezone, show_utc=True),
+                        f"  [{'; '.join(notes)}]" if notes else "",
+                    )
                 )
         show_data = _show_data(target)
         if link is not None:
             show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
-        return self._reply(actor, "\n".join(lines), data={"show": show_data, "episodes": rows})
+        return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
         """The next drop of each show the channel follows (or of every visible show)."""
@@ -178,24 +174,22 @@ class Commands:
             shows = [s for s in self._visible(actor) if s.id in show_ids]
         else:
             shows = self._visible(actor)
-        upcoming: list[tuple[datetime, str, dict]] = []
+        upcoming: list[tuple[datetime, Line, dict]] = []
         for show in shows:
             found = self._next_drop(show)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
-                text = (
-                    f"{show.title} {episode_label(season, drop.episodes)}: "
-                    f"{data['local']} ({data['airstamp_utc']})"
-                    + (" (time estimated)" if data["time_estimated"] else "")
+                text = line(
+                    f"{show.title} {episode_label(season, drop.episodes)}: ",
+                    When(drop.release_at, season.timezone, show_utc=True),
+                    " (time estimated)" if data["time_estimated"] else "",
                 )
                 upcoming.append((drop.release_at, text, data))
         upcoming.sort(key=lambda item: item[0])
         if not upcoming:
             return self._reply(actor, "Nothing is scheduled.", data=[])
-        return self._reply(
-            actor, "\n".join(text for _, text, _ in upcoming), data=[d for *_, d in upcoming]
-        )
+        return self._reply(actor, [text for _, text, _ in upcoming], data=[d for *_, d in upcoming])
 
     def trailer(self, actor: Actor, show: str) -> Reply:
         target = self._find_show(actor, show)
@@ -205,7 +199,7 @@ class Commands:
                 f"{target.title} has no trailer yet.",
                 hint="An admin can add one with `season trailer`.",
             )
-        return self._reply(actor, f"{target.title}: {url}", data={"url": url})
+        return self._reply(actor, [line(f"{target.title}: ", Link(url))], data={"url": url})
 
     def shows(self, actor: Actor, query: str | None = None) -> Reply:
         """The shows visible to the caller, best matches first when a query is given."""
@@ -332,9 +326,16 @@ class Commands:
         first, last = episodes_added[0], episodes_added[-1]
         return self._reply(
             actor,
-            f"Added {target.title} season {season.number}: {count} episodes, "
-            f"{cadence.describe()}, from {_local(first.release_at, season.timezone)} "
-            f"to {_local(last.release_at, season.timezone)}.",
+            [
+                line(
+                    f"Added {target.title} season {season.number}: {count} episodes, "
+                    f"{cadence.describe()}, from ",
+                    When(first.release_at, season.timezone),
+                    " to ",
+                    When(last.release_at, season.timezone),
+                    ".",
+                )
+            ],
             data={
                 "show": _show_data(target),
                 "season": season.number,
@@ -407,7 +408,8 @@ class Commands:
         )
         self._changed()
         return self._reply(
-            actor, f"Trailer set for {target.title} season {season.number}: {trailer_url}"
+            actor,
+            [line(f"Trailer set for {target.title} season {season.number}: ", Link(trailer_url))],
         )
 
     def season_remove(self, actor: Actor, show: str, number: int | str) -> Reply:
@@ -469,13 +471,17 @@ class Commands:
         )
         self._changed()
         updated = next(e for e in self.store.episodes_of(found_season.id) if e.number == number)
-        data = _episode_data(target, found_season, updated)
+        title = f" “{updated.title}”" if updated.title else ""
         return self._reply(
             actor,
-            f"{target.title} {episode_label(found_season, [updated])}"
-            + (f" “{updated.title}”" if updated.title else "")
-            + f": {data['local']} ({data['airstamp_utc']}).",
-            data=data,
+            [
+                line(
+                    f"{target.title} {episode_label(found_season, [updated])}{title}: ",
+                    When(updated.release_at, found_season.timezone, show_utc=True),
+                    ".",
+                )
+            ],
+            data=_episode_data(target, found_season, updated),
         )
 
     # ================================================================== schedule sources
@@ -538,8 +544,8 @@ class Commands:
     def check_can_edit(self, actor: Actor, show: Show) -> None:
         self._check_can_edit(actor, show)
 
-    def reply(self, actor: Actor, text: str, *, data: Any = None) -> Reply:
-        return self._reply(actor, text, data=data)
+    def reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        return self._reply(actor, content, data=data)
 
     def notify_changed(self) -> None:
         """The catalog changed outside a command (a sync): re-plan."""
@@ -561,14 +567,44 @@ class Commands:
             self._changed()
         return paused
 
+    # ================================================================== calendar feeds
+
+    def calendar_url(
+        self, actor: Actor, channel: ChannelRef, *, server: bool = False, rotate: bool = False
+    ) -> Reply:
+        """The secret calendar feed URL of a channel, or (`server`) of every channel of the
+        caller's server/workspace; `rotate` revokes the old URL. Only the asker sees it."""
+        self._check_tenant(actor, channel)
+        if server:
+            self._check_admin(actor)  # a whole tenant's calendar is the admins' to hand out
+            scope = FeedScope(channel.platform, channel.tenant)
+        else:
+            scope = FeedScope.of_channel(channel)
+            if rotate:
+                self._check_channel(actor, channel)
+        if self.calendar_base_url is None:
+            raise NotFound(
+                "Calendar feeds are off: the bot's web server is not running.",
+                hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
+            )
+        token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        page = feed_url(self.calendar_base_url, token, ics=False)
+        # The last two lines are the page and the feed: links, so no platform escapes them.
+        *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
+        content = [*(line(each) for each in text), line("Page: ", Link(page)), line(Link(url))]
+        return self._reply(actor, content, data={"url": url, "page": page})
+
     # ================================================================== helpers
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
-    def _reply(self, actor: Actor, text: str, *, data: Any = None, ephemeral: bool = True) -> Reply:
-        return Reply(text=text, data=data, ephemeral=ephemeral, notices=self._notices(actor))
+    def _reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        """`content`: plain text, or lines with their instants and links."""
+        lines = Reply.say(content).lines if isinstance(content, str) else tuple(content)
+        return Reply(lines, data=data, notices=self._notices(actor))
 
     def _notices(self, actor: Actor) -> tuple[str, ...]:
         """Paused subscriptions in the admin's tenant: told every time until mended."""
@@ -700,11 +736,6 @@ def _fuzzy(shows: list[Show], query: str, *, limit: int) -> list[Show]:
         if by_key[key] not in hits:
             hits.append(by_key[key])
     return hits[:limit]
-
-
-def _local(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(schedule.load_zone(timezone))
-    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
 def _show_data(show: Show) -> dict:

@@ -47,3 +47,9 @@ def add_fam(commands: Commands, *, premiere: str = "2023-11-10", trailer: bool =
         every="friday",
         trailer="https://www.youtube.com/watch?v=0xEmwEc2JHs" if trailer else None,
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_web_server_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run` starts the web server on port 8080 by default; tests that want it pick a port."""
+    monkeypatch.setenv("EPISODE_BOT_WEB_PORT", "0")

@@ -14,8 +14,8 @@ from typing import Any
 
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.commands import Reply
 from bot.messages import Message, MessageKind
+from bot.replies import Link, PartRenderer, Reply
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -109,13 +109,29 @@ def render_message(message: Message) -> dict[str, Any]:
     return payload
 
 
+def _reply_link(link: Link) -> str:
+    url = _http_url(link.url)
+    # `<url>`: clickable, without the preview card a bare link would unfold.
+    return f"<{url}>" if url and ">" not in url else safe_text(link.url)
+
+
+REPLY_PARTS = PartRenderer(
+    text=safe_text,
+    when=lambda when: f"{timestamp(when.at, 'F')} ({timestamp(when.at, 'R')})",
+    link=_reply_link,
+    spoiler=lambda spoiler: f"||{safe_text(spoiler.text)}||",
+)
+
+
 def render_reply(reply: Reply) -> list[str]:
     """A command answer as one or more message contents (each within 2000 characters).
 
-    The core's text is plain; it is escaped here so that names echoed back (a show called
-    `@everyone`) stay inert. Long answers (a long schedule) are split on line boundaries.
+    The core's text parts are plain; they are escaped here so that names echoed back (a
+    show called `@everyone`) stay inert. Instants become `<t:…:F>` and `<t:…:R>` stamps,
+    which every reader sees in their own timezone. Long answers (a long schedule) are split
+    on line boundaries.
     """
-    text = safe_text(reply.text)
+    text = "\n".join(reply.render(REPLY_PARTS))
     if reply.notices:
         text += "\n\n" + "\n".join("⚠ " + safe_text(n) for n in reply.notices)
     return split_lines(text or "Done.", CONTENT_LIMIT)

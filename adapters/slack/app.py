@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import grammar, modal
 from adapters.slack.render import fit, render_reply, render_reply_text
 from adapters.slack.sender import SlackSender
+from bot import catalogue
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SIGNATURE_WINDOW = 60 * 5
-CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"})
 ADMIN_CACHE_SECONDS = 60.0
 SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
@@ -315,7 +315,8 @@ class SlackAdapter:
             if grammar.opens_season_form(text):
                 return await self._open_season_form(body, context)
             parsed = grammar.parse(text)
-            if parsed.method == "help":
+            command = parsed.command
+            if command is None:
                 return _ephemeral(grammar.help_text())
             tenant = tenant_of(
                 body.get("team_id") or context.get("team_id"),
@@ -328,13 +329,12 @@ class SlackAdapter:
                 _require_admin(is_admin)
             actor = Actor("slack", tenant, user_id, is_admin=is_admin)
             args = dict(parsed.args)
-            if parsed.method in CHANNEL_METHODS:
+            if command.chat_channel:
                 channel_id = str(body.get("channel_id") or "")
-                if parsed.method == "subscribe":
+                if command is catalogue.SUBSCRIBE:
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
-            reply = getattr(self.commands, parsed.method)(actor, **args)
-            return render_reply(reply)
+            return render_reply(command.invoke(self.commands, actor, **args))
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
 
@@ -416,7 +416,7 @@ class SlackAdapter:
                 hint="Open it again with /episodes admin season add in this workspace.",
             )
         actor = Actor("slack", tenant, user_id, is_admin=True)
-        reply = self.commands.season_add(actor, **modal.form_args(view))
+        reply = catalogue.SEASON_ADD.invoke(self.commands, actor, **modal.form_args(view))
         return reply, metadata.get("channel", ""), user_id
 
     async def _tell(self, channel_id: str, user_id: str, text: str) -> None:

@@ -179,7 +179,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX subscriptions_reminders ON subscriptions (show_id, reminders)
         WHERE reminders != '' AND paused_reason IS NULL;
     """,
-    # 4: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
+    # 4: calendar feeds. A secret token per channel or tenant (`scope`: `discord:1/2`,
+    # `discord:1`); rotating replaces the row, so the old token stops working at once. The
+    # digest is what requests are looked up by. Each drop's revision (iCalendar SEQUENCE and
+    # LAST-MODIFIED) is bumped when what the feed says about it changes, whatever changed it.
+    """
+    CREATE TABLE calendar_tokens (
+        scope TEXT PRIMARY KEY,
+        token TEXT NOT NULL,                -- shown again by `calendar url`
+        token_digest TEXT NOT NULL UNIQUE,  -- sha256 of token, hex
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE calendar_revisions (
+        episode_id INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,          -- sha256 of what the feed says about the drop
+        sequence INTEGER NOT NULL,
+        modified_at TEXT NOT NULL
+    );
+    """,
+    # 5: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
     # sync went, which records came from the source and which fields an admin holds.
     """
     CREATE TABLE show_sources (
@@ -1277,6 +1295,60 @@ class Store:
             "GROUP BY platform"
         )
         return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
+
+    # ------------------------------------------------------------------ calendar feeds
+
+    def calendar_token(self, scope: str) -> str | None:
+        rows = self._rows("SELECT token FROM calendar_tokens WHERE scope = ?", [scope])
+        return rows[0]["token"] if rows else None
+
+    def replace_calendar_token(self, scope: str, token: str, now: datetime) -> None:
+        """Issue `token` for `scope`; any earlier token of the scope stops working."""
+        with self._write():
+            self._exec("DELETE FROM calendar_tokens WHERE scope = ?", [scope])
+            self._exec(
+                "INSERT INTO calendar_tokens (scope, token, token_digest, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [scope, token, hashlib.sha256(token.encode()).hexdigest(), to_db_time(now)],
+            )
+
+    def calendar_token_by_digest(self, digest: str) -> tuple[str, str] | None:
+        """(scope, token) of the token whose sha256 is `digest`, if it is current."""
+        rows = self._rows(
+            "SELECT scope, token FROM calendar_tokens WHERE token_digest = ?", [digest]
+        )
+        return (rows[0]["scope"], rows[0]["token"]) if rows else None
+
+    def calendar_revisions(
+        self, episode_ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime]]:
+        """episode id -> (fingerprint, sequence, modified_at) of the drops seen before."""
+        found: dict[int, tuple[str, int, datetime]] = {}
+        ids = list(episode_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self._rows(
+                "SELECT * FROM calendar_revisions "
+                f"WHERE episode_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[row["episode_id"]] = (
+                    row["fingerprint"],
+                    row["sequence"],
+                    from_db_time(row["modified_at"]),
+                )
+        return found
+
+    def save_calendar_revisions(self, revisions: Iterable[tuple[int, str, int, datetime]]) -> None:
+        """Record (episode id, fingerprint, sequence, modified_at) for each drop given."""
+        with self._write():
+            for episode_id, fingerprint, sequence, modified_at in revisions:
+                self._exec("DELETE FROM calendar_revisions WHERE episode_id = ?", [episode_id])
+                self._exec(
+                    "INSERT INTO calendar_revisions (episode_id, fingerprint, sequence, "
+                    "modified_at) VALUES (?, ?, ?, ?)",
+                    [episode_id, fingerprint, sequence, to_db_time(modified_at)],
+                )
 
     # ------------------------------------------------------------------ schedule sources
 
