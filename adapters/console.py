@@ -36,6 +36,11 @@ def render(message: Message, channel: str) -> str:
     ]
     if fields:
         lines.append("    " + " | ".join(fields))
+    zone = ZoneInfo(message.timezone or "UTC")
+    for entry in message.entries:  # a digest: its times in the digest's own timezone
+        local = entry.at.astimezone(zone)
+        mark = f" ({entry.mark})" if entry.mark else ""
+        lines.append(f"    {local:%a %d %b %H:%M} {local.tzname()}  {entry.text}{mark}")
     if message.link:
         lines.append(f"    {message.link_label or 'Link'}: {message.link}")
     return "\n".join(lines)

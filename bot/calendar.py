@@ -107,7 +107,8 @@ class CalendarEntry:
     release_at: datetime  # UTC
     timezone: str  # the season's IANA zone
     trailer_url: str | None
-    episode_titles: tuple[str, ...]  # empty when a subscription hides titles
+    episode_titles: tuple[str, ...]
+    hide_titles: bool = False  # a subscription asked for no titles (spoilers)
     sequence: int = 0
     modified_at: datetime | None = None
 
@@ -130,20 +131,30 @@ class CalendarEntry:
     @property
     def description(self) -> str:
         lines = []
-        if self.episode_titles:
-            lines.append(" / ".join(f"“{title}”" for title in self.episode_titles))
+        if self.shown_titles:
+            lines.append(" / ".join(f"“{title}”" for title in self.shown_titles))
         if self.network:
             lines.append(f"On {self.network}.")
         if self.trailer_url:
             lines.append(f"Trailer: {self.trailer_url}")
         return "\n".join(lines)
 
+    @property
+    def shown_titles(self) -> tuple[str, ...]:
+        return () if self.hide_titles else self.episode_titles
+
     def fingerprint(self) -> str:
-        """What the feed says about the drop, so a change of any of it raises SEQUENCE."""
+        """What feeds say about the drop, so a change of any of it raises SEQUENCE.
+
+        The same for every channel (titles are in it even where a channel hides them), or
+        feeds of two channels read in turn would raise it on every request.
+        """
         said = [
             self.summary,
             self.release_at.isoformat(),
-            self.description,
+            self.episode_titles,
+            self.network,
+            self.trailer_url,
             self.timezone,
         ]
         return hashlib.sha256(json.dumps(said).encode()).hexdigest()
@@ -269,7 +280,6 @@ def _show_entries(
         for drop in drops(show, season, store.episodes_of(season.id)):
             if drop.release_at <= since:
                 continue
-            titles = () if hide_titles else tuple(e.title for e in drop.episodes if e.title)
             yield CalendarEntry(
                 episode_id=drop.episodes[0].id,
                 show_id=show.id,
@@ -281,5 +291,6 @@ def _show_entries(
                 release_at=drop.release_at,
                 timezone=season.timezone,
                 trailer_url=season.trailer_url,
-                episode_titles=titles,
+                episode_titles=tuple(e.title for e in drop.episodes if e.title),
+                hide_titles=hide_titles,
             )

@@ -32,7 +32,7 @@ from typing import Any
 
 from bot import validation
 from bot.commands import Commands
-from bot.models import WEEKDAYS, Actor, ChannelRef
+from bot.models import WEEKDAYS, Actor, ChannelRef, UserRef
 from bot.replies import Reply
 
 
@@ -115,6 +115,7 @@ class Command:
     cli_aliases: tuple[str, ...] = ()  # more CLI names for the same command
     confirm: str | None = None  # the CLI asks this first (--yes skips it)
     in_prompt: bool = True  # offered at the console prompt (not `run`, which is running)
+    chat_only: bool = False  # Discord and Slack only (the CLI has its own, richer command)
 
     def __post_init__(self) -> None:
         if self.core is not None:
@@ -126,7 +127,9 @@ class Command:
 
     @property
     def fronts(self) -> frozenset[Front]:
-        return CLI_ONLY if self.group is Group.OPERATOR else ALL_FRONTS
+        if self.group is Group.OPERATOR:
+            return CLI_ONLY
+        return CHAT if self.chat_only else ALL_FRONTS
 
     @property
     def on_chat(self) -> tuple[str, ...]:
@@ -582,6 +585,92 @@ CALENDAR_URL = Command(
         Option("rotate", bool, "Revoke the current URL and issue a new one.", default=False),
     ),
 )
+# The chat side of `calendar url`: the feed of the channel it is typed in (or, for admins,
+# of the whole server/workspace), answered to the asker only.
+CALENDAR = Command(
+    ("calendar",),
+    Group.MEMBER,
+    "This channel's calendar feed URL (.ics), for your calendar app; only you see it.",
+    (
+        _channel(required=True, help="The channel."),
+        Option("server", bool, "Every channel of this server/workspace (admins).", default=False),
+        Option("rotate", bool, "Revoke the current URL and issue a new one.", default=False),
+    ),
+    core=Commands.calendar_url,
+    chat_channel=True,
+    chat_only=True,
+)
+
+# Follows and weekly digests. A member follows for themselves (chat); the operator names the
+# member (the CLI's USER).
+_USER = Option(
+    "user",
+    UserRef,
+    "discord-user:ID, slack-user:TEAM/ID or console-user:NAME.",
+    positional=True,
+    required=True,
+    metavar="USER",
+    fronts=CLI_ONLY,
+)
+FOLLOW = Command(
+    ("follow",),
+    Group.MEMBER,
+    "Get a show's new episodes (and reminders) by direct message.",
+    (
+        _USER,
+        _show(),
+        Option("before", str, "Reminders before each drop, e.g. 1d,1h.", metavar="1d,1h"),
+    ),
+    core=Commands.follow,
+    changes_schedule=True,
+)
+UNFOLLOW = Command(
+    ("unfollow",),
+    Group.MEMBER,
+    "No more direct messages about a show.",
+    (_USER, _show()),
+    core=Commands.unfollow,
+    changes_schedule=True,
+)
+FOLLOWING = Command(
+    ("following",),
+    Group.MEMBER,
+    "The shows a member follows (only they and the operator may see it).",
+    (_USER,),
+    core=Commands.following,
+    json=True,
+)
+FORGET_ME = Command(
+    ("forget-me",),
+    Group.MEMBER,
+    "Delete every follow of a member and their direct messages not sent yet.",
+    (_USER,),
+    core=Commands.forget_me,
+    changes_schedule=True,
+)
+DIGEST = Command(
+    ("digest",),
+    Group.MEMBER,
+    'One post a week listing a channel\'s drops: "monday 09:00", or off.',
+    (
+        _channel(required=True, help="discord:GUILD/CHANNEL, slack:TEAM/CHANNEL or console:NAME"),
+        Option(
+            "when",
+            str,
+            'A weekday and a time, e.g. "monday 09:00"; or off.',
+            positional=True,
+            required=True,
+            metavar='"DAY HH:MM"|off',
+            min=2,
+            max=40,
+        ),
+        dataclasses.replace(TZ, help="IANA timezone of the time (default UTC)."),
+        Option("only", bool, "The digest replaces the post for each drop.", default=False),
+    ),
+    core=Commands.digest,
+    changes_schedule=True,
+    chat_channel=True,
+)
 
 # Schedule sources (README "Follow a show from TVmaze"). Import and sync talk to the
 # source over HTTP, so the composition root runs them (episode_bot/cli.py).
@@ -676,6 +765,12 @@ CATALOGUE: tuple[Command, ...] = (
     STATUS,
     DISCORD_SYNC,
     CALENDAR_URL,
+    CALENDAR,
+    FOLLOW,
+    UNFOLLOW,
+    FOLLOWING,
+    FORGET_ME,
+    DIGEST,
     SHOW_IMPORT,
     SOURCES_SYNC,
     SOURCES_STATUS,

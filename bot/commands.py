@@ -17,12 +17,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from bot import digest as digests
 from bot import schedule, validation
 from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
-from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    Actor,
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
 from bot.plan import Drop, drops
 from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
@@ -607,14 +618,18 @@ class Commands:
         return Reply(lines, data=data, notices=self._notices(actor))
 
     def _notices(self, actor: Actor) -> tuple[str, ...]:
-        """Paused subscriptions in the admin's tenant: told every time until mended."""
-        if not actor.is_admin or actor.is_operator:
+        """Paused subscriptions in the admin's tenant, and the member's own paused follows:
+        told every time until mended."""
+        if actor.is_operator:
             return ()
+        notices = self._follow_notices(actor)
+        if not actor.is_admin:
+            return notices
         paused = self.store.subscriptions(tenant_key=actor.tenant_key, paused_only=True)
         if not paused:
-            return ()
+            return notices
         titles = {show.id: show.title for show in self._visible(actor)}
-        return tuple(
+        return notices + tuple(
             f"Posts about {titles.get(sub.show_id, 'a show')} in {sub.channel} are paused: "
             f"{sub.paused_reason}. Fix it, then subscribe again to resume."
             for sub in paused
@@ -698,6 +713,175 @@ class Commands:
     def _latest_trailer(self, show: Show) -> str | None:
         urls = [s.trailer_url for s in self.store.seasons_of(show.id) if s.trailer_url]
         return urls[-1] if urls else None
+
+    # ================================================================== follows and digests
+
+    def follow(
+        self,
+        actor: Actor,
+        show: str | int,
+        *,
+        before: str | None = None,
+        user: UserRef | None = None,
+    ) -> Reply:
+        """Follow a show (a title, or an id from a "Notify me" button): its drops and the
+        reminders asked for, in the member's DMs.
+
+        A member follows for themselves, any show visible where they ask; the operator (CLI)
+        names the `user`, and a private show only for a member of that show's platform."""
+        member = self._member(actor, user)
+        target = (
+            self._show_by_id(actor, show) if isinstance(show, int) else self._find_show(actor, show)
+        )
+        followed_in = actor.tenant_key
+        if actor.is_operator:
+            followed_in = target.tenant_key or ""
+            if target.tenant_key and not target.tenant_key.startswith(f"{member.platform}:"):
+                raise PermissionDenied(
+                    f"{target.title} is private to another platform's server or workspace.",
+                    hint="Follow a show that member can see.",
+                )
+            private_elsewhere = target.tenant_key not in (None, member.inbox.tenant_key)
+            if member.platform == "slack" and private_elsewhere:
+                raise PermissionDenied(
+                    f"{target.title} is private to another workspace.",
+                    hint="Follow a show that member can see.",
+                )
+        reminders = schedule.parse_durations(before)
+        if before is None:  # a "Notify me" click keeps the reminders chosen earlier
+            earlier = [sub for sub, _ in self.store.follows(member) if sub.show_id == target.id]
+            reminders = earlier[0].reminders if earlier else ()
+        subscription, created = self.store.follow(
+            member,
+            target,
+            reminders=reminders,
+            followed_in=followed_in,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        self._changed()
+        you = "You" if not actor.is_operator else str(member)
+        stop = "Stop: /episodes unfollow" if not actor.is_operator else "Stop: unfollow"
+        upcoming = self._next_drop(target)
+        when = (
+            f"when {episode_label(upcoming[0], upcoming[1].episodes)} drops"
+            if upcoming
+            else f"when {target.title} has a new episode"
+        )
+        if created:
+            text = f"{you} will get a direct message {when}{_follow_options(subscription)}. {stop}"
+        else:
+            text = f"{you} already follow{'' if you == 'You' else 's'} {target.title}"
+            text += f"{_follow_options(subscription)}: a direct message {when}. {stop}"
+        data = {**_follow_data(subscription, target, followed_in), "created": created}
+        return self._reply(actor, text, data=data)
+
+    def unfollow(self, actor: Actor, show: str | int, *, user: UserRef | None = None) -> Reply:
+        """Stop following a show (a title, or an id from a DM's "Unfollow" button, which
+        works wherever the member clicks it: only their own follow is touched)."""
+        member = self._member(actor, user)
+        if isinstance(show, int):
+            followed = {sub.show_id for sub, _ in self.store.follows(member)}
+            target = self.store.get_show(show) if show in followed else None
+            if target is None:
+                raise NotFound("You no longer follow that show.", hint="See `following`.")
+        else:
+            target = self._find_show(actor, show)
+        if not self.store.unfollow(member, target, actor=_who(actor), now=self.clock.now()):
+            raise NotFound(
+                f"{'You do' if not actor.is_operator else f'{member} does'} not follow "
+                f"{target.title}.",
+                hint="See the shows followed with `following`.",
+            )
+        self._changed()
+        who = "You" if not actor.is_operator else str(member)
+        return self._reply(actor, f"{who} no longer get direct messages about {target.title}.")
+
+    def following(self, actor: Actor, *, user: UserRef | None = None) -> Reply:
+        """What a member follows: only they (and the operator) may ask."""
+        member = self._member(actor, user)
+        found = self.store.follows(member)
+        who = "You follow" if not actor.is_operator else f"{member} follows"
+        if not found:
+            return self._reply(actor, f"{who} no shows.", data=[])
+        shows = {show.id: show for show in self.store.visible_shows(None)}
+        lines = [f"{who}:"] + [
+            f"- {shows[sub.show_id].title}{_follow_options(sub)}" for sub, _ in found
+        ]
+        data = [_follow_data(sub, shows[sub.show_id], where) for sub, where in found]
+        return self._reply(actor, "\n".join(lines), data=data)
+
+    def forget_me(self, actor: Actor, *, user: UserRef | None = None) -> Reply:
+        """Delete every follow of the member and the direct messages not sent yet."""
+        member = self._member(actor, user)
+        follows, unsent = self.store.forget_user(member, now=self.clock.now())
+        if follows:
+            self._changed()
+        text = (
+            f"Deleted {follows} follow{'s' if follows != 1 else ''} and {unsent} direct "
+            f"message{'s' if unsent != 1 else ''} not yet sent. The bot keeps nothing about "
+            "what you followed."
+        )
+        return self._reply(actor, text, data={"follows": follows, "unsent": unsent})
+
+    def digest(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        when: str,
+        *,
+        tz: str | None = None,
+        only: bool = False,
+    ) -> Reply:
+        """Set a channel's weekly digest ("monday 09:00"), or turn it off ("off")."""
+        self._check_channel(actor, channel)
+        if (when or "").strip().casefold() == "off":
+            if not self.store.remove_digest(channel, actor=_who(actor), now=self.clock.now()):
+                raise NotFound(f"{channel} has no weekly digest.", hint='Set one: "monday 09:00".')
+            self._changed()
+            return self._reply(actor, f"No more weekly digest in {channel}.")
+        weekday, at = digests.parse_when(when)
+        zone = schedule.load_zone(tz or "UTC").key
+        digest = Digest(channel=channel, weekday=weekday, at=at, timezone=zone, only=only)
+        self.store.set_digest(digest, actor=_who(actor), now=self.clock.now())
+        self._changed()
+        first = digests.next_instant(digest, self.clock.now())
+        instead = " instead of a post per drop" if only else ""
+        lines = [
+            line(
+                f"{channel} gets a weekly digest{instead}: {digests.describe(digest)} (next ",
+                When(first, zone),
+                "). A week without drops posts nothing.",
+            )
+        ]
+        return self._reply(actor, lines, data=_digest_data(digest))
+
+    def _show_by_id(self, actor: Actor, show_id: int) -> Show:
+        for show in self._visible(actor):
+            if show.id == show_id:
+                return show
+        raise NotFound("That show is not available here.", hint="List the shows with `shows`.")
+
+    def _member(self, actor: Actor, user: UserRef | None) -> UserRef:
+        """Whose follows: the operator names anyone; a member only ever acts for themselves."""
+        if actor.is_operator:
+            if user is None:
+                raise InvalidInput(
+                    "user", "Whose follows?", hint="Name the user, e.g. discord-user:ID."
+                )
+            return user
+        return UserRef.of_actor(actor)
+
+    def _follow_notices(self, actor: Actor) -> tuple[str, ...]:
+        paused = [
+            sub for sub, _ in self.store.follows(UserRef.of_actor(actor)) if sub.paused_reason
+        ]
+        titles = {show.id: show.title for show in self.store.visible_shows(None)}
+        return tuple(
+            f"Your direct messages about {titles.get(sub.show_id, 'a show')} are paused: "
+            f"{sub.paused_reason}. Let the bot message you, then follow again to resume."
+            for sub in paused
+        )
 
 
 # ---------------------------------------------------------------------- module helpers
@@ -814,4 +998,34 @@ def _subscription_data(subscription: Subscription, show: Show) -> dict:
         "mention": subscription.mention,
         "hide_titles": subscription.hide_titles,
         "paused": subscription.paused_reason,
+    }
+
+
+def _follow_options(subscription: Subscription) -> str:
+    options = []
+    if subscription.reminders:
+        reminders = ", ".join(schedule.format_duration(s) for s in subscription.reminders)
+        options.append(f"and {reminders} before")
+    if subscription.paused_reason:
+        options.append(f"PAUSED: {subscription.paused_reason}")
+    return f" ({'; '.join(options)})" if options else ""
+
+
+def _follow_data(subscription: Subscription, show: Show, followed_in: str) -> dict:
+    return {
+        "user": str(subscription.channel),
+        "show": show.title,
+        "reminders": [schedule.format_duration(s) for s in subscription.reminders],
+        "followed_in": followed_in or None,
+        "paused": subscription.paused_reason,
+    }
+
+
+def _digest_data(digest: Digest) -> dict:
+    return {
+        "channel": str(digest.channel),
+        "weekday": digest.weekday,
+        "time": f"{digest.at:%H:%M}",
+        "timezone": digest.timezone,
+        "only": digest.only,
     }

@@ -28,7 +28,7 @@ from bot.catalogue import CATALOGUE, SECTIONS, Command, Front, check_binding
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
-from bot.models import Actor, ChannelRef
+from bot.models import Actor, ChannelRef, UserRef
 from bot.settings import Settings
 from bot.store import Store
 
@@ -198,8 +198,8 @@ def _cli_values(command: Command, values: dict[str, Any]) -> dict[str, Any]:
         option = command.option(name)
         if option.multiple:
             value = list(value) or None
-        elif option.type is ChannelRef and value is not None:
-            value = parse_channel(value)
+        elif option.type in (ChannelRef, UserRef) and value is not None:
+            value = option.type.parse(value)
         out[name] = value
     return out
 
@@ -228,7 +228,7 @@ def cli_only(command: Command) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 for _command in CATALOGUE:
-    if _command.core is not None:
+    if _command.core is not None and Front.CLI in _command.fronts:
         _install(_command, _core_command(_command))
 
 
@@ -282,7 +282,7 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
         )
 
 
-def build_senders(settings: Settings) -> dict[str, Any]:
+def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Any]:
     """The console sender, plus a REST-only sender for each platform with credentials.
 
     Imports a platform's adapter only when that platform is configured.
@@ -294,12 +294,12 @@ def build_senders(settings: Settings) -> dict[str, Any]:
         from adapters.discord.sender import DiscordSender
 
         senders["discord"] = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base
+            settings.discord_token, api_base=settings.discord_api_base, store=store
         )
     if settings.slack_bot_token is not None:
         from adapters.slack.sender import SlackSender
 
-        senders["slack"] = SlackSender.from_settings(settings)
+        senders["slack"] = SlackSender.from_settings(settings, store=store)
     return senders
 
 
@@ -337,7 +337,7 @@ def deliver(app: AppContext, now_text: str) -> None:
             "and a later `run` will not post it again.",
             err=True,
         )
-    senders = build_senders(app.settings)
+    senders = build_senders(app.settings, app.store)
     engine = DeliveryEngine(
         app.store,
         senders,

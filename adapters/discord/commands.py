@@ -121,10 +121,60 @@ class EpisodesGroup(app_commands.Group):
     ) -> None:
         await self.runner.invoke(interaction, catalogue.SHOWS, _options(locals()))
 
+    @app_commands.command(name="calendar", description="This channel's calendar feed URL")
+    @app_commands.describe(
+        server="Every channel of this server (admins)",
+        rotate="Revoke the current URL and issue a new one",
+    )
+    async def calendar(
+        self, interaction: discord.Interaction, server: bool = False, rotate: bool = False
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.CALENDAR, _options(locals()))
+
+    @app_commands.command(name="follow", description="Get a show's new episodes by direct message")
+    @app_commands.describe(show="The show", before="Also remind you before each episode")
+    @app_commands.choices(before=BEFORE_CHOICES)
+    async def follow(
+        self, interaction: discord.Interaction, show: Show, before: Choice[str] | None = None
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.FOLLOW, _options(locals()))
+
+    @app_commands.command(name="unfollow", description="No more direct messages about a show")
+    async def unfollow(self, interaction: discord.Interaction, show: Show) -> None:
+        await self.runner.invoke(interaction, catalogue.UNFOLLOW, _options(locals()))
+
+    @app_commands.command(name="following", description="The shows you follow (only you see it)")
+    async def following(self, interaction: discord.Interaction) -> None:
+        await self.runner.invoke(interaction, catalogue.FOLLOWING, _options(locals()))
+
+    @app_commands.command(
+        name="forget-me", description="Delete every follow of yours and your pending messages"
+    )
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        await self.runner.invoke(interaction, catalogue.FORGET_ME, _options(locals()))
+
+    @app_commands.command(name="digest", description="One post a week listing this channel's drops")
+    @app_commands.describe(
+        when='A weekday and a time, e.g. "monday 09:00"; or off',
+        timezone="The time's timezone (IANA; default UTC)",
+        only="The digest replaces the post for each drop",
+    )
+    async def digest(
+        self,
+        interaction: discord.Interaction,
+        when: Range[str, 2, 40],
+        timezone: str | None = None,
+        only: bool = False,
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.DIGEST, _options(locals()))
+
     subscribe.autocomplete("show")(_shows)
     unsubscribe.autocomplete("show")(_shows)
     schedule.autocomplete("show")(_shows)
     trailer.autocomplete("show")(_shows)
+    follow.autocomplete("show")(_shows)
+    unfollow.autocomplete("show")(_shows)
+    digest.autocomplete("timezone")(complete_timezone)
 
 
 class AdminGroup(app_commands.Group):

@@ -14,7 +14,7 @@ from typing import Any
 
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.messages import Message, MessageKind
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageKind
 from bot.replies import Link, PartRenderer, Reply
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -40,7 +40,12 @@ _COLORS = {
     MessageKind.EPISODE: 0x2ECC71,
     MessageKind.FINALE: 0x9B59B6,
     MessageKind.REMINDER: 0x95A5A6,
+    MessageKind.DIGEST: 0x5865F2,
 }
+# The follow buttons' custom ids, which survive restarts: the id alone says what to do
+# (adapters/discord/buttons.py).
+FOLLOW_ID = "episode-bot:follow:{show_id}"
+UNFOLLOW_ID = "episode-bot:unfollow:{show_id}"
 _ROLE_ID = re.compile(r"^<?@?&?(\d{1,20})>?$")
 
 
@@ -69,8 +74,11 @@ def timestamp(at: datetime, style: str) -> str:
     return f"<t:{int(at.timestamp())}:{style}>"
 
 
-def render_message(message: Message) -> dict[str, Any]:
-    """The body of `POST /channels/{id}/messages` for one release post (without the nonce)."""
+def render_message(message: Message, *, direct: bool = False) -> dict[str, Any]:
+    """The body of `POST /channels/{id}/messages` for one post (without the nonce).
+
+    `direct`: a follower's DM, which carries an "Unfollow" button; channel posts about a
+    drop, an announcement or a trailer carry "Notify me"."""
     embed: dict[str, Any] = {
         "type": "rich",
         "title": truncate(safe_text(message.title), TITLE_LIMIT),
@@ -78,6 +86,11 @@ def render_message(message: Message) -> dict[str, Any]:
     }
     if message.text:
         embed["description"] = truncate(safe_text(message.text), DESCRIPTION_LIMIT)
+    if message.entries:
+        lines = [_entry_line(entry) for entry in message.entries]
+        embed["description"] = truncate(
+            "\n".join([embed.get("description", ""), *lines]).strip(), DESCRIPTION_LIMIT
+        )
     link = _http_url(message.link)
     if link:
         embed["url"] = link
@@ -91,22 +104,27 @@ def render_message(message: Message) -> dict[str, Any]:
     if role is not None:
         payload["content"] = truncate(f"<@&{role}> {safe_text(message.title)}", CONTENT_LIMIT)
         payload["allowed_mentions"] = {"parse": [], "roles": [role]}
+    buttons = []
     if link:
         label = message.link_label or ("Watch the trailer" if message.kind == "trailer" else "Open")
-        payload["components"] = [
-            {
-                "type": 1,
-                "components": [
-                    {
-                        "type": 2,
-                        "style": 5,
-                        "label": truncate(label, BUTTON_LABEL_LIMIT),
-                        "url": link,
-                    }
-                ],
-            }
-        ]
+        buttons.append(
+            {"type": 2, "style": 5, "label": truncate(label, BUTTON_LABEL_LIMIT), "url": link}
+        )
+    if message.show_id is not None and direct:
+        custom_id = UNFOLLOW_ID.format(show_id=message.show_id)
+        buttons.append({"type": 2, "style": 2, "label": "Unfollow", "custom_id": custom_id})
+    elif message.show_id is not None and message.kind in FOLLOWABLE_KINDS:
+        custom_id = FOLLOW_ID.format(show_id=message.show_id)
+        buttons.append({"type": 2, "style": 1, "label": "Notify me", "custom_id": custom_id})
+    if buttons:
+        payload["components"] = [{"type": 1, "components": buttons}]
     return payload
+
+
+def _entry_line(entry: MessageEntry) -> str:
+    """A digest line: the time in each reader's own zone, the drop, premiere/finale marked."""
+    mark = f" · **{entry.mark}**" if entry.mark else ""
+    return f"{timestamp(entry.at, 'f')} · {safe_text(entry.text)}{mark}"
 
 
 def _reply_link(link: Link) -> str:

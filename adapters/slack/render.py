@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.messages import Message, MessageField
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageField
 from bot.replies import Link, PartRenderer, Reply
 
 MAX_BLOCKS = 50
@@ -36,6 +36,10 @@ REPLY_LIMIT = 12000
 ELLIPSIS = "…"
 POST_DATE_FORMAT = "{date_long_pretty} {time}"  # a drop post: "Friday, November 10th 12:00 AM"
 REPLY_DATE_FORMAT = "{date_short_pretty} {time}"  # a line of a list: "Nov 10, 2023 12:00 AM"
+
+# The follow buttons: Bolt routes a click by `action_id`; `value` carries the show's id.
+FOLLOW_ACTION = "episode_bot_follow"
+UNFOLLOW_ACTION = "episode_bot_unfollow"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
@@ -125,8 +129,10 @@ def _field(item: MessageField) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
 
 
-def render_message(message: Message) -> SlackPayload:
-    """A release post: header, text (+ opted-in mention and local time), fields, link button."""
+def render_message(message: Message, *, direct: bool = False) -> SlackPayload:
+    """A post: header, text (+ opted-in mention and local time), fields or digest lines, and
+    buttons: the link, "Notify me" on a channel's drop/announcement/trailer posts, "Unfollow"
+    in a follower's DM (`direct`)."""
     mention = group_mention(message.mention)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, HEADER_LIMIT)}]
 
@@ -141,6 +147,9 @@ def render_message(message: Message) -> SlackPayload:
 
     fields = [f for f in message.fields if not f.spoiler]  # Slack has no spoiler markup
     max_sections = MAX_BLOCKS - len(blocks) - 1  # leave room for the actions block
+    for entry in message.entries[:max_sections]:  # a digest: one line per drop
+        blocks.append(_section(_entry_line(entry, message.timezone)))
+    max_sections -= min(len(message.entries), max_sections)
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         if max_sections <= 0:
             break
@@ -148,25 +157,40 @@ def render_message(message: Message) -> SlackPayload:
         blocks.append({"type": "section", "fields": [_field(f) for f in chunk]})
         max_sections -= 1
 
+    buttons = []
     url = _safe_url(message.link)
     if url is not None:
         label = message.link_label or ("Watch the trailer" if "trailer" in message.kind else "Open")
-        blocks.append(
+        buttons.append(
             {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "episode_link",
-                        "text": _plain(label, BUTTON_TEXT_LIMIT),
-                        "url": url,
-                    }
-                ],
+                "type": "button",
+                "action_id": "episode_link",
+                "text": _plain(label, BUTTON_TEXT_LIMIT),
+                "url": url,
             }
         )
+    if message.show_id is not None and (direct or message.kind in FOLLOWABLE_KINDS):
+        action, label = (UNFOLLOW_ACTION, "Unfollow") if direct else (FOLLOW_ACTION, "Notify me")
+        button = {
+            "type": "button",
+            "action_id": action,
+            "text": _plain(label, BUTTON_TEXT_LIMIT),
+            "value": str(message.show_id),
+        }
+        if not direct:
+            button["style"] = "primary"
+        buttons.append(button)
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
 
     text = lead + fit(message.plain_text(), TEXT_LIMIT - len(lead))
     return SlackPayload(text=text, blocks=blocks[:MAX_BLOCKS])
+
+
+def _entry_line(entry: MessageEntry, timezone: str | None) -> str:
+    """A digest line: the time in each reader's own zone, the drop, premiere/finale marked."""
+    mark = f" · *{escape(entry.mark)}*" if entry.mark else ""
+    return f"{date_token(entry.at, timezone)} · {fit(entry.text, 500)}{mark}"
 
 
 def render_reply_text(text: str) -> str:

@@ -27,7 +27,17 @@ from typing import Any
 import sqlite_utils
 
 from bot.errors import AlreadyExists
-from bot.models import Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    DIRECT_PREFIX,
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
 from bot.sources.base import SourceLink
 from bot.sources.rules import CatalogEpisode
 from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
@@ -197,7 +207,29 @@ MIGRATIONS: tuple[str, ...] = (
         modified_at TEXT NOT NULL
     );
     """,
-    # 5: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
+    # 5: follows and weekly digests. A follow is a subscription whose channel is a member's
+    # direct messages ('@<user id>', see bot.models.UserRef), so it shares the plan, the
+    # outbox and once-only delivery; `followed_in` is the tenant where the member followed.
+    # `priority` orders the claim among rows due at the same time: channel posts (0) before
+    # direct messages (1).
+    """
+    ALTER TABLE subscriptions ADD COLUMN followed_in TEXT;
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        weekday INTEGER NOT NULL,           -- 0 = Monday
+        at_time TEXT NOT NULL,              -- HH:MM local
+        timezone TEXT NOT NULL,
+        only_digest INTEGER NOT NULL DEFAULT 0,  -- 1: no per-drop posts in this channel
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, tenant, channel)
+    );
+    ALTER TABLE notifications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_claim ON notifications (state, next_attempt_at, priority, id);
+    """,
+    # 6: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
     # sync went, which records came from the source and which fields an admin holds.
     """
     CREATE TABLE show_sources (
@@ -281,6 +313,7 @@ class NewNotification:
     season_id: int | None
     episode_id: int | None
     last_error: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
 
 
 @dataclass(frozen=True)
@@ -925,8 +958,13 @@ class Store:
         show_ids: Sequence[int] | None = None,
         active_only: bool = False,
         paused_only: bool = False,
+        direct: bool | None = False,
     ) -> list[Subscription]:
+        """Channel subscriptions by default; `direct=True`: follows (a member's DMs), which
+        only that member and the operator may see; None: both."""
         clauses, params = [], []
+        if direct is not None and channel is None:
+            clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
         if paused_only:
             clauses.append("paused_reason IS NOT NULL")
         if channel is not None:
@@ -952,19 +990,21 @@ class Store:
         return [_subscription(row) for row in rows]
 
     def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int
+        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
     ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time.
+        """The active subscriptions of these shows, `page_size` at a time (only channels or
+        only follows when `direct` says so).
 
         One query per page (keyset on id), so memory stays flat however many there are and
         no lock is held between pages.
         """
         marks = ",".join("?" * len(show_ids))
+        kind = "" if direct is None else f"AND {'' if direct else 'NOT '}{_DIRECT_CLAUSE} "
         after_id = 0
         while True:
             rows = self._tuples(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > ? "
-                f"AND show_id IN ({marks}) AND paused_reason IS NULL ORDER BY id LIMIT ?",
+                f"AND show_id IN ({marks}) AND paused_reason IS NULL {kind}ORDER BY id LIMIT ?",
                 [after_id, *show_ids, page_size],
             )
             if not rows:
@@ -977,7 +1017,8 @@ class Store:
         result: dict[str, set[int]] = {}
         for row in self._rows(
             "SELECT DISTINCT tenant, show_id FROM subscriptions "
-            "WHERE platform = ? AND paused_reason IS NULL ORDER BY tenant, show_id",
+            f"WHERE platform = ? AND paused_reason IS NULL AND NOT {_DIRECT_CLAUSE} "
+            "ORDER BY tenant, show_id",
             [platform],
         ):
             result.setdefault(row["tenant"], set()).add(row["show_id"])
@@ -1038,6 +1079,13 @@ class Store:
                 [platform, tenant],
             )
         return [_platform_object(row) for row in rows]
+
+    def platform_object(self, platform: str, tenant: str, object_key: str) -> PlatformObject | None:
+        rows = self._rows(
+            "SELECT * FROM platform_objects WHERE platform = ? AND tenant = ? AND object_key = ?",
+            [platform, tenant, object_key],
+        )
+        return _platform_object(rows[0]) if rows else None
 
     def put_platform_object(
         self,
@@ -1115,6 +1163,7 @@ class Store:
                 row.message_json,
                 stamp,
                 stamp,
+                row.priority,
             )
             for row in rows
         ]
@@ -1125,7 +1174,7 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1164,7 +1213,8 @@ class Store:
             rows = list(
                 self.db.query(
                     _OUTBOX_SELECT + f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
-                    f"AND n.platform IN ({marks}) ORDER BY n.next_attempt_at, n.id LIMIT ?",
+                    f"AND n.platform IN ({marks}) "
+                    "ORDER BY n.next_attempt_at, n.priority, n.id LIMIT ?",
                     [to_db_time(now), *platforms, limit],
                 )
             )
@@ -1349,6 +1399,119 @@ class Store:
                     "modified_at) VALUES (?, ?, ?, ?)",
                     [episode_id, fingerprint, sequence, to_db_time(modified_at)],
                 )
+
+    # ------------------------------------------------------------------ follows
+
+    def follow(
+        self,
+        user: UserRef,
+        show: Show,
+        *,
+        reminders: Sequence[int],
+        followed_in: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Follow (or change the reminders of, and resume) a show; whether it is new.
+
+        Stored as a subscription of the member's DMs: drops and reminders only, no trailer,
+        announcement or move posts."""
+        with self._write():
+            subscription, created = self.subscribe(
+                user.inbox,
+                show,
+                reminders=reminders,
+                trailers=False,
+                mention=None,
+                hide_titles=False,
+                actor=actor,
+                now=now,
+            )
+            self._exec(
+                "UPDATE subscriptions SET followed_in = ? WHERE id = ?",
+                [followed_in, subscription.id],
+            )
+        return subscription, created
+
+    def unfollow(self, user: UserRef, show: Show, *, actor: str, now: datetime) -> bool:
+        return self.unsubscribe(user.inbox, show, actor=actor, now=now)
+
+    def follows(self, user: UserRef) -> list[tuple[Subscription, str]]:
+        """The member's follows with the tenant where each was made."""
+        inbox = user.inbox
+        rows = self._tuples(
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, followed_in FROM subscriptions "
+            "WHERE platform = ? AND tenant = ? AND channel = ? ORDER BY id",
+            [inbox.platform, inbox.tenant, inbox.channel],
+        )
+        return [(_subscription(row[:-1]), row[-1] or "") for row in rows]
+
+    def forget_user(self, user: UserRef, *, now: datetime) -> tuple[int, int]:
+        """Delete every follow of the member, with their outbox rows and the audit entries
+        that name them; (follows, unsent DMs)."""
+        inbox = user.inbox
+        where = "platform = ? AND tenant = ? AND channel = ?"
+        params = [inbox.platform, inbox.tenant, inbox.channel]
+        with self._write():
+            unsent = self._exec(
+                "SELECT COUNT(*) FROM notifications WHERE state IN ('pending', 'sending') AND "
+                f"subscription_id IN (SELECT id FROM subscriptions WHERE {where})",
+                params,
+            ).fetchone()[0]
+            removed = self._exec(f"DELETE FROM subscriptions WHERE {where}", params).rowcount
+            # Their follow/unfollow entries (the member's other acts, e.g. as an admin, stay).
+            self._exec(
+                "DELETE FROM audit_log WHERE json_extract(detail, '$.channel') = ?", [str(inbox)]
+            )
+            if removed:
+                # No user id in the log: forgetting someone must not leave their name behind.
+                self.audit("a member", inbox.tenant_key, "forget", {"follows": removed}, now)
+                self._bump_changes()
+        return removed, unsent
+
+    # ------------------------------------------------------------------ digests
+
+    def set_digest(self, digest: Digest, *, actor: str, now: datetime) -> bool:
+        """Set (or replace) a channel's weekly digest; whether it is new."""
+        channel = digest.channel
+        key = [channel.platform, channel.tenant, channel.channel]
+        values = [digest.weekday, digest.at.strftime("%H:%M"), digest.timezone, int(digest.only)]
+        with self._write():
+            updated = self._exec(
+                "UPDATE digests SET weekday = ?, at_time = ?, timezone = ?, only_digest = ? "
+                "WHERE platform = ? AND tenant = ? AND channel = ?",
+                [*values, *key],
+            ).rowcount
+            if not updated:
+                self._exec(
+                    "INSERT INTO digests (weekday, at_time, timezone, only_digest, platform, "
+                    "tenant, channel, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    [*values, *key, to_db_time(now)],
+                )
+            self.audit(actor, channel.tenant_key, "digest", {"channel": str(channel)}, now)
+            self._bump_changes()
+        return not updated
+
+    def remove_digest(self, channel: ChannelRef, *, actor: str, now: datetime) -> bool:
+        with self._write():
+            removed = self._exec(
+                "DELETE FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            ).rowcount
+            if removed:
+                self.audit(actor, channel.tenant_key, "digest off", {"channel": str(channel)}, now)
+                self._bump_changes()
+        return removed > 0
+
+    def digests(self, channel: ChannelRef | None = None) -> list[Digest]:
+        if channel is None:
+            rows = self._rows("SELECT * FROM digests ORDER BY platform, tenant, channel")
+        else:
+            rows = self._rows(
+                "SELECT * FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            )
+        return [_digest(row) for row in rows]
 
     # ------------------------------------------------------------------ schedule sources
 
@@ -1628,6 +1791,19 @@ class Store:
 
 
 # ----------------------------------------------------------------------------- row mapping
+
+
+_DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
+
+
+def _digest(row: dict) -> Digest:
+    return Digest(
+        channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
+        weekday=row["weekday"],
+        at=time.fromisoformat(row["at_time"]),
+        timezone=row["timezone"],
+        only=bool(row["only_digest"]),
+    )
 
 
 def _split_sql(script: str) -> list[str]:

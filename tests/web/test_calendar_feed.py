@@ -153,6 +153,12 @@ async def test_hidden_titles_stay_hidden_in_the_feed(
     quiet = feeds.token_for(FeedScope.parse("console:quiet"))
     assert any("Spoiler Title" in str(e.get("description", "")) for e in await events(client, loud))
     assert not any("Spoiler" in e.to_ical().decode() for e in await events(client, quiet))
+    # Read in turn, the two feeds agree on each drop's revision: no bump from hiding.
+    sequences = {int(e["sequence"]) for e in await events(client, loud)}
+    sequences |= {int(e["sequence"]) for e in await events(client, quiet)}
+    assert sequences == {0}
+    page = await (await client.get(f"/calendar/{quiet}")).text()
+    assert "Spoiler" not in page
 
 
 async def test_recent_drops_stay_and_older_ones_leave(
