@@ -707,17 +707,7 @@ SOURCES_SYNC = Command(
     ("sources", "sync"),
     Group.OPERATOR,
     "Sync SHOW (or every show that follows a source) now; `run` does it on its own.",
-    (
-        Option(
-            "show",
-            str,
-            "The show's title.",
-            positional=True,
-            metavar="SHOW",
-            min=1,
-            max=validation.MAX_TITLE,
-        ),
-    ),
+    (dataclasses.replace(_show(), required=False),),
     json=True,
 )
 SOURCES_STATUS = Command(
