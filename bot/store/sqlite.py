@@ -176,6 +176,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX subscriptions_reminders ON subscriptions (show_id, reminders)
         WHERE reminders != '' AND paused_reason IS NULL;
     """,
+    # 4: fair fan-out (jobs/fairness.py): each row's tag in its platform's queue; the engine
+    # claims due rows in tag order, so drops planned at one instant take turns.
+    """
+    ALTER TABLE notifications ADD COLUMN queue_rank REAL NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_fair ON notifications (state, platform, queue_rank, id);
+    """,
 )
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
@@ -210,6 +216,7 @@ class OutboxRow:
     message: dict[str, Any]
     last_error: str | None = None
     platform_message_id: str | None = None
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(slots=True)
@@ -225,6 +232,7 @@ class NewNotification:
     season_id: int | None
     episode_id: int | None
     last_error: str | None = None
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(frozen=True)
@@ -1054,6 +1062,7 @@ class Store:
                 row.message_json,
                 stamp,
                 stamp,
+                row.queue_rank,
             )
             for row in rows
         ]
@@ -1064,7 +1073,7 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, queue_rank) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1235,6 +1244,48 @@ class Store:
         )
         return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
 
+    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+        """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
+        of drops planned together come out interleaved (jobs/fairness.py)."""
+        stamp = to_db_time(now)
+        with self._write():
+            rows = self._rows(
+                _OUTBOX_SELECT.replace("FROM notifications n", "FROM notifications n "
+                                       "INDEXED BY notifications_fair")
+                + "WHERE n.state = 'pending' AND n.platform = ? AND n.next_attempt_at <= ? "
+                "ORDER BY n.queue_rank, n.id LIMIT ?",
+                [platform, stamp, limit],
+            )  # fmt: skip
+            if rows:
+                self.db.conn.executemany(
+                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(stamp, row["id"]) for row in rows],
+                )
+        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def queue_head_rank(self, platform: str, now: datetime) -> float:
+        """The tag a platform's fair queue is serving: the lowest of its due pending rows, or
+        (nothing waiting) the highest handed out, so new groups join where the queue is."""
+        head = self._tuples(
+            "SELECT queue_rank FROM notifications INDEXED BY notifications_fair "
+            "WHERE state = 'pending' AND platform = ? AND next_attempt_at <= ? "
+            "ORDER BY queue_rank LIMIT 1",
+            [platform, to_db_time(now)],
+        )
+        if head:
+            return head[0][0]
+        # One index look-up per state (MAX over an IN list would scan).
+        last = self._tuples(
+            " UNION ALL ".join(
+                f"SELECT MAX(queue_rank) FROM notifications WHERE state = '{state}' "
+                "AND platform = ?"
+                for state in ("pending", "sending", "sent")
+            ),
+            [platform] * 3,
+        )
+        return max((rank for (rank,) in last if rank is not None), default=0.0)
+
 
 # ----------------------------------------------------------------------------- row mapping
 
@@ -1357,6 +1408,7 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "message": _parse_message(row["message"]),
         "last_error": row["last_error"],
         "platform_message_id": row["platform_message_id"],
+        "queue_rank": row["queue_rank"],
     }
     values.update(override)
     return OutboxRow(**values)
