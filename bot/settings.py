@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
 
+    # Platform limits the fan-out keeps to (raised limits: set them here)
+    discord_global_rate: float = Field(
+        50.0, gt=0, description="Discord global limit, requests/s (every request of the bot)"
+    )
+    slack_post_rate: float = Field(20.0, gt=0, description="chat.postMessage calls/s, overall")
+    slack_channel_interval: float = Field(
+        1.0, ge=0, description="seconds between two posts to one Slack channel"
+    )
+
     @field_validator(
         "discord_token",
         "discord_application_id",

@@ -29,11 +29,13 @@ import discord
 from discord.http import Route
 from pydantic import SecretStr
 
+from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import render_message
 from bot.sender import (
     Delivery,
     PermanentSendError,
+    RequestBudget,
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
@@ -74,6 +76,8 @@ class DiscordSender:
     server) without touching the rest of the process. `max_ratelimit_timeout`: a rate limit
     longer than this (seconds, at least 30: discord.py's floor) is handed back to the engine
     as a `TransientSendError` with its `retry_after` instead of holding a send slot.
+    `budget`: the platform's request budget (adapters/discord/budget.py); the engine pays for
+    each post before calling `send`, every other request of this sender acquires it.
     """
 
     platform = "discord"
@@ -86,8 +90,10 @@ class DiscordSender:
         max_concurrency: int = 25,
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.budget = budget
         self.api_base = api_base
         self.max_concurrency = max_concurrency
         self.max_ratelimit_timeout = max_ratelimit_timeout
@@ -113,6 +119,7 @@ class DiscordSender:
                 asyncio.get_running_loop(),
                 api_base=self.api_base,
                 max_ratelimit_timeout=self.max_ratelimit_timeout,
+                http_trace=budget_trace(self.budget) if self.budget is not None else None,
             )
             try:
                 await http.static_login(self._token.get_secret_value())
@@ -151,7 +158,9 @@ class DiscordSender:
         assert self._http is not None
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         try:
-            data = await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
+            with prepaid():  # the engine acquired the budget for this post
+                request = self._http.request(route, json=payload)
+                data = await asyncio.wait_for(request, self.timeout)
         except Exception as exc:
             mapped = _classify(exc, delivery)
             if mapped is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.models import ChannelRef
 from jobs.limiter import RateLimiter
-from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, World, transient
+from tests.jobs.support import FAM_DROPS, OPERATOR, World, transient
 from tests.jobs.test_limiter import FakeTime
 
 SMALL = "Small Show"
