@@ -80,7 +80,7 @@ class PlatformDispatcher:
                     for row in rows:
                         self.queue.push(
                             row,
-                            rank=row.queue_rank,
+                            rank=(row.priority, row.queue_rank),  # as claimed: priority, then tag
                             channel=row.channel,
                             order=(row.due_at, row.id),
                         )

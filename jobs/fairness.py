@@ -39,6 +39,9 @@ CHANGE_WEIGHT = 2.0  # a season announced, a trailer, a move
 REMINDER_WEIGHT = 1.0
 
 T = TypeVar("T")
+# A row's place: its tag, or (priority, tag) when priorities are queues of their own (the
+# outbox's direct messages go after channel posts).
+Rank = float | tuple[int, float]
 
 
 def weight_of(notification_key: str) -> float:
@@ -67,7 +70,7 @@ class RankAssigner:
 @dataclass
 class _Channel(Generic[T]):
     # The channel's rows in the order they fell due: (order key, seq, item, rank).
-    rows: list[tuple[tuple, int, T, float]] = field(default_factory=list)
+    rows: list[tuple[tuple, int, T, Rank]] = field(default_factory=list)
     busy: bool = False
     ready_at: float = 0.0  # monotonic: the channel's next post may go from then on
     token: int = 0  # invalidates stale entries of the ready heap
@@ -84,7 +87,7 @@ class FairQueue(Generic[T]):
         self.channel_interval = channel_interval
         self._monotonic = monotonic
         self._channels: dict[Hashable, _Channel[T]] = {}
-        self._ready: list[tuple[float, tuple, int, int, Hashable]] = []  # by (tag, order)
+        self._ready: list[tuple[Rank, tuple, int, int, Hashable]] = []  # by (tag, order)
         self._spacing: list[tuple[float, int, Hashable]] = []  # by ready_at
         self._seq = itertools.count()
         self._size = 0
@@ -92,7 +95,7 @@ class FairQueue(Generic[T]):
     def __len__(self) -> int:
         return self._size
 
-    def push(self, item: T, *, rank: float, channel: Hashable, order: tuple) -> None:
+    def push(self, item: T, *, rank: Rank, channel: Hashable, order: tuple) -> None:
         state = self._channels.get(channel)
         if state is None:
             state = self._channels[channel] = _Channel()

@@ -74,16 +74,19 @@ def materialize(
         pages = chain(pages, (_fresh_releases(page) for page in replanned))
     # Each platform's rows are tagged for its fair queue: a group (a season at an instant)
     # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
-    assigners: dict[str, RankAssigner] = {}
+    # Priorities are queues of their own (claimed in priority order, tags compared within).
+    assigners: dict[tuple[str, int], RankAssigner] = {}
     weights: dict[str, float] = {}
     for page in pages:
         rows = []
         # The hot path of a big drop (one row per channel): keep the loop lean.
         for post in page:
             platform = post.subscription.channel.platform
-            assigner = assigners.get(platform)
+            priority = delivery_priority(post)
+            assigner = assigners.get((platform, priority))
             if assigner is None:
-                assigner = assigners[platform] = RankAssigner(store.queue_head_rank(platform, now))
+                head = store.queue_head_rank(platform, priority, now)
+                assigner = assigners[platform, priority] = RankAssigner(head)
             weight = weights.get(post.notification_key)
             if weight is None:
                 weight = weights[post.notification_key] = weight_of(post.notification_key)
@@ -110,6 +113,7 @@ def materialize(
                     season_id=post.season_id,
                     episode_id=post.episode_id,
                     last_error=reason,
+                    priority=priority,
                     queue_rank=assigner.rank((post.season_id, post.due_at), weight),
                 )
             )
@@ -122,6 +126,17 @@ def materialize(
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
     return MaterializeResult(planned - skipped, skipped)
+
+
+# Among rows due at the same instant the engine claims lower numbers first: a drop reaches its
+# channels before its followers' DMs. (The one seam for ordering; a fair-share policy can
+# refine it.)
+CHANNEL_PRIORITY = 0
+DIRECT_MESSAGE_PRIORITY = 1
+
+
+def delivery_priority(post: PlannedPost) -> int:
+    return DIRECT_MESSAGE_PRIORITY if post.subscription.channel.is_direct else CHANNEL_PRIORITY
 
 
 def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:

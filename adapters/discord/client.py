@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.budget import budget_trace
+from adapters.discord.buttons import BUTTONS
 from adapters.discord.commands import EpisodeTree, install_commands
 from adapters.discord.endpoints import redirect_process
 from adapters.discord.events import ScheduledEventSync
@@ -70,6 +71,8 @@ class EpisodeClient(discord.Client):
         )
         self.core = core
         self.tree = EpisodeTree(self)
+        # "Notify me" / "Unfollow" on posts of any age: matched by custom id, not by message.
+        self.add_dynamic_items(*BUTTONS)
 
     async def on_ready(self) -> None:
         log.info("Discord gateway ready as %s in %d servers", self.user, len(self.guilds))
@@ -112,7 +115,10 @@ class DiscordAdapter:
         self.settings = settings
         self.commands = commands
         self.sender = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base, budget=budget
+            settings.discord_token,
+            api_base=settings.discord_api_base,
+            store=commands.store,
+            budget=budget,
         )
         self.client = EpisodeClient(
             commands,
