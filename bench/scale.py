@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -44,13 +45,18 @@ def _release(show: int, season: int, episode: int) -> datetime:
     return EPOCH + timedelta(weeks=episode - weeks_back, minutes=minute)
 
 
-def load(path: Path) -> dict:
+def _bulk_load(path: Path) -> tuple[Store, sqlite3.Connection, str]:
+    """A new migrated database at `path`, its bulk-load transaction begun; and the creation
+    stamp of everything loaded."""
     path.unlink(missing_ok=True)
     store = Store.open(path)
-    conn = store.db.conn
-    stamp = to_db_time(START - timedelta(days=400))
+    store.db.conn.execute("BEGIN")
+    return store, store.db.conn, to_db_time(START - timedelta(days=400))
+
+
+def load(path: Path) -> dict:
     began = time.perf_counter()
-    conn.execute("BEGIN")
+    store, conn, stamp = _bulk_load(path)
     conn.executemany(
         "INSERT INTO shows (id, title, title_key, network, timezone, release_time, tenant_key, "
         "created_at) VALUES (?, ?, ?, 'Net', 'UTC', '00:00', '', ?)",
@@ -184,12 +190,8 @@ GLOBAL_SHOW = 1  # the global drop's show: one show followed by every channel
 def load_global(path: Path, channels: int) -> dict:
     """A global show on a big public bot: one show, one drop at EPOCH, `channels`
     subscriptions (one per channel)."""
-    path.unlink(missing_ok=True)
-    store = Store.open(path)
-    conn = store.db.conn
-    stamp = to_db_time(START - timedelta(days=400))
     began = time.perf_counter()
-    conn.execute("BEGIN")
+    store, conn, stamp = _bulk_load(path)
     conn.execute(
         "INSERT INTO shows (id, title, title_key, network, timezone, release_time, tenant_key, "
         "created_at) VALUES (?, 'Global Show', 'global show', 'Net', 'UTC', '00:00', '', ?)",
