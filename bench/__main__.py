@@ -8,6 +8,7 @@ python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data s
 python -m bench --only fair           # two drops at one instant (5,000 + 5), commands meanwhile
 python -m bench --only huge           # 100,000 channels at R = 500 (about 3.5 minutes)
 python -m bench --only global --global-sizes 100000,1000000   # planning a global drop
+python -m bench --only sources        # 2,000 TVmaze-linked shows, 20 changed
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from bench.fair import FairFigures, run_two_drops
 from bench.fanout import FanoutFigures, run_fanout, run_slack_fanout
+from bench.sources import SourceSyncFigures, run_source_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,6 +151,19 @@ def global_rows(sizes: list[int]) -> list[tuple[str, ...]]:
     return rows
 
 
+def source_rows(f: SourceSyncFigures) -> list[tuple[str, ...]]:
+    return [
+        _row("TVmaze sync: linked / changed shows", f"{f.linked:,} / {f.changed}", "", None),
+        _row("  requests (updates + changed shows)", f"{f.requests}",
+             f"= 1 + {f.changed}", f.requests == 1 + f.changed),
+        _row("  shows synced", str(f.synced), str(f.changed), f.synced == f.changed),
+        _row("  wall at 20 calls / 10 s", f"{f.wall_s:.2f} s", f"bound {f.bound_s:.1f} s",
+             f.wall_s < f.bound_s + 5),
+        _row("  429 responses", str(f.status_429), "0", f.status_429 == 0),
+        _row("  linking 2,000 shows, no limit (set-up)", f"{f.import_s:.1f} s", "", None),
+    ]  # fmt: skip
+
+
 def print_table(rows: list[tuple[str, ...]]) -> None:
     header = ("figure", "value", "target", "")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
@@ -164,7 +179,8 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", choices=["fanout", "discord", "slack", "scale", "fair", "huge", "global"],
+        "--only",
+        choices=["fanout", "discord", "slack", "scale", "sources", "fair", "huge", "global"],
         help="fanout = the Discord and the Slack fan-out; discord / slack = one of them; "
         "huge (only when asked) = the fair fan-out at 100,000 channels",
     )  # fmt: skip
@@ -210,6 +226,8 @@ def main() -> None:
         rows += fair_rows(asyncio.run(figures), "huge")
     if args.only in (None, "global"):
         rows += global_rows([int(size) for size in args.global_sizes.split(",")])
+    if args.only in (None, "sources"):
+        rows += source_rows(asyncio.run(run_source_sync()))
     if args.only in (None, "scale"):
         if args.db:
             rows += scale_rows(args.db, args.keep)

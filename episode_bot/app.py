@@ -31,10 +31,12 @@ from bot.observer import NullObserver, ObservedCommands, Observer
 from bot.sender import RequestBudget, Sender, SendError
 from bot.settings import Settings
 from bot.store import Store
+from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease, live_runner
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
+from jobs.source_sync import SourceJobs
 
 log = logging.getLogger("episode_bot")
 
@@ -258,11 +260,12 @@ async def main(
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
+    source_service, source_http = build_sources(settings, commands, observer=observer)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
-    web_server = _web_server(settings, store, clock, metrics, lease)
+    web_server = _web_server(settings, store, clock, metrics, lease, source_service.status)
     try:
         if web_server is not None:
             await web_server.start()
@@ -274,6 +277,7 @@ async def main(
         if recovered:
             log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
         drop_scheduler.start()
+        SourceJobs(source_service, drop_scheduler.scheduler).start()
         log.info(
             "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
             ", ".join(sorted(senders)),
@@ -296,6 +300,7 @@ async def main(
                 log.exception("stopping the %s adapter failed", adapter.platform)
         if web_server is not None:
             await web_server.stop()
+        await source_http.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()
@@ -323,7 +328,12 @@ def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
 
 
 def _web_server(
-    settings: Settings, store: Store, clock: Clock, metrics: Any, lease: RunnerLease
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    metrics: Any,
+    lease: RunnerLease,
+    sources_status: Callable[[], list[dict]],
 ) -> Any:
     """The web front end on EPISODE_BOT_WEB_HOST:PORT, or None when the port is 0."""
     if metrics is None:
@@ -338,6 +348,7 @@ def _web_server(
         public_url=settings.public_base_url,
         operator_token=token.get_secret_value() if token is not None else None,
         lease_token=lambda: lease.token,
+        sources_status=sources_status,
     )
     return WebServer(context, settings.episode_bot_web_host, settings.episode_bot_web_port)
 
