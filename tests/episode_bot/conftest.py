@@ -24,10 +24,12 @@ def cli_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _root_logging_restored() -> Iterator[None]:
-    """`deliver` and `run` configure logging for the process (root level, handlers); put it
-    back, so later tests (caplog) see the default levels, e.g. no aiohttp access lines."""
+    """`deliver` and `run` configure logging for the process: put the root level back and
+    drop the handlers they added (theirs write to the test's captured stderr, closed once
+    the test ends), so later tests log as if nothing happened."""
     root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
+    level, before = root.level, set(root.handlers)
     yield
     root.setLevel(level)
-    root.handlers[:] = handlers
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
