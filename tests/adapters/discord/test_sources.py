@@ -7,25 +7,16 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import Commands
-from bot.settings import Settings
-from episode_bot.sources import build_sources
-from fakes.tvmaze import FAM_ID, TvmazeServer, fam_season_4
+from fakes.tvmaze import FAM_ID, fam_season_4
 from tests.adapters.discord.conftest import answer_of, invoke
 from tests.adapters.discord.payloads import ADMIN, GUILD_A, MEMBER, command, options
+from tests.adapters.sources_support import tvmaze_for
 
 
 @pytest.fixture
 async def tvmaze(core: Commands):
-    server = await TvmazeServer().start()
-    settings = Settings(
-        tvmaze_api_base=server.base_url,
-        episode_bot_sources_backoff_seconds=0.01,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    core.sources, http = build_sources(settings, core)
-    yield server
-    await http.close()
-    await server.stop()
+    async with tvmaze_for(core) as server:
+        yield server
 
 
 async def test_source_autocomplete_lists_tvmaze_matches_by_id(bot, api, tvmaze):

@@ -6,24 +6,14 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import Commands
-from bot.settings import Settings
-from episode_bot.sources import build_sources
-from fakes.tvmaze import TvmazeServer
 from tests.adapters.slack.conftest import SlackHarness
+from tests.adapters.sources_support import tvmaze_for
 
 
 @pytest.fixture
 async def tvmaze(commands: Commands):
-    server = await TvmazeServer().start()
-    settings = Settings(
-        tvmaze_api_base=server.base_url,
-        episode_bot_sources_backoff_seconds=0.01,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    commands.sources, http = build_sources(settings, commands)
-    yield server
-    await http.close()
-    await server.stop()
+    async with tvmaze_for(commands) as server:
+        yield server
 
 
 async def test_a_workspace_admin_imports_and_syncs(slack: SlackHarness, tvmaze) -> None:
