@@ -261,6 +261,7 @@ async def main(
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     source_service, source_http = build_sources(settings, commands, observer=observer)
+    commands.sources = source_service  # chat admins import and sync through it
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []

@@ -355,7 +355,7 @@ class SlackAdapter:
                 if command in (catalogue.SUBSCRIBE, catalogue.DIGEST):
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
-            return render_reply(command.invoke(self.commands, actor, **args))
+            return render_reply(await command.invoke_async(self.commands, actor, **args))
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
 
