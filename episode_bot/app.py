@@ -65,6 +65,8 @@ class Adapter(Protocol):
 # The share of a platform's limit the fan-out paces itself to: what is left absorbs the timing
 # noise between our clock and the platform's count (bench: 0 429s, >= 0.95 of the bound).
 DISCORD_HEADROOM = 0.96
+# Slack limits each Web API method on its own tier: conversations.history has its own budget.
+SLACK_HISTORY = "slack:conversations.history"
 
 
 def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
@@ -73,8 +75,9 @@ def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
     Discord: `DISCORD_GLOBAL_RATE` (50) requests/s per bot, counting every request; the
     adapters draw their other requests from the same limiter. Per-route buckets are
     discord.py's job. Slack: chat.postMessage about 1 message/s per channel
-    (`SLACK_CHANNEL_INTERVAL`) and `SLACK_POST_RATE` (20) overall. The console has no limit
-    worth the name.
+    (`SLACK_CHANNEL_INTERVAL`) and `SLACK_POST_RATE` (20) overall; conversations.history (the
+    sender's look-ups, `SLACK_HISTORY`) `SLACK_HISTORY_PER_MINUTE` (50, Tier 3). The console
+    has no limit worth the name.
     """
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
     if platform == "discord":
@@ -90,6 +93,8 @@ def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
             burst=3,
             per_channel_interval=settings.slack_channel_interval,
         )
+    if platform == SLACK_HISTORY:  # a per-method tier: the Slack sender's look-ups
+        return RateLimiter(settings.slack_history_per_minute / 60, burst=1)
     return RateLimiter(1000.0, burst=1000)
 
 
@@ -113,7 +118,7 @@ def build_adapters(
     if settings.slack_enabled:
         from adapters.slack.app import SlackAdapter
 
-        adapters.append(SlackAdapter(settings, commands))
+        adapters.append(SlackAdapter(settings, commands, history_budget=budgets.get(SLACK_HISTORY)))
     if not adapters:
         log.warning(HOW_TO_ADD_PLATFORMS)
         adapters.append(_console_adapter(settings, commands, console_runner))
@@ -237,7 +242,10 @@ async def main(
     core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
     commands: Any = ObservedCommands(core, observer)
     # One limiter per platform, shared by the engine's posts and the adapter's own requests.
-    limiters = {platform: limiter_for(platform, settings) for platform in ("discord", "slack")}
+    limiters = {
+        platform: limiter_for(platform, settings)
+        for platform in ("discord", "slack", SLACK_HISTORY)
+    }
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
@@ -261,6 +269,7 @@ async def main(
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     source_service, source_http = build_sources(settings, commands, observer=observer)
+    commands.sources = source_service  # chat admins import and sync through it
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
