@@ -656,8 +656,10 @@ class Commands:
                 "Calendar feeds are off: the bot's web server is not running.",
                 hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
             )
+        # "The previous one no longer works" only if there was one.
+        replaced = rotate and self.store.calendar_token(scope.key) is not None
         token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
-        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=replaced)
         page = feed_url(self.calendar_base_url, token, ics=False)
         # The last two lines are the page and the feed: links, so no platform escapes them.
         *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
