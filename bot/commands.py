@@ -178,7 +178,7 @@ class Commands:
         lines, rows = [line(heading)], []
         link = self.store.show_source(target.id)
         if target.credit and target.source_page:
-            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+            lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
             lines.append(line(f"Follows {link.ref}"))
         for each in seasons:
