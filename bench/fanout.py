@@ -33,7 +33,7 @@ from bot.clock import FixedClock, SystemClock
 from bot.commands import Commands
 from bot.models import Actor
 from bot.sender import Delivery, Sender, SendReceipt
-from bot.store import Store, to_db_time
+from bot.store import open_store, to_db_time
 from episode_bot.app import limiter_for
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import FakeSlackApi
@@ -102,7 +102,7 @@ def _prepare(
 ) -> None:
     """A show, a season whose first episode drops at `drop_at`, and one subscription per
     (tenant, channel) on `platform`."""
-    store = Store.open(path)
+    store = open_store(path)
     commands = Commands(store, FixedClock(drop_at - timedelta(days=30)))
     operator = Actor.operator()
     commands.show_add(operator, "Bench Show", network="Bench+", tz="UTC")
@@ -124,7 +124,7 @@ def _prepare(
 
 async def _deliver(db: Path, sender: TimedSender, limiter: RateLimiter, timeout: float) -> None:
     """Start the real scheduler and engine on `db`; return once every post was accepted."""
-    store = Store.open(db)
+    store = open_store(db)
     clock = SystemClock()
     engine = DeliveryEngine(
         store, {sender.platform: sender}, clock, limiters={sender.platform: limiter}

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.store import Store, to_db_time
+from bot.store import open_store, to_db_time
 
 SHOWS = 2_000
 SEASONS = 20_000
@@ -45,7 +45,7 @@ def _release(show: int, season: int, episode: int) -> datetime:
 
 def load(path: Path) -> dict:
     path.unlink(missing_ok=True)
-    store = Store.open(path)
+    store = open_store(path)
     conn = store.db.conn
     stamp = to_db_time(START - timedelta(days=400))
     began = time.perf_counter()
@@ -131,7 +131,7 @@ async def measure(path: Path) -> dict:
 
     clock = FixedClock(START)
     began = time.perf_counter()
-    store = Store.open(path)  # migrations (a no-op check on a current database)
+    store = open_store(path)  # migrations (a no-op check on a current database)
     opened = time.perf_counter()
     sender = NullSender()
     engine = DeliveryEngine(store, {"discord": sender}, clock)

@@ -81,7 +81,7 @@ class Commands:
         self._changed()
         verb = "Subscribed" if created else "Updated the subscription of"
         lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
@@ -143,9 +143,10 @@ class Commands:
                 data={"show": _show_data(target), "episodes": []},
             )
         lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
+        episodes = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
             lines.append(f"Season {each.number}: {each.cadence.describe()}")
-            for episode in self.store.episodes_of(each.id):
+            for episode in episodes[each.id]:
                 row = _episode_data(target, each, episode)
                 rows.append(row)
                 title = f" “{episode.title}”" if episode.title else ""
@@ -166,8 +167,9 @@ class Commands:
         else:
             shows = self._visible(actor)
         upcoming: list[tuple[datetime, str, dict]] = []
+        next_drops = self._next_drops(shows)
         for show in shows:
-            found = self._next_drop(show)
+            found = next_drops.get(show.id)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
@@ -566,15 +568,19 @@ class Commands:
                 hint="Ask a moderator or an admin.",
             )
 
-    def _next_drop(self, show: Show) -> tuple[Season, Drop] | None:
-        """The show's first drop after now (of any season)."""
+    def _next_drops(self, shows: list[Show]) -> dict[int, tuple[Season, Drop]]:
+        """Each show's first drop after now (of any season), read in one batch; shows with
+        nothing upcoming are absent."""
         now = self.clock.now()
-        best: tuple[Season, Drop] | None = None
-        for season in self.store.seasons_of(show.id):
-            for drop in drops(show, season, self.store.episodes_of(season.id)):
+        best: dict[int, tuple[Season, Drop]] = {}
+        for show, season, episodes in self.store.seasons_releasing_after(
+            [show.id for show in shows], now
+        ):
+            for drop in drops(show, season, episodes):
                 if drop.release_at > now:
-                    if best is None or drop.release_at < best[1].release_at:
-                        best = (season, drop)
+                    found = best.get(show.id)
+                    if found is None or drop.release_at < found[1].release_at:
+                        best[show.id] = (season, drop)
                     break
         return best
 

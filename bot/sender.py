@@ -19,23 +19,32 @@ registered for the channel's platform and interprets the outcome:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from bot.keys import KeyKind, NotificationKey
 from bot.messages import Message
 from bot.models import ChannelRef
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One post to one channel, as stored in the outbox."""
+    """One post to one channel, as stored in the outbox, with what a sender needs to know."""
 
     outbox_id: int
-    notification_key: str
+    notification_key: NotificationKey
     channel: ChannelRef
     message: Message
     # Stable across retries and restarts: Discord's message nonce (<= 25 chars), Slack's
     # message metadata. The same delivery always carries the same idempotency key.
     idempotency_key: str
+    # When it fell due: the engine never posts it earlier (a lower bound for finding it).
+    due_at: datetime
+
+    @property
+    def kind(self) -> KeyKind | str:
+        """release, before (a reminder), announced, trailer, moved."""
+        return self.notification_key.kind
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,20 @@ class SenderUnavailableError(TransientSendError):
 
 
 class Sender(Protocol):
+    """A platform's way to post. The engine (or the CLI's `deliver`) calls `start` before
+    the first send and `close` after the last; both must be safe to call when there is
+    nothing to open or close."""
+
     platform: str
     # How many sends the engine may have in flight at once on this platform.
     max_concurrency: int
+
+    async def start(self) -> None:
+        """Open connections and check credentials; `SenderUnavailableError` for a token the
+        platform rejects (a setting to mend)."""
+        ...
+
+    async def close(self) -> None: ...
 
     async def send(self, delivery: Delivery) -> SendReceipt:
         """Post the message. Must be safe to call again with the same delivery after a crash."""

@@ -29,7 +29,7 @@ from bot.commands import Commands
 from bot.errors import BotError
 from bot.sender import Sender, SendError
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import open_store
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
@@ -188,7 +188,7 @@ async def main(
     """
     clock = clock or SystemClock()
     stop_event = stop_event or asyncio.Event()
-    store = Store.open(settings.episode_bot_db)
+    store = open_store(settings.episode_bot_db)
     holder: dict[str, DropScheduler] = {}
 
     def on_change() -> None:

@@ -25,7 +25,7 @@ from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 
 EXIT_BAD_INPUT = 2
 
@@ -40,7 +40,7 @@ class AppContext:
 
     @cached_property
     def store(self) -> Store:
-        return Store.open(self.settings.episode_bot_db)
+        return open_store(self.settings.episode_bot_db)
 
     @cached_property
     def commands(self) -> Commands:
@@ -407,7 +407,7 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
             {
                 "due_at": post.due_at.isoformat().replace("+00:00", "Z"),
                 "channel": str(post.subscription.channel),
-                "notification_key": post.notification_key,
+                "notification_key": str(post.notification_key),
                 "kind": post.message.kind.value,
                 "title": post.message.title,
                 "message": message_to_json(post.message),

@@ -217,7 +217,7 @@ class DeliveryEngine:
                     return
             delivery = self._delivery(row)
             release_at = delivery.message.release_at
-            if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+            if row.notification_key.is_reminder and release_at and release_at <= self.clock.now():
                 # Held up (retries, a long queue) until its drop: a late reminder is noise.
                 self.store.mark_skipped(row.id, "the drop has already happened", self.clock.now())
                 return
@@ -296,6 +296,7 @@ class DeliveryEngine:
         return Delivery(
             outbox_id=row.id,
             notification_key=row.notification_key,
+            due_at=row.due_at,
             channel=row.channel,
             message=message_from_json(row.message),
             idempotency_key=idempotency_key(row.id),

@@ -35,7 +35,7 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
             {
                 "id": row.id,
                 "channel": str(row.channel),
-                "key": row.notification_key,
+                "key": str(row.notification_key),
                 "due_at": to_db_time(row.due_at),
                 "attempts": row.attempts,
                 "reason": row.last_error,
@@ -45,7 +45,7 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
         "retrying": [
             {
                 "channel": str(row.channel),
-                "key": row.notification_key,
+                "key": str(row.notification_key),
                 "attempts": row.attempts,
                 "reason": row.last_error,
             }

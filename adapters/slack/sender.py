@@ -21,12 +21,10 @@ conversations.history limits (May 2025): for apps distributed outside the Slack 
 minute per workspace and at most 15 messages per call (`limit` defaults to and is capped at 15);
 internal and Marketplace apps keep Tier 3 (50+ per minute). Hence one small call per stuck row:
 `limit=15` (`HISTORY_LIMIT`) and `oldest` so that those 15 are the messages posted since the row
-fell due, not whatever the channel said last. The due time comes from the notification key
-(`…:release` is due at `message.release_at`, `…:before:1h` an hour earlier); for posts with no
-release time (announcements, trailers) `oldest` is left out and the newest 15 are read. If more
-than 15 messages arrived since and none is ours, `find_sent` cannot tell (logged) and returns
-None. A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
-posted twice meanwhile.
+fell due (`Delivery.due_at`), not whatever the channel said last. If more than 15 messages
+arrived since and none is ours, `find_sent` cannot tell (logged) and returns None. A 429
+(`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is posted twice
+meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):
 * the bot itself refused (`invalid_auth`, `not_authed`, `token_revoked`, `token_expired`,
@@ -59,8 +57,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import render_message
-from bot.errors import BotError
-from bot.schedule import parse_durations
 from bot.sender import (
     Delivery,
     PermanentSendError,
@@ -280,9 +276,8 @@ class SlackSender:
             "channel": channel,
             "limit": self.history_limit,
             "include_all_metadata": True,
+            "oldest": f"{oldest.timestamp():.6f}",
         }
-        if oldest is not None:
-            args["oldest"] = f"{oldest.timestamp():.6f}"
         try:
             response = await self.client.conversations_history(**args)
         except SlackApiError as error:
@@ -308,34 +303,15 @@ class SlackSender:
                 delivery.notification_key,
                 delivery.channel,
                 self.history_limit,
-                oldest.isoformat() if oldest else "ever",
+                oldest.isoformat(),
             )
         return None
 
 
-def earliest_post(delivery: Delivery) -> datetime | None:
-    """A lower bound on when the engine could have posted `delivery`, or None if unknown.
-
-    The engine never posts a row before it falls due: a drop's post (`…:release`) at the
-    release time, a reminder (`…:before:<offset>`, see bot/plan.py) that long before it. Less
-    `HISTORY_MARGIN` for clock skew. Announcements and trailers carry no due time: None.
-    """
-    release = delivery.message.release_at
-    key = delivery.notification_key
-    if release is None:
-        return None
-    if key.endswith(":release"):
-        return release - HISTORY_MARGIN
-    _, before, offset = key.rpartition(":before:")
-    if not before:
-        return None
-    try:
-        seconds = parse_durations(offset)
-    except (BotError, ValueError):
-        return None
-    if len(seconds) != 1:
-        return None
-    return release - timedelta(seconds=seconds[0]) - HISTORY_MARGIN
+def earliest_post(delivery: Delivery) -> datetime:
+    """A lower bound on when the engine could have posted `delivery`: it never posts a row
+    before it falls due. Less `HISTORY_MARGIN` for clock skew between us and Slack."""
+    return delivery.due_at - HISTORY_MARGIN
 
 
 def _channel_id(delivery: Delivery) -> str:

@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime
 
 from adapters.console import ConsoleSender, parse_console_line, render
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageField, MessageKind
 from bot.models import ChannelRef
 from bot.sender import Delivery
@@ -39,7 +40,8 @@ def test_a_post_shows_local_time_fields_link_and_hides_spoilers():
 
 async def test_the_console_sender_prints_and_returns_a_receipt():
     stream = io.StringIO()
-    delivery = Delivery(7, "episode:1:release", ChannelRef.parse("console:tv"), PREMIERE, "eb7")
+    delivery = Delivery(7, NotificationKey.release(1), ChannelRef.parse("console:tv"), PREMIERE,
+                        "eb7", due_at=PREMIERE.release_at)  # fmt: skip
     receipt = await ConsoleSender(stream).send(delivery)
     assert receipt.platform_message_id == "console-7"
     assert stream.getvalue().startswith("[console:tv] · Fri 10 Nov 2023")

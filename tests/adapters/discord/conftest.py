@@ -15,7 +15,7 @@ from adapters.discord.commands import install_commands
 from adapters.discord.endpoints import redirect_process
 from bot.clock import FixedClock
 from bot.commands import Commands
-from bot.store import Store
+from bot.store import open_store
 from fakes.discord_api import FakeDiscord, FakeGuild
 from tests.adapters.discord import payloads
 
@@ -47,7 +47,7 @@ async def api() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def core() -> Iterator[Commands]:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     yield Commands(store, FixedClock(NOW))
     store.close()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from adapters.slack.sender import (
     SlackSender,
     earliest_post,
 )
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
 from bot.sender import (
@@ -67,6 +68,7 @@ def _delivery(
     *,
     release_at: datetime | None = RELEASE,
     key: str | None = None,
+    due_at: datetime | None = None,
 ) -> Delivery:
     message = Message(
         kind=MessageKind.EPISODE,
@@ -81,10 +83,11 @@ def _delivery(
     )
     return Delivery(
         n,
-        key or f"episode:{n}:release",
+        NotificationKey.parse(key or f"episode:{n}:release"),
         ChannelRef("slack", "T0001", channel),
         message,
         f"ob{n}",
+        due_at=due_at or release_at or RELEASE,
     )
 
 
@@ -273,17 +276,19 @@ async def test_find_sent_for_a_reminder_reads_from_its_own_due_time(
     api: FakeSlackApi, sender: SlackSender
 ) -> None:
     release = datetime(2023, 11, 10, 5, tzinfo=UTC)
-    reminder = _delivery("C1", 3, key="episode:3:before:1h30m", release_at=release)
+    reminder = _delivery("C1", 3, key="episode:3:before:1h30m", release_at=release,
+                         due_at=release - timedelta(hours=1, minutes=30))  # fmt: skip
     assert earliest_post(reminder) == datetime(2023, 11, 10, 3, 29, tzinfo=UTC)
     await sender.find_sent(reminder)
     [request] = api.requests_for("conversations.history")
     assert float(request.args["oldest"]) == earliest_post(reminder).timestamp()
 
 
-def test_posts_without_a_due_time_read_the_newest_messages() -> None:
-    assert earliest_post(_delivery(release_at=None)) is None
-    assert earliest_post(_delivery(key="season:4:trailer:2")) is None
-    assert earliest_post(_delivery(key="episode:3:before:nonsense")) is None
+def test_announcements_and_trailers_are_looked_for_from_their_due_time_too() -> None:
+    # The sender reads the due time the Delivery carries; it never works it out of the key.
+    announced = datetime(2023, 9, 13, 12, tzinfo=UTC)
+    trailer = _delivery(key="season:4:trailer:2", release_at=None, due_at=announced)
+    assert earliest_post(trailer) == announced - timedelta(minutes=1)
 
 
 async def test_find_sent_cannot_tell_after_more_than_15_messages(
