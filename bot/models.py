@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.errors import InvalidInput
+from bot.platforms import CONSOLE, ChannelSyntax, channel_syntax, platform_names
 
-PLATFORMS = ("discord", "slack", "console")
-CONSOLE_TENANT = "local"
-
-# Ids are what the platforms use: Discord snowflakes, Slack T…/C…/E… ids, console names.
-_ID = r"[A-Za-z0-9_.-]{1,64}"
-_CHANNEL_RE = re.compile(rf"^(discord|slack):({_ID})/({_ID})$")
-_CONSOLE_RE = re.compile(rf"^console:({_ID})$")
+# The operator (CLI, console prompt) acts from the local console's one tenant.
+CONSOLE_TENANT = CONSOLE.fixed_tenant or "local"
 
 
 @dataclass(frozen=True, order=True)
 class ChannelRef:
-    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`."""
+    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`, in
+    each platform's own id syntax (`bot/platforms.py`)."""
 
     platform: str
     tenant: str
@@ -28,14 +24,24 @@ class ChannelRef:
     @classmethod
     def parse(cls, text: str) -> ChannelRef:
         text = text.strip()
-        if match := _CHANNEL_RE.match(text):
-            return cls(match[1], match[2], match[3])
-        if match := _CONSOLE_RE.match(text):
-            return cls("console", CONSOLE_TENANT, match[1])
-        raise InvalidInput(
-            "channel",
-            f"{text[:80]!r} is not a channel.",
-            hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or console:NAME.",
+        name, colon, rest = text.partition(":")
+        syntax = channel_syntax(name) if colon else None
+        if syntax is None:
+            raise InvalidInput(
+                "channel",
+                f"{text[:80]!r} is not a channel.",
+                hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or "
+                f"console:NAME; platforms: {', '.join(platform_names())}.",
+            )
+        if syntax.fixed_tenant is not None:
+            return cls(name, syntax.fixed_tenant, _checked(syntax, rest, text, tenant=False))
+        tenant, slash, channel = rest.partition("/")
+        if not slash:
+            raise _bad_channel(syntax, text, f"it needs {syntax.shape}")
+        return cls(
+            name,
+            _checked(syntax, tenant, text, tenant=True),
+            _checked(syntax, channel, text, tenant=False),
         )
 
     @property
@@ -43,9 +49,25 @@ class ChannelRef:
         return f"{self.platform}:{self.tenant}"
 
     def __str__(self) -> str:
-        if self.platform == "console":
-            return f"console:{self.channel}"
+        syntax = channel_syntax(self.platform)
+        if syntax is not None and syntax.fixed_tenant is not None:
+            return f"{self.platform}:{self.channel}"
         return f"{self.platform}:{self.tenant}/{self.channel}"
+
+
+def _checked(syntax: ChannelSyntax, value: str, text: str, *, tenant: bool) -> str:
+    pattern = syntax.tenant_id if tenant else syntax.channel_id
+    if pattern is None or not pattern.fullmatch(value):
+        raise _bad_channel(syntax, text, syntax.tenant_words if tenant else syntax.channel_words)
+    return value
+
+
+def _bad_channel(syntax: ChannelSyntax, text: str, expected: str) -> InvalidInput:
+    return InvalidInput(
+        "channel",
+        f"{text[:80]!r} is not a {syntax.label} channel: {expected}.",
+        hint=f"Write {syntax.shape}, e.g. {syntax.example}.",
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +91,7 @@ class Actor:
 
     @classmethod
     def operator(cls) -> Actor:
-        return cls("console", CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
+        return cls(CONSOLE.name, CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
 
 
 @dataclass(frozen=True)

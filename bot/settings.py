@@ -55,11 +55,3 @@ class Settings(BaseSettings):
     @property
     def slack_admins(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.slack_admin_user_ids.split(",") if u.strip())
-
-    @property
-    def discord_enabled(self) -> bool:
-        return self.discord_token is not None
-
-    @property
-    def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None

@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import click
@@ -27,9 +27,18 @@ import click
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
-from bot.sender import Sender, SendError
+from bot.sender import SendError
 from bot.settings import Settings
 from bot.store import open_store
+from episode_bot.platforms import (
+    Adapter,
+    configured_chat_platforms,
+    fallback_platform,
+    how_to_add_platforms,
+)
+from episode_bot.platforms import (
+    platform as registered_platform,
+)
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
@@ -39,73 +48,22 @@ log = logging.getLogger("episode_bot")
 
 SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
 
-HOW_TO_ADD_PLATFORMS = (
-    "No Discord or Slack credentials are set: running with the local console only.\n"
-    "  Discord: set DISCORD_TOKEN and DISCORD_APPLICATION_ID (in .env or the environment).\n"
-    "  Slack:   set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or\n"
-    "           SLACK_SIGNING_SECRET (HTTP mode). See .env.example."
-)
-
-
-class Adapter(Protocol):
-    platform: str
-    sender: Sender
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
 # ----------------------------------------------------------------------------- pieces
 
 
 def limiter_for(platform: str) -> RateLimiter:
-    """Stay under each platform's documented limits rather than bounce off 429s.
-
-    Discord: 50 requests/s per bot (global); per-route buckets are discord.py's job.
-    Slack: chat.postMessage about 1 message/s per channel, and a workspace-wide ceiling
-    (we keep ~20/s overall). The console has no limit worth the name.
-    """
-    if platform == "discord":
-        # A hair under 50/s with a small burst: never more than 50 in any one-second window,
-        # while the burst absorbs asyncio's sleep overshoot (bench: >= 0.97 of the bound).
-        return RateLimiter(48.0, burst=3)
-    if platform == "slack":
-        return RateLimiter(20.0, burst=3, per_channel_interval=1.0)
-    return RateLimiter(1000.0, burst=1000)
+    """Stay under each platform's documented limits rather than bounce off 429s (the
+    registry's figures: Discord 48 requests/s, Slack 20 posts/s and 1/s per channel)."""
+    return registered_platform(platform).limiter()
 
 
-def build_adapters(
-    settings: Settings,
-    commands: Commands,
-    *,
-    console_runner: Callable[[list[str]], int] | None = None,
-) -> list[Adapter]:
+def build_adapters(settings: Settings, commands: Commands) -> list[Adapter]:
     """One adapter per configured platform; the console when none is configured."""
-    adapters: list[Adapter] = []
-    if settings.discord_enabled:
-        from adapters.discord import DiscordAdapter
-
-        adapters.append(DiscordAdapter(settings, commands))
-    if settings.slack_enabled:
-        from adapters.slack.app import SlackAdapter
-
-        adapters.append(SlackAdapter(settings, commands))
+    adapters = [entry.adapter(settings, commands) for entry in configured_chat_platforms(settings)]
     if not adapters:
-        log.warning(HOW_TO_ADD_PLATFORMS)
-        adapters.append(_console_adapter(settings, commands, console_runner))
+        log.warning(how_to_add_platforms())
+        adapters.append(fallback_platform().adapter(settings, commands))
     return adapters
-
-
-def _console_adapter(
-    settings: Settings, commands: Commands, runner: Callable[[list[str]], int] | None
-) -> Adapter:
-    from adapters.console import ConsoleAdapter
-
-    interactive = sys.stdin.isatty()
-    return ConsoleAdapter(
-        runner or _cli_runner(settings), stream=sys.stdout, interactive=interactive
-    )
 
 
 def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
@@ -180,7 +138,6 @@ async def main(
     clock: Clock | None = None,
     stop_event: asyncio.Event | None = None,
     adapters: Sequence[Adapter] | None = None,
-    console_runner: Callable[[list[str]], int] | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (or `stop_event`); returns the process exit code.
 
@@ -195,16 +152,14 @@ async def main(
         if "scheduler" in holder:
             holder["scheduler"].on_change()
         for adapter in adapters or ():  # adapters mirroring the schedule (Discord events)
-            hook = getattr(adapter, "on_schedule_changed", None)
-            if hook is not None:
-                hook()
+            adapter.on_schedule_changed()
 
     commands = Commands(store, clock, on_change=on_change)
     lease = RunnerLease(store)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
-            adapters = build_adapters(settings, commands, console_runner=console_runner)
+            adapters = build_adapters(settings, commands)
     except BaseException:
         store.close()
         raise

@@ -96,7 +96,7 @@ class DeliveryEngine:
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
         self._semaphores = {
-            platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
+            platform: asyncio.Semaphore(max(1, sender.max_concurrency))
             for platform, sender in self.senders.items()
         }
         self._stopping = False

@@ -59,10 +59,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.render import render_message
 from bot.sender import (
     Delivery,
+    ErrorTable,
+    Failure,
     PermanentSendError,
-    SenderUnavailableError,
+    SendError,
     SendReceipt,
     TransientSendError,
+    classify_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -116,15 +119,21 @@ PAYLOAD_REASONS = {
     "metadata_must_be_sent_from_app": "Slack refused the message metadata",
 }
 TRANSIENT_CODES = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
-    }
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+)
+RATE_LIMIT_CODES = frozenset({"ratelimited", "rate_limited"})
+
+# What each `error` string means, for the one classifier (bot/sender.py) both senders use.
+SLACK_ERRORS = ErrorTable(
+    platform="Slack",
+    codes={
+        **{code: (Failure.RATE_LIMITED, "") for code in RATE_LIMIT_CODES},
+        **{code: (Failure.TRANSIENT, f"Slack error: {code}") for code in TRANSIENT_CODES},
+        **{code: (Failure.TOKEN, reason) for code, reason in UNAVAILABLE_REASONS.items()},
+        **{code: (Failure.CHANNEL, reason) for code, reason in CHANNEL_REASONS.items()},
+        **{code: (Failure.PAYLOAD, reason) for code, reason in PAYLOAD_REASONS.items()},
+    },
+    token_reason=UNAVAILABLE_REASONS["invalid_auth"],
 )
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -240,7 +249,10 @@ class SlackSender:
             )
         return self._client
 
-    async def aclose(self) -> None:
+    async def start(self) -> None:
+        """Nothing to open ahead: the client and its session are made on first use."""
+
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
         self._session = None
@@ -320,29 +332,12 @@ def _channel_id(delivery: Delivery) -> str:
     return delivery.channel.channel
 
 
-def _translate(error: SlackApiError) -> TransientSendError | PermanentSendError:
+def _translate(error: SlackApiError) -> SendError:
     response = error.response
-    status = getattr(response, "status_code", 0) or 0
     data = getattr(response, "data", None)
-    code = data.get("error") if isinstance(data, dict) else None
-    if status == 429 or code in ("ratelimited", "rate_limited"):
-        return TransientSendError(
-            "rate limited by Slack", retry_after=_retry_after(getattr(response, "headers", None))
-        )
-    if status >= 500:
-        return TransientSendError(f"Slack server error (HTTP {status})")
-    if code in TRANSIENT_CODES:
-        return TransientSendError(f"Slack error: {code}")
-    if code in UNAVAILABLE_REASONS:
-        log.error("Slack refuses the bot itself (%s): no post can succeed", code)
-        return SenderUnavailableError(UNAVAILABLE_REASONS[code])
-    if code in CHANNEL_REASONS:
-        return PermanentSendError(CHANNEL_REASONS[code], pause=True)
-    if code in PAYLOAD_REASONS:
-        log.error("Slack refused a post: %s", code)
-        return PermanentSendError(PAYLOAD_REASONS[code], pause=False)
-    # A code we do not know (Slack adds codes over time): fail this post but pause nothing.
-    # Pausing takes an admin to undo, for every subscription of the channel, on a guess; a
-    # wrongly failed single post costs less, and the log tells the operator what Slack said.
-    log.error("Slack refused a post with an unknown error: %s (HTTP %s)", code, status)
-    return PermanentSendError(f"Slack refused the post: {code or f'HTTP {status}'}", pause=False)
+    return classify_failure(
+        SLACK_ERRORS,
+        getattr(response, "status_code", 0) or 0,
+        data.get("error") if isinstance(data, dict) else None,
+        retry_after=_retry_after(getattr(response, "headers", None)),
+    )

@@ -32,6 +32,9 @@ class FakeAdapter:
     async def stop(self) -> None:
         self.stopped = True
 
+    def on_schedule_changed(self) -> None:
+        pass
+
 
 def prepared(tmp_path: Path) -> Settings:
     db = tmp_path / "bot.db"

@@ -58,7 +58,7 @@ async def sender(api: FakeSlackApi, sleeps: list[float]) -> AsyncIterator[SlackS
     retry = BoundedRateLimitRetryHandler(max_retry_count=2, max_wait=5.0, sleep=fake_sleep)
     sender = SlackSender(BOT_TOKEN, base_url=api.base_url, retry_handler=retry)
     yield sender
-    await sender.aclose()
+    await sender.close()
 
 
 def _delivery(
@@ -151,7 +151,7 @@ async def test_per_channel_rate_limit(api: FakeSlackApi) -> None:
         clock.now += 0.2
         await sender.send(_delivery("C1", 3))  # 429 Retry-After 1 -> waited, then retried
     finally:
-        await sender.aclose()
+        await sender.close()
     assert api.rate_limited["chat.postMessage"] == 1
     assert api.posts_per_channel == {"C1": 2, "C2": 1}
 
@@ -214,8 +214,8 @@ async def test_a_revoked_or_wrong_token_pauses_nothing(api: FakeSlackApi) -> Non
         with pytest.raises(SenderUnavailableError, match="invalid"):
             await wrong.send(_delivery())
     finally:
-        await wrong.aclose()
-        await revoked.aclose()
+        await wrong.close()
+        await revoked.close()
     assert api.posts_per_channel["C1"] == 0
 
 
@@ -225,7 +225,7 @@ async def test_network_error_is_transient() -> None:
         with pytest.raises(TransientSendError, match="network"):
             await sender.send(_delivery())
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_find_sent_by_metadata(api: FakeSlackApi, sender: SlackSender) -> None:
@@ -269,7 +269,7 @@ async def test_find_sent_is_one_call_of_15_since_the_row_fell_due(api: FakeSlack
         clock.now += 60
         assert await sender.find_sent(stuck) == receipt
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_find_sent_for_a_reminder_reads_from_its_own_due_time(
@@ -304,7 +304,7 @@ async def test_find_sent_cannot_tell_after_more_than_15_messages(
             api.seed_message("C1", now + 1 + n, f"reply {n}")
         assert await sender.find_sent(stuck) is None
     finally:
-        await sender.aclose()
+        await sender.close()
     assert "cannot tell" in caplog.text and "episode:8:release" in caplog.text
 
 

@@ -1,0 +1,181 @@
+"""The platform registry: what the composition root needs to run each platform.
+
+Each platform declares, in one `Platform` entry: whether the settings configure it (the one
+test, used by `run`, `deliver` and `discord sync` alike), how to configure it, its sender (the
+delivery engine's REST-only way to post), its adapter (commands in, events) and the rate
+limits the engine keeps to. Its channel syntax is core data (`bot/platforms.py`), so the
+core can refuse a malformed channel without importing any platform library. A platform's
+package is imported only inside its factories, so only when it is configured.
+
+Adding a platform: its package under `adapters/`, a `ChannelSyntax` in `bot/platforms.py`,
+and one `Platform` below.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.commands import Commands
+from bot.platforms import CONSOLE, DISCORD, SLACK, ChannelSyntax
+from bot.sender import Sender
+from bot.settings import Settings
+from jobs.limiter import RateLimiter
+
+
+class Adapter(Protocol):
+    """A running front end of one platform: commands in, its sender for posts out."""
+
+    platform: str
+    sender: Sender
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def on_schedule_changed(self) -> None:
+        """The schedule changed: bring anything mirrored on the platform in step."""
+        ...
+
+
+@dataclass(frozen=True)
+class Platform:
+    syntax: ChannelSyntax
+    configured: Callable[[Settings], bool]
+    how_to_configure: str  # one line: the settings that turn it on
+    sender: Callable[[Settings], Sender]
+    adapter: Callable[[Settings, Commands], Adapter]
+    limiter: Callable[[], RateLimiter]
+    # The local console: always there to post to, and the front end `run` uses when no
+    # other platform is configured.
+    fallback: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.syntax.name
+
+
+# ----------------------------------------------------------------------------- Discord
+
+
+def _discord_sender(settings: Settings) -> Sender:
+    from adapters.discord.sender import DiscordSender
+
+    assert settings.discord_token is not None
+    return DiscordSender(settings.discord_token, api_base=settings.discord_api_base)
+
+
+def _discord_adapter(settings: Settings, commands: Commands) -> Adapter:
+    from adapters.discord import DiscordAdapter
+
+    return DiscordAdapter(settings, commands)
+
+
+def _discord_limiter() -> RateLimiter:
+    # 50 requests/s per bot (global); per-route buckets are discord.py's job. A hair under
+    # with a small burst: never more than 50 in any one-second window, while the burst
+    # absorbs asyncio's sleep overshoot (bench: >= 0.97 of the bound).
+    return RateLimiter(48.0, burst=3)
+
+
+# ----------------------------------------------------------------------------- Slack
+
+
+def _slack_sender(settings: Settings) -> Sender:
+    from adapters.slack.sender import SlackSender
+
+    return SlackSender.from_settings(settings)
+
+
+def _slack_adapter(settings: Settings, commands: Commands) -> Adapter:
+    from adapters.slack.app import SlackAdapter
+
+    return SlackAdapter(settings, commands)
+
+
+def _slack_limiter() -> RateLimiter:
+    # chat.postMessage: about 1 message/s per channel, and a workspace-wide ceiling (~20/s).
+    return RateLimiter(20.0, burst=3, per_channel_interval=1.0)
+
+
+# ----------------------------------------------------------------------------- console
+
+
+def _console_sender(settings: Settings) -> Sender:
+    from adapters.console import ConsoleSender
+
+    return ConsoleSender()
+
+
+def _console_adapter(settings: Settings, commands: Commands) -> Adapter:
+    from adapters.console import ConsoleAdapter
+    from episode_bot.app import _cli_runner
+
+    return ConsoleAdapter(_cli_runner(settings), stream=sys.stdout, interactive=sys.stdin.isatty())
+
+
+def _console_limiter() -> RateLimiter:
+    return RateLimiter(1000.0, burst=1000)  # a terminal has no limit worth the name
+
+
+# ----------------------------------------------------------------------------- the registry
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        syntax=DISCORD,
+        configured=lambda settings: settings.discord_token is not None,
+        how_to_configure="set DISCORD_TOKEN (and DISCORD_APPLICATION_ID) in .env or the "
+        "environment",
+        sender=_discord_sender,
+        adapter=_discord_adapter,
+        limiter=_discord_limiter,
+    ),
+    Platform(
+        syntax=SLACK,
+        configured=lambda settings: settings.slack_bot_token is not None,
+        how_to_configure="set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or "
+        "SLACK_SIGNING_SECRET (HTTP mode)",
+        sender=_slack_sender,
+        adapter=_slack_adapter,
+        limiter=_slack_limiter,
+    ),
+    Platform(
+        syntax=CONSOLE,
+        configured=lambda settings: True,
+        how_to_configure="nothing to set",
+        sender=_console_sender,
+        adapter=_console_adapter,
+        limiter=_console_limiter,
+        fallback=True,
+    ),
+)
+
+
+def platform(name: str) -> Platform:
+    for entry in PLATFORMS:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no platform called {name!r} is registered")
+
+
+def configured_chat_platforms(settings: Settings) -> list[Platform]:
+    """The platforms (not the console) whose settings are there."""
+    return [entry for entry in PLATFORMS if not entry.fallback and entry.configured(settings)]
+
+
+def fallback_platform() -> Platform:
+    return next(entry for entry in PLATFORMS if entry.fallback)
+
+
+def how_to_add_platforms() -> str:
+    """What `run` logs when only the console runs: how to turn on each chat platform."""
+    chat = [entry for entry in PLATFORMS if not entry.fallback]
+    lines = [
+        f"No {' or '.join(e.syntax.label for e in chat)} credentials are set: running with "
+        "the local console only."
+    ]
+    lines += [f"  {e.syntax.label}: {e.how_to_configure}." for e in chat]
+    lines.append("  See .env.example.")
+    return "\n".join(lines)
