@@ -126,8 +126,7 @@ PLATFORMS: tuple[Platform, ...] = (
     Platform(
         syntax=DISCORD,
         configured=lambda settings: settings.discord_token is not None,
-        how_to_configure="set DISCORD_TOKEN (and DISCORD_APPLICATION_ID) in .env or the "
-        "environment",
+        how_to_configure="set DISCORD_TOKEN in .env or the environment",
         sender=_discord_sender,
         adapter=_discord_adapter,
         limiter=_discord_limiter,

@@ -68,6 +68,8 @@ def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):
     assert run(["season", "add", "Severanse", "2", "--premiere", "2025-01-17",
                 "--episodes", "10"]) == 2  # fmt: skip
     assert 'Did you mean: "Severance"' in capsys.readouterr().err
+    assert run(["subscribe", "discord:1/abc", "Severance"]) == 2  # refused at the command
+    assert "Write discord:TENANT/CHANNEL" in capsys.readouterr().err
 
 
 def test_log_lines_and_tracebacks_never_show_a_token(tmp_path, capsys):
