@@ -63,6 +63,7 @@ def release_message(
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -90,6 +91,7 @@ def reminder_message(
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -112,6 +114,7 @@ def announced_message(
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -127,6 +130,7 @@ def trailer_message(show: Show, season: Season, url: str, *, mention: str | None
         release_at=None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -151,6 +155,7 @@ def moved_message(
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 

@@ -8,6 +8,7 @@ idempotent, so the text form is stable and stored as is:
     season:<id>:announced         a season was added
     season:<id>:trailer[:<n>]     a trailer link was added (n counts later trailers)
     season:<id>:moved:<n>         the premiere moved (the n-th move)
+    digest:<channel>:<ISO week>[:<n>]  a channel's weekly digest (n: its later parts)
 
 Everything else (the planner, the store, the engine, the senders) reads the fields.
 """
@@ -28,6 +29,7 @@ class KeyKind(StrEnum):
     ANNOUNCED = "announced"
     TRAILER = "trailer"
     MOVED = "moved"
+    DIGEST = "digest"
 
 
 # Season events whose first occurrence has no number in its key (`season:4:trailer`);
@@ -35,20 +37,24 @@ class KeyKind(StrEnum):
 _UNNUMBERED_FIRST = frozenset({KeyKind.ANNOUNCED, KeyKind.TRAILER})
 _EPISODE_RE = re.compile(r"episode:(\d+):(?:(release)|before:([0-9wdhms]+))")
 _SEASON_RE = re.compile(r"season:(\d+):([a-z_]+)(?::(\d+))?")
+_DIGEST_RE = re.compile(r"digest:(.+):([0-9]{4}-W[0-9]{2})(?::(\d+))?")
 _DURATION_RE = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _DURATION_UNITS = (7 * 86400, 86400, 3600, 60, 1)
 
 
 @dataclass(frozen=True)
 class NotificationKey:
-    """One notification's identity: its kind, the episode or season it is about, and the
-    reminder offset (seconds before the drop) or the event's sequence number."""
+    """One notification's identity: its kind, the episode or season (or a digest's channel
+    and week) it is about, and the reminder offset (seconds before the drop) or the
+    sequence number (the n-th trailer or move, a digest's n-th part)."""
 
     kind: KeyKind | str  # a season event kind from a newer version stays a plain string
     episode_id: int | None = None
     season_id: int | None = None
     offset: int | None = None
     seq: int = 1
+    channel: str | None = None  # digests: the channel, as written (`console:general`)
+    week: str | None = None  # digests: the ISO week, e.g. 2023-W45
 
     def __post_init__(self) -> None:
         # Keys are compared, hashed and written by the hundred thousand in a drop: the text
@@ -71,6 +77,10 @@ class NotificationKey:
     @classmethod
     def season_event(cls, season_id: int, kind: str, seq: int = 1) -> NotificationKey:
         return cls(_kind(kind), season_id=season_id, seq=seq)
+
+    @classmethod
+    def digest(cls, channel: str, week: str, part: int = 1) -> NotificationKey:
+        return cls(KeyKind.DIGEST, channel=channel, week=week, seq=part)
 
     @classmethod
     def parse(cls, text: str) -> NotificationKey:
@@ -103,6 +113,9 @@ class NotificationKey:
             return f"episode:{self.episode_id}:release"
         if self.kind == KeyKind.REMINDER:
             return f"episode:{self.episode_id}:before:{format_duration(self.offset or 0)}"
+        if self.kind == KeyKind.DIGEST:
+            base = f"digest:{self.channel}:{self.week}"
+            return base if self.seq == 1 else f"{base}:{self.seq}"
         base = f"season:{self.season_id}:{self.kind}"
         if self.kind in _UNNUMBERED_FIRST and self.seq == 1:
             return base
@@ -128,6 +141,8 @@ def _parse(text: str) -> NotificationKey:
             key = NotificationKey.reminder(episode_id, offset)
     elif (match := _SEASON_RE.fullmatch(text)) and match[2] not in ("release", "before"):
         key = NotificationKey.season_event(int(match[1]), match[2], int(match[3] or 1))
+    elif match := _DIGEST_RE.fullmatch(text):
+        key = NotificationKey.digest(match[1], match[2], int(match[3] or 1))
     # Only the canonical text is a key (`season:4:trailer:1`, `episode:1:before:90m` are not):
     # one key, one text, or (subscription, key) would stop being unique.
     if key is None or str(key) != text:

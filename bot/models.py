@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -10,6 +11,8 @@ from bot.platforms import CONSOLE, ChannelSyntax, channel_syntax, platform_names
 
 # The operator (CLI, console prompt) acts from the local console's one tenant.
 CONSOLE_TENANT = CONSOLE.fixed_tenant or "local"
+# A member id in a `UserRef` (Discord snowflakes, Slack U…/W… ids, console names).
+_ID = r"[A-Za-z0-9_.-]{1,64}"
 
 
 @dataclass(frozen=True, order=True)
@@ -48,7 +51,14 @@ class ChannelRef:
     def tenant_key(self) -> str:
         return f"{self.platform}:{self.tenant}"
 
+    @property
+    def is_direct(self) -> bool:
+        """A member's direct messages (a follow), not a channel: see `UserRef.inbox`."""
+        return self.channel.startswith(DIRECT_PREFIX)
+
     def __str__(self) -> str:
+        if self.is_direct:
+            return str(UserRef.of_inbox(self))
         syntax = channel_syntax(self.platform)
         if syntax is not None and syntax.fixed_tenant is not None:
             return f"{self.platform}:{self.channel}"
@@ -167,3 +177,72 @@ class Subscription:
     hide_titles: bool = False
     paused_reason: str | None = None
     created_at: datetime | None = None
+
+
+# A follow is stored like a subscription whose "channel" is the member's direct messages:
+# the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
+# occur in a real channel id (see bot/platforms.py), so no typed channel can name someone's DMs.
+DIRECT_PREFIX = "@"
+# Discord users are global (a DM is not inside a server): their inbox has no tenant.
+_DISCORD_INBOX_TENANT = "@"
+_USER_RE = re.compile(
+    rf"^discord-user:({_ID})$|^slack-user:({_ID})/({_ID})$|^console-user:({_ID})$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class UserRef:
+    """A member who follows shows: `discord-user:ID`, `slack-user:TEAM/ID` or
+    `console-user:NAME`. Slack user ids are per workspace; Discord's are global."""
+
+    platform: str
+    tenant: str
+    user: str
+
+    @classmethod
+    def parse(cls, text: str) -> UserRef:
+        match = _USER_RE.match(text.strip())
+        if match is None:
+            raise InvalidInput(
+                "user",
+                f"{text.strip()[:80]!r} is not a user.",
+                hint="Write discord-user:ID, slack-user:TEAM/ID or console-user:NAME.",
+            )
+        if match[1]:
+            return cls("discord", _DISCORD_INBOX_TENANT, match[1])
+        if match[2]:
+            return cls("slack", match[2], match[3])
+        return cls("console", CONSOLE_TENANT, match[4])
+
+    @classmethod
+    def of_actor(cls, actor: Actor) -> UserRef:
+        tenant = _DISCORD_INBOX_TENANT if actor.platform == "discord" else actor.tenant
+        return cls(actor.platform, tenant, actor.user_id)
+
+    @classmethod
+    def of_inbox(cls, inbox: ChannelRef) -> UserRef:
+        return cls(inbox.platform, inbox.tenant, inbox.channel.removeprefix(DIRECT_PREFIX))
+
+    @property
+    def inbox(self) -> ChannelRef:
+        """Where this member's direct messages go, as the outbox addresses them."""
+        return ChannelRef(self.platform, self.tenant, DIRECT_PREFIX + self.user)
+
+    def __str__(self) -> str:
+        if self.platform == "discord":
+            return f"discord-user:{self.user}"
+        if self.platform == "slack":
+            return f"slack-user:{self.tenant}/{self.user}"
+        return f"console-user:{self.user}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's weekly "this week" post: on `weekday` (0=Monday) at `at` in `timezone`.
+    `only`: the digest replaces the channel's per-drop posts and reminders."""
+
+    channel: ChannelRef
+    weekday: int
+    at: time
+    timezone: str
+    only: bool

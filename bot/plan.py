@@ -71,7 +71,7 @@ class PlannedPost:
     notification_key: NotificationKey
     due_at: datetime
     message: Message
-    season_id: int
+    season_id: int | None  # None: a digest (about several seasons)
     episode_id: int | None = None
     # For reminders: the drop they announce. A reminder whose drop has happened is not sent.
     drop_at: datetime | None = None

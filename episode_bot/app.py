@@ -27,9 +27,10 @@ import click
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
+from bot.observer import NullObserver, ObservedCommands, Observer
 from bot.sender import SendError
 from bot.settings import Settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from episode_bot.platforms import (
     Adapter,
     configured_chat_platforms,
@@ -40,7 +41,7 @@ from episode_bot.platforms import (
     platform as registered_platform,
 )
 from jobs.delivery import DeliveryEngine
-from jobs.lease import RunnerLease
+from jobs.lease import RunnerLease, live_runner
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 
@@ -67,17 +68,24 @@ def build_adapters(settings: Settings, commands: Commands) -> list[Adapter]:
 
 
 def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
-    """Typed console lines run as CLI commands against the same database.
+    """Typed console lines run as CLI commands against the bot's own database.
 
     They run in a worker thread with their own store; the scheduler notices their changes
     through `store.change_counter()` within a poll interval.
     """
 
-    def run(args: list[str]) -> int:
-        from episode_bot import cli
+    from episode_bot import cli
 
+    commands = cli.prompt_commands()
+
+    def run(args: list[str]) -> int:
         try:
-            cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
+            commands.main(
+                args=args,
+                prog_name=cli.PROMPT_NAME,
+                obj=cli.AppContext(settings),
+                standalone_mode=False,
+            )
         except SystemExit as done:
             return int(done.code or 0)
         except click.ClickException as error:  # usage errors: message and usage, as the CLI
@@ -120,6 +128,7 @@ def configure_logging(settings: Settings) -> None:
             settings.slack_bot_token,
             settings.slack_app_token,
             settings.slack_signing_secret,
+            settings.episode_bot_operator_token,
         )
         if value is not None
     ]
@@ -154,8 +163,12 @@ async def main(
         for adapter in adapters or ():  # adapters mirroring the schedule (Discord events)
             adapter.on_schedule_changed()
 
-    commands = Commands(store, clock, on_change=on_change)
     lease = RunnerLease(store)
+    metrics = _metrics(settings, store, lease)
+    observer: Observer = metrics or NullObserver()
+    calendar_base_url = settings.public_base_url if settings.web_enabled else None
+    core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
+    commands: Any = ObservedCommands(core, observer)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
@@ -170,13 +183,17 @@ async def main(
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
         limiters={platform: limiter_for(platform) for platform in senders},
+        observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
+    web_server = _web_server(settings, store, clock, metrics, lease)
     try:
+        if web_server is not None:
+            await web_server.start()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
@@ -205,10 +222,46 @@ async def main(
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        if web_server is not None:
+            await web_server.stop()
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()
         store.close()
+
+
+def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:
+    """Prometheus metrics when the web server is on (they are read at /metrics)."""
+    if not settings.web_enabled:
+        return None
+    from web.metrics import Metrics
+
+    return Metrics(store, lease_held=lambda: lease_is_ours(store, lease))
+
+
+def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
+    runner = live_runner(store)
+    return runner is not None and runner.token == lease.token
+
+
+def _web_server(
+    settings: Settings, store: Store, clock: Clock, metrics: Any, lease: RunnerLease
+) -> Any:
+    """The web front end on EPISODE_BOT_WEB_HOST:PORT, or None when the port is 0."""
+    if metrics is None:
+        return None
+    from web.server import WebContext, WebServer
+
+    token = settings.episode_bot_operator_token
+    context = WebContext(
+        store=store,
+        clock=clock,
+        metrics=metrics,
+        public_url=settings.public_base_url,
+        operator_token=token.get_secret_value() if token is not None else None,
+        lease_token=lambda: lease.token,
+    )
+    return WebServer(context, settings.episode_bot_web_host, settings.episode_bot_web_port)
 
 
 def _install_signal_handlers(

@@ -22,6 +22,7 @@ from bot.commands import Commands
 from bot.platforms import CONSOLE, DISCORD, SLACK, ChannelSyntax
 from bot.sender import Sender
 from bot.settings import Settings
+from bot.store import Store
 from jobs.limiter import RateLimiter
 
 
@@ -45,7 +46,8 @@ class Platform:
     syntax: ChannelSyntax
     configured: Callable[[Settings], bool]
     how_to_configure: str  # one line: the settings that turn it on
-    sender: Callable[[Settings], Sender]
+    # The delivery engine's sender; `store` keeps what it learns (members' DM channels).
+    sender: Callable[[Settings, Store | None], Sender]
     adapter: Callable[[Settings, Commands], Adapter]
     limiter: Callable[[], RateLimiter]
     # The local console: always there to post to, and the front end `run` uses when no
@@ -60,11 +62,11 @@ class Platform:
 # ----------------------------------------------------------------------------- Discord
 
 
-def _discord_sender(settings: Settings) -> Sender:
+def _discord_sender(settings: Settings, store: Store | None) -> Sender:
     from adapters.discord.sender import DiscordSender
 
     assert settings.discord_token is not None
-    return DiscordSender(settings.discord_token, api_base=settings.discord_api_base)
+    return DiscordSender(settings.discord_token, api_base=settings.discord_api_base, store=store)
 
 
 def _discord_adapter(settings: Settings, commands: Commands) -> Adapter:
@@ -83,10 +85,10 @@ def _discord_limiter() -> RateLimiter:
 # ----------------------------------------------------------------------------- Slack
 
 
-def _slack_sender(settings: Settings) -> Sender:
+def _slack_sender(settings: Settings, store: Store | None) -> Sender:
     from adapters.slack.sender import SlackSender
 
-    return SlackSender.from_settings(settings)
+    return SlackSender.from_settings(settings, store=store)
 
 
 def _slack_adapter(settings: Settings, commands: Commands) -> Adapter:
@@ -103,7 +105,7 @@ def _slack_limiter() -> RateLimiter:
 # ----------------------------------------------------------------------------- console
 
 
-def _console_sender(settings: Settings) -> Sender:
+def _console_sender(settings: Settings, store: Store | None) -> Sender:
     from adapters.console import ConsoleSender
 
     return ConsoleSender()

@@ -16,12 +16,14 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.messages import message_from_json
+from bot.observer import FAILED, RETRY, SENT, SKIPPED, NullObserver, Observer
 from bot.sender import (
     Delivery,
     PermanentSendError,
@@ -43,6 +45,8 @@ class PassResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    # Seconds from a drop's instant to its first accepted post in this pass, if any.
+    drop_latency: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class DeliveryEngine:
         batch_size: int = 500,
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -100,6 +105,8 @@ class DeliveryEngine:
             for platform, sender in self.senders.items()
         }
         self._stopping = False
+        # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
+        self.observer: Observer = observer or NullObserver()
 
     @property
     def platforms(self) -> list[str]:
@@ -118,6 +125,7 @@ class DeliveryEngine:
         (Slack's 3-second acknowledgement, Discord's heartbeat).
         """
         result = PassResult()
+        started = time.perf_counter()
         # A row stuck in `sending` (its result could not be written) is picked up again.
         await self.recover(older_than=STUCK_SENDING)
         now = self.clock.now()
@@ -147,6 +155,8 @@ class DeliveryEngine:
         planned = planning.result()  # a planning error surfaces here
         result.planned, result.skipped = planned.pending, planned.skipped
         await self.drain(result)
+        if result.sent:
+            self.observer.fanout_finished(time.perf_counter() - started, result.sent)
         return result
 
     async def drain(self, result: PassResult | None = None) -> PassResult:
@@ -220,6 +230,7 @@ class DeliveryEngine:
             if row.notification_key.is_reminder and release_at and release_at <= self.clock.now():
                 # Held up (retries, a long queue) until its drop: a late reminder is noise.
                 self.store.mark_skipped(row.id, "the drop has already happened", self.clock.now())
+                self.observer.post_finished(platform, SKIPPED)
                 return
             try:
                 receipt = None
@@ -242,7 +253,11 @@ class DeliveryEngine:
             except TransientSendError as error:
                 if limiter is not None and error.retry_after:
                     limiter.back_off(error.retry_after)
-                self._retry_or_give_up(row, error.reason, error.retry_after, result)
+                # A platform that says when to come back is rate-limiting us (HTTP 429).
+                self._retry_or_give_up(
+                    row, error.reason, error.retry_after, result,
+                    rate_limited=error.retry_after is not None,
+                )  # fmt: skip
                 return
             except PermanentSendError as error:
                 await self._fail(row, error.reason, result, pause=error.pause)
@@ -251,8 +266,14 @@ class DeliveryEngine:
                 log.exception("unexpected error sending outbox row %s", row.id)
                 self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
                 return
-        self.store.mark_sent(row.id, receipt.platform_message_id, self.clock.now())
+        now = self.clock.now()
+        self.store.mark_sent(row.id, receipt.platform_message_id, now)
         result.sent += 1
+        first_try_of_drop = row.attempts == 1 and row.notification_key.is_release
+        if first_try_of_drop and result.drop_latency is None:
+            result.drop_latency = (now - row.due_at).total_seconds()
+            self.observer.drop_delivered(result.drop_latency)
+        self.observer.post_finished(platform, SENT)
 
     def _retry_or_give_up(
         self,
@@ -262,6 +283,7 @@ class DeliveryEngine:
         result: PassResult,
         *,
         counts: bool = True,
+        rate_limited: bool = False,
     ) -> None:
         now = self.clock.now()
         if counts and row.attempts >= self.retry.max_attempts:
@@ -272,12 +294,14 @@ class DeliveryEngine:
             self.store.mark_failed(row, f"gave up after {row.attempts} attempts: {reason}", now,
                                    pause=False)  # fmt: skip
             result.failed += 1
+            self.observer.post_finished(row.channel.platform, FAILED)
             return
         # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
         # and the retry would spin inside the same pass.
         delay = max(1, math.ceil(self.retry.delay(row.attempts, retry_after, self.rand)))
         self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
         result.retrying += 1
+        self.observer.post_finished(row.channel.platform, RETRY, rate_limited=rate_limited)
 
     async def _fail(self, row: OutboxRow, reason: str, result: PassResult, *, pause: bool) -> None:
         log.warning(
@@ -286,6 +310,7 @@ class DeliveryEngine:
         )  # fmt: skip
         self.store.mark_failed(row, reason, self.clock.now(), pause=pause)
         result.failed += 1
+        self.observer.post_finished(row.channel.platform, FAILED)
         if self.on_permanent_failure is not None:
             outcome = self.on_permanent_failure(row, reason)
             if asyncio.iscoroutine(outcome):

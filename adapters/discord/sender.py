@@ -14,6 +14,11 @@ engine's limiter sits on top of that and decides how many sends run at once
   until an admin fixes it, so its subscription is paused.
 * 400 and other 4xx (e.g. 50035 Invalid Form Body: a payload Discord refuses) ->
   `PermanentSendError(pause=False)`: this post fails, the channel is fine, nothing pauses.
+
+A follower's direct message goes to the DM channel Discord gives for that user
+(`POST /users/@me/channels`), opened once and remembered in the store's platform objects, so
+later posts (and restarts) reuse it. 50007 (the member has DMs closed, or shares no server
+with the bot) and 50033 (no such user) pause that follow only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -31,6 +37,7 @@ from pydantic import SecretStr
 
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import render_message
+from bot.models import UserRef
 from bot.sender import (
     Delivery,
     ErrorTable,
@@ -41,11 +48,15 @@ from bot.sender import (
     TransientSendError,
     classify_failure,
 )
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 NONCE_LIMIT = 25  # Discord accepts a nonce of at most 25 characters
 
+# The store keeps each follower's DM channel id under this platform name (apart from the
+# scheduled events, which are kept per guild under "discord").
+DM_CHANNELS = "discord-dm"
 _BAD_TOKEN = (
     "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN "
     "(Developer Portal > your app > Bot > Reset Token)"
@@ -63,6 +74,12 @@ DISCORD_ERRORS = ErrorTable(
             "the bot lacks permission to post there: it needs View Channel, Send Messages and "
             "Embed Links (Discord: Missing Permissions)",
         ),
+        50007: (
+            Failure.CHANNEL,
+            "the member does not accept direct messages from the bot (Discord: Cannot send "
+            "messages to this user)",
+        ),
+        50033: (Failure.CHANNEL, "no such Discord user (Discord: Invalid Recipient)"),
     },
     token_reason=_BAD_TOKEN,
     by_status={404: (Failure.CHANNEL, "not found"), 403: (Failure.CHANNEL, "forbidden")},
@@ -99,6 +116,7 @@ class DiscordSender:
         max_concurrency: int = 25,
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
+        store: Store | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self.api_base = api_base
@@ -107,6 +125,10 @@ class DiscordSender:
         self.timeout = timeout
         self._http: RedirectingHTTPClient | None = None
         self._login_lock = asyncio.Lock()
+        # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
+        # so that a restart does not open them again.
+        self.store = store
+        self._dm_channels: dict[str, int] = {}
 
     def __repr__(self) -> str:  # never shows the token
         return f"DiscordSender(api_base={self.api_base!r}, max_concurrency={self.max_concurrency})"
@@ -155,22 +177,55 @@ class DiscordSender:
         Safe to call again for the same delivery: Discord answers a repeated nonce (from the
         same bot, within a few minutes) with the message it already created.
         """
-        channel_id = _channel_id(delivery)
-        payload = render_message(delivery.message)
+        direct = delivery.channel.is_direct
+        payload = render_message(delivery.message, direct=direct)
         payload["nonce"] = nonce_for(delivery.idempotency_key)
         payload["enforce_nonce"] = True
         if self._http is None:
             await self.start()
         assert self._http is not None
+        channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        data = await self._request(route, payload, delivery)
+        return SendReceipt(platform_message_id=str(data["id"]))
+
+    async def _request(self, route: Route, payload: dict[str, Any], delivery: Delivery) -> Any:
+        assert self._http is not None
         try:
-            data = await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
+            return await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
         except Exception as exc:
             mapped = _classify(exc, delivery)
             if mapped is None:
                 raise
             raise mapped from exc
-        return SendReceipt(platform_message_id=str(data["id"]))
+
+    async def _dm_channel(self, delivery: Delivery) -> int:
+        """The follower's DM channel: remembered, or opened once (`POST /users/@me/channels`,
+        which returns the existing DM channel if there is one)."""
+        user = UserRef.of_inbox(delivery.channel).user
+        if not user.isdigit():
+            raise PermanentSendError(f"{delivery.channel} is not a Discord user")
+        if user in self._dm_channels:
+            return self._dm_channels[user]
+        known = self.store.platform_object(DM_CHANNELS, "", user) if self.store else None
+        if known is not None:
+            channel_id = int(known.remote_id)
+        else:
+            route = Route("POST", "/users/@me/channels")
+            data = await self._request(route, {"recipient_id": user}, delivery)
+            channel_id = int(data["id"])
+            if self.store is not None:
+                self.store.put_platform_object(
+                    DM_CHANNELS,
+                    "",
+                    user,
+                    remote_id=str(channel_id),
+                    payload_hash="",
+                    expires_at=None,
+                    now=datetime.now(UTC),
+                )
+        self._dm_channels[user] = channel_id
+        return channel_id
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """Always None: Discord has no lookup by nonce, and none is needed.

@@ -8,7 +8,9 @@ contract suite (`tests/bot/store/`).
 
 from bot.store.factory import open_store
 from bot.store.protocols import (
+    CalendarStore,
     CatalogStore,
+    DigestStore,
     MetaStore,
     OutboxStore,
     PlatformObjectStore,
@@ -29,7 +31,9 @@ from bot.store.rows import (
 
 __all__ = [
     "OUTBOX_STATES",
+    "CalendarStore",
     "CatalogStore",
+    "DigestStore",
     "MetaStore",
     "NewNotification",
     "OutboxRow",

@@ -16,7 +16,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Protocol, runtime_checkable
 
-from bot.models import Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
 from bot.store.rows import NewNotification, OutboxRow, PlatformObject, SeasonEvent
 
 # A season with its show and ALL its episodes: a post needs to know whether a drop is the
@@ -205,12 +214,17 @@ class SubscriptionStore(Protocol):
         show_ids: Sequence[int] | None = None,
         active_only: bool = False,
         paused_only: bool = False,
-    ) -> list[Subscription]: ...
+        direct: bool | None = False,
+    ) -> list[Subscription]:
+        """Channel subscriptions by default; `direct=True`: follows (members' DMs); None: both
+        (a given `channel` is taken as it is)."""
+        ...
 
     def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int
+        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
     ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time, by id."""
+        """The active subscriptions of these shows, `page_size` at a time, by id (only
+        channels, or only follows, when `direct` says so)."""
         ...
 
     def subscribed_show_ids_by_tenant(self, platform: str) -> dict[str, set[int]]: ...
@@ -229,6 +243,63 @@ class SubscriptionStore(Protocol):
     def reminder_offsets_by_show(self) -> dict[int, set[int]]:
         """Reminder offsets (seconds) in use by active subscriptions, per show."""
         ...
+
+    # A follow is a subscription of the member's DMs (`UserRef.inbox`).
+    def follow(
+        self,
+        user: UserRef,
+        show: Show,
+        *,
+        reminders: Sequence[int],
+        followed_in: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Subscription, bool]: ...
+
+    def unfollow(self, user: UserRef, show: Show, *, actor: str, now: datetime) -> bool: ...
+
+    def follows(self, user: UserRef) -> list[tuple[Subscription, str]]:
+        """The member's follows with the tenant where each was made."""
+        ...
+
+    def forget_user(self, user: UserRef, *, now: datetime) -> tuple[int, int]:
+        """Every follow of the member, their outbox rows and audit entries naming them, gone;
+        (follows, unsent DMs)."""
+        ...
+
+
+class DigestStore(Protocol):
+    """Channels' weekly digests."""
+
+    def set_digest(self, digest: Digest, *, actor: str, now: datetime) -> bool:
+        """Set or replace a channel's digest; whether it is new."""
+        ...
+
+    def remove_digest(self, channel: ChannelRef, *, actor: str, now: datetime) -> bool: ...
+
+    def digests(self, channel: ChannelRef | None = None) -> list[Digest]: ...
+
+
+class CalendarStore(Protocol):
+    """Calendar feeds: a secret token per scope, and each drop's revision in the feed."""
+
+    def calendar_token(self, scope: str) -> str | None: ...
+
+    def replace_calendar_token(self, scope: str, token: str, now: datetime) -> None:
+        """Issue `token` for `scope`; any earlier token of the scope stops working."""
+        ...
+
+    def calendar_token_by_digest(self, digest: str) -> tuple[str, str] | None:
+        """(scope, token) of the current token whose sha256 (hex) is `digest`."""
+        ...
+
+    def calendar_revisions(
+        self, episode_ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime]]: ...
+
+    def save_calendar_revisions(
+        self, revisions: Iterable[tuple[int, str, int, datetime]]
+    ) -> None: ...
 
 
 class OutboxStore(Protocol):
@@ -298,6 +369,10 @@ class PlatformObjectStore(Protocol):
         self, platform: str, tenant: str | None = None
     ) -> list[PlatformObject]: ...
 
+    def platform_object(
+        self, platform: str, tenant: str, object_key: str
+    ) -> PlatformObject | None: ...
+
     def put_platform_object(
         self,
         platform: str,
@@ -319,8 +394,10 @@ class Store(
     CatalogStore,
     SeasonEventStore,
     SubscriptionStore,
+    DigestStore,
     OutboxStore,
     PlatformObjectStore,
+    CalendarStore,
     Protocol,
 ):
     """Everything the bot keeps; what `open_store` returns and every caller takes."""

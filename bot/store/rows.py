@@ -70,6 +70,7 @@ class NewNotification:
     season_id: int | None
     episode_id: int | None
     last_error: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,17 @@ import sqlite_utils
 
 from bot.errors import AlreadyExists
 from bot.keys import KeyKind, NotificationKey
-from bot.models import Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    DIRECT_PREFIX,
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
 from bot.store.rows import (
     OUTBOX_STATES,
     NewNotification,
@@ -170,6 +180,46 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX subscriptions_reminders ON subscriptions (show_id, reminders)
         WHERE reminders != '' AND paused_reason IS NULL;
+    """,
+    # 4: calendar feeds. A secret token per channel or tenant (`scope`: `discord:1/2`,
+    # `discord:1`); rotating replaces the row, so the old token stops working at once. The
+    # digest is what requests are looked up by. Each drop's revision (iCalendar SEQUENCE and
+    # LAST-MODIFIED) is bumped when what the feed says about it changes, whatever changed it.
+    """
+    CREATE TABLE calendar_tokens (
+        scope TEXT PRIMARY KEY,
+        token TEXT NOT NULL,                -- shown again by `calendar url`
+        token_digest TEXT NOT NULL UNIQUE,  -- sha256 of token, hex
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE calendar_revisions (
+        episode_id INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,          -- sha256 of what the feed says about the drop
+        sequence INTEGER NOT NULL,
+        modified_at TEXT NOT NULL
+    );
+    """,
+    # 5: follows and weekly digests. A follow is a subscription whose channel is a member's
+    # direct messages ('@<user id>', see bot.models.UserRef), so it shares the plan, the
+    # outbox and once-only delivery; `followed_in` is the tenant where the member followed.
+    # `priority` orders the claim among rows due at the same time: channel posts (0) before
+    # direct messages (1).
+    """
+    ALTER TABLE subscriptions ADD COLUMN followed_in TEXT;
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        weekday INTEGER NOT NULL,           -- 0 = Monday
+        at_time TEXT NOT NULL,              -- HH:MM local
+        timezone TEXT NOT NULL,
+        only_digest INTEGER NOT NULL DEFAULT 0,  -- 1: no per-drop posts in this channel
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, tenant, channel)
+    );
+    ALTER TABLE notifications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_claim ON notifications (state, next_attempt_at, priority, id);
     """,
 )
 
@@ -839,7 +889,10 @@ class SqliteStore:
         show_ids: Sequence[int] | None = None,
         active_only: bool = False,
         paused_only: bool = False,
+        direct: bool | None = False,
     ) -> list[Subscription]:
+        """Channel subscriptions by default; `direct=True`: follows (a member's DMs), which
+        only that member and the operator may see; None: both."""
         if show_ids is not None and not show_ids:
             return []
         where, params = _subscription_filter(
@@ -847,6 +900,7 @@ class SqliteStore:
             tenant_key=tenant_key,
             show_ids=show_ids,
             paused=True if paused_only else False if active_only else None,
+            direct=direct if channel is None else None,
         )
         rows = self._tuples(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} "
@@ -856,19 +910,21 @@ class SqliteStore:
         return [_subscription(row) for row in rows]
 
     def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int
+        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
     ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time.
+        """The active subscriptions of these shows, `page_size` at a time (only channels or
+        only follows when `direct` says so).
 
         One query per page (keyset on id), so memory stays flat however many there are and
         no lock is held between pages.
         """
         marks = ",".join("?" * len(show_ids))
+        kind = "" if direct is None else f"AND {'' if direct else 'NOT '}{_DIRECT_CLAUSE} "
         after_id = 0
         while True:
             rows = self._tuples(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > ? "
-                f"AND show_id IN ({marks}) AND paused_reason IS NULL ORDER BY id LIMIT ?",
+                f"AND show_id IN ({marks}) AND paused_reason IS NULL {kind}ORDER BY id LIMIT ?",
                 [after_id, *show_ids, page_size],
             )
             if not rows:
@@ -881,7 +937,8 @@ class SqliteStore:
         result: dict[str, set[int]] = {}
         for row in self._rows(
             "SELECT DISTINCT tenant, show_id FROM subscriptions "
-            "WHERE platform = ? AND paused_reason IS NULL ORDER BY tenant, show_id",
+            f"WHERE platform = ? AND paused_reason IS NULL AND NOT {_DIRECT_CLAUSE} "
+            "ORDER BY tenant, show_id",
             [platform],
         ):
             result.setdefault(row["tenant"], set()).add(row["show_id"])
@@ -932,6 +989,13 @@ class SqliteStore:
                 [platform, tenant],
             )
         return [_platform_object(row) for row in rows]
+
+    def platform_object(self, platform: str, tenant: str, object_key: str) -> PlatformObject | None:
+        rows = self._rows(
+            "SELECT * FROM platform_objects WHERE platform = ? AND tenant = ? AND object_key = ?",
+            [platform, tenant, object_key],
+        )
+        return _platform_object(rows[0]) if rows else None
 
     def put_platform_object(
         self,
@@ -1009,6 +1073,7 @@ class SqliteStore:
                 row.message_json,
                 stamp,
                 stamp,
+                row.priority,
             )
             for row in rows
         ]
@@ -1019,7 +1084,7 @@ class SqliteStore:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1058,7 +1123,8 @@ class SqliteStore:
             rows = list(
                 self.db.query(
                     _OUTBOX_SELECT + f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
-                    f"AND n.platform IN ({marks}) ORDER BY n.next_attempt_at, n.id LIMIT ?",
+                    f"AND n.platform IN ({marks}) "
+                    "ORDER BY n.next_attempt_at, n.priority, n.id LIMIT ?",
                     [to_db_time(now), *platforms, limit],
                 )
             )
@@ -1190,8 +1256,178 @@ class SqliteStore:
         )
         return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
 
+    # ------------------------------------------------------------------ calendar feeds
+
+    def calendar_token(self, scope: str) -> str | None:
+        rows = self._rows("SELECT token FROM calendar_tokens WHERE scope = ?", [scope])
+        return rows[0]["token"] if rows else None
+
+    def replace_calendar_token(self, scope: str, token: str, now: datetime) -> None:
+        """Issue `token` for `scope`; any earlier token of the scope stops working."""
+        with self._write():
+            self._exec("DELETE FROM calendar_tokens WHERE scope = ?", [scope])
+            self._exec(
+                "INSERT INTO calendar_tokens (scope, token, token_digest, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [scope, token, hashlib.sha256(token.encode()).hexdigest(), to_db_time(now)],
+            )
+
+    def calendar_token_by_digest(self, digest: str) -> tuple[str, str] | None:
+        """(scope, token) of the token whose sha256 is `digest`, if it is current."""
+        rows = self._rows(
+            "SELECT scope, token FROM calendar_tokens WHERE token_digest = ?", [digest]
+        )
+        return (rows[0]["scope"], rows[0]["token"]) if rows else None
+
+    def calendar_revisions(
+        self, episode_ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime]]:
+        """episode id -> (fingerprint, sequence, modified_at) of the drops seen before."""
+        found: dict[int, tuple[str, int, datetime]] = {}
+        ids = list(episode_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self._rows(
+                "SELECT * FROM calendar_revisions "
+                f"WHERE episode_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[row["episode_id"]] = (
+                    row["fingerprint"],
+                    row["sequence"],
+                    from_db_time(row["modified_at"]),
+                )
+        return found
+
+    def save_calendar_revisions(self, revisions: Iterable[tuple[int, str, int, datetime]]) -> None:
+        """Record (episode id, fingerprint, sequence, modified_at) for each drop given."""
+        with self._write():
+            for episode_id, fingerprint, sequence, modified_at in revisions:
+                self._exec("DELETE FROM calendar_revisions WHERE episode_id = ?", [episode_id])
+                self._exec(
+                    "INSERT INTO calendar_revisions (episode_id, fingerprint, sequence, "
+                    "modified_at) VALUES (?, ?, ?, ?)",
+                    [episode_id, fingerprint, sequence, to_db_time(modified_at)],
+                )
+
+    # ------------------------------------------------------------------ follows
+
+    def follow(
+        self,
+        user: UserRef,
+        show: Show,
+        *,
+        reminders: Sequence[int],
+        followed_in: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Follow (or change the reminders of, and resume) a show; whether it is new.
+
+        Stored as a subscription of the member's DMs: drops and reminders only, no trailer,
+        announcement or move posts."""
+        with self._write():
+            subscription, created = self.subscribe(
+                user.inbox,
+                show,
+                reminders=reminders,
+                trailers=False,
+                mention=None,
+                hide_titles=False,
+                actor=actor,
+                now=now,
+            )
+            self._exec(
+                "UPDATE subscriptions SET followed_in = ? WHERE id = ?",
+                [followed_in, subscription.id],
+            )
+        return subscription, created
+
+    def unfollow(self, user: UserRef, show: Show, *, actor: str, now: datetime) -> bool:
+        return self.unsubscribe(user.inbox, show, actor=actor, now=now)
+
+    def follows(self, user: UserRef) -> list[tuple[Subscription, str]]:
+        """The member's follows with the tenant where each was made."""
+        inbox = user.inbox
+        rows = self._tuples(
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, followed_in FROM subscriptions "
+            "WHERE platform = ? AND tenant = ? AND channel = ? ORDER BY id",
+            [inbox.platform, inbox.tenant, inbox.channel],
+        )
+        return [(_subscription(row[:-1]), row[-1] or "") for row in rows]
+
+    def forget_user(self, user: UserRef, *, now: datetime) -> tuple[int, int]:
+        """Delete every follow of the member, with their outbox rows and the audit entries
+        that name them; (follows, unsent DMs)."""
+        inbox = user.inbox
+        where = "platform = ? AND tenant = ? AND channel = ?"
+        params = [inbox.platform, inbox.tenant, inbox.channel]
+        with self._write():
+            unsent = self._exec(
+                "SELECT COUNT(*) FROM notifications WHERE state IN ('pending', 'sending') AND "
+                f"subscription_id IN (SELECT id FROM subscriptions WHERE {where})",
+                params,
+            ).fetchone()[0]
+            removed = self._exec(f"DELETE FROM subscriptions WHERE {where}", params).rowcount
+            # Their follow/unfollow entries (the member's other acts, e.g. as an admin, stay).
+            self._exec(
+                "DELETE FROM audit_log WHERE json_extract(detail, '$.channel') = ?", [str(inbox)]
+            )
+            if removed:
+                # No user id in the log: forgetting someone must not leave their name behind.
+                self.audit("a member", inbox.tenant_key, "forget", {"follows": removed}, now)
+                self._bump_changes()
+        return removed, unsent
+
+    # ------------------------------------------------------------------ digests
+
+    def set_digest(self, digest: Digest, *, actor: str, now: datetime) -> bool:
+        """Set (or replace) a channel's weekly digest; whether it is new."""
+        channel = digest.channel
+        key = [channel.platform, channel.tenant, channel.channel]
+        values = [digest.weekday, digest.at.strftime("%H:%M"), digest.timezone, int(digest.only)]
+        with self._write():
+            updated = self._exec(
+                "UPDATE digests SET weekday = ?, at_time = ?, timezone = ?, only_digest = ? "
+                "WHERE platform = ? AND tenant = ? AND channel = ?",
+                [*values, *key],
+            ).rowcount
+            if not updated:
+                self._exec(
+                    "INSERT INTO digests (weekday, at_time, timezone, only_digest, platform, "
+                    "tenant, channel, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    [*values, *key, to_db_time(now)],
+                )
+            self.audit(actor, channel.tenant_key, "digest", {"channel": str(channel)}, now)
+            self._bump_changes()
+        return not updated
+
+    def remove_digest(self, channel: ChannelRef, *, actor: str, now: datetime) -> bool:
+        with self._write():
+            removed = self._exec(
+                "DELETE FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            ).rowcount
+            if removed:
+                self.audit(actor, channel.tenant_key, "digest off", {"channel": str(channel)}, now)
+                self._bump_changes()
+        return removed > 0
+
+    def digests(self, channel: ChannelRef | None = None) -> list[Digest]:
+        if channel is None:
+            rows = self._rows("SELECT * FROM digests ORDER BY platform, tenant, channel")
+        else:
+            rows = self._rows(
+                "SELECT * FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            )
+        return [_digest(row) for row in rows]
+
 
 # ----------------------------------------------------------------------------- row mapping
+
+
+_DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
 
 
 def _subscription_filter(
@@ -1201,10 +1437,14 @@ def _subscription_filter(
     tenant_key: str | None = None,
     show_ids: Sequence[int] | None = None,
     paused: bool | None = None,
+    direct: bool | None = None,
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) picking subscriptions; every filter is optional."""
+    """The WHERE clause (and its parameters) picking subscriptions; every filter is optional
+    (`direct`: follows, i.e. members' DMs, or channels only)."""
     clauses: list[str] = []
     params: list[Any] = []
+    if direct is not None:
+        clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
     if paused is not None:
         clauses.append("paused_reason IS NOT NULL" if paused else "paused_reason IS NULL")
     if subscription_id is not None:
@@ -1221,6 +1461,16 @@ def _subscription_filter(
         clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
         params += list(show_ids)
     return " AND ".join(clauses) or "1 = 1", params
+
+
+def _digest(row: dict) -> Digest:
+    return Digest(
+        channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
+        weekday=row["weekday"],
+        at=time.fromisoformat(row["at_time"]),
+        timezone=row["timezone"],
+        only=bool(row["only_digest"]),
+    )
 
 
 def _split_sql(script: str) -> list[str]:
