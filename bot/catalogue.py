@@ -672,6 +672,69 @@ DIGEST = Command(
     chat_channel=True,
 )
 
+# Schedule sources (README "Follow a show from TVmaze"). Import and sync talk to the
+# source over HTTP, so the composition root runs them (episode_bot/cli.py).
+SHOW_IMPORT = Command(
+    ("show", "import"),
+    Group.OPERATOR,
+    "Import a show that keeps itself up to date: tvmaze:ID, imdb:tt…, thetvdb:ID, a TVmaze "
+    "title, or ics:URL (a calendar feed, e.g. Sonarr's).",
+    (
+        Option(
+            "source",
+            str,
+            "tvmaze:ID | imdb:tt… | thetvdb:ID | TITLE | ics:URL",
+            positional=True,
+            required=True,
+            metavar="SOURCE",
+            min=1,
+            max=2000,
+        ),
+        Option(
+            "show",
+            str,
+            "The title to give it; for ics: which series of the feed (or a show you have).",
+            metavar="TITLE",
+            min=1,
+            max=validation.MAX_TITLE,
+        ),
+        dataclasses.replace(TZ, help="IANA timezone (default: the network's country)."),
+        dataclasses.replace(TIME, help="Release time of date-only episodes (default 00:00)."),
+        Option("specials", bool, "Import specials too (numbered after the rest).", default=False),
+    ),
+)
+SOURCES_SYNC = Command(
+    ("sources", "sync"),
+    Group.OPERATOR,
+    "Sync SHOW (or every show that follows a source) now; `run` does it on its own.",
+    (dataclasses.replace(_show(), required=False),),
+    json=True,
+)
+SOURCES_STATUS = Command(
+    ("sources", "status"),
+    Group.OPERATOR,
+    "Each linked show: its source, last sync and result (or why it failed), next run.",
+    json=True,
+)
+SOURCES_RELEASE = Command(
+    ("sources", "release"),
+    Group.OPERATOR,
+    "Give fields set by hand (episode set, season move) back to the source.",
+    (
+        _show(),
+        Option("season", int, "Only this season.", metavar="N", min=1, max=validation.MAX_SEASON),
+        Option(
+            "episode",
+            int,
+            "Only this episode (with --season).",
+            metavar="N",
+            min=1,
+            max=validation.MAX_EPISODES,
+        ),
+    ),
+    changes_schedule=True,
+)
+
 CATALOGUE: tuple[Command, ...] = (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -698,6 +761,10 @@ CATALOGUE: tuple[Command, ...] = (
     FOLLOWING,
     FORGET_ME,
     DIGEST,
+    SHOW_IMPORT,
+    SOURCES_SYNC,
+    SOURCES_STATUS,
+    SOURCES_RELEASE,
 )
 
 # The words that group CLI commands (`episode-bot season add`), with their help.
@@ -707,6 +774,7 @@ SECTIONS: dict[str, str] = {
     "episode": "Change one episode.",
     "discord": "Discord set-up.",
     "calendar": "Calendar feeds (.ics) of a channel or of a whole server/workspace.",
+    "sources": "Shows that follow TVmaze or a calendar feed: sync, status, hand edits.",
 }
 
 

@@ -150,19 +150,33 @@ class Commands:
             )
         heading = f"{target.title}" + (f" ({target.network})" if target.network else "")
         lines, rows = [line(heading)], []
+        link = self.store.show_source(target.id)
+        if target.credit and target.source_page:
+            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+        elif link is not None:
+            lines.append(line(f"Follows {link.ref}"))
         episodes = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
-            lines.append(line(f"Season {each.number}: {each.cadence.describe()}"))
+            held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
+            lines.append(line(f"Season {each.number}: {each.cadence.describe()}{held}"))
             for episode in episodes[each.id]:
-                rows.append(_episode_data(target, each, episode))
+                row = _episode_data(target, each, episode)
+                row.update(_provenance(link.kind if link else None, each, episode))
+                rows.append(row)
                 title = f" “{episode.title}”" if episode.title else ""
+                notes = ["time estimated"] if episode.time_estimated else []
+                notes += [f"{field} held" for field in row["held"]]
                 lines.append(
                     line(
                         f"  {episode_label(each, [episode])}{title}  ",
                         When(episode.release_at, each.timezone, show_utc=True),
+                        f"  [{'; '.join(notes)}]" if notes else "",
                     )
                 )
-        return self._reply(actor, lines, data={"show": _show_data(target), "episodes": rows})
+        show_data = _show_data(target)
+        if link is not None:
+            show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
+        return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
         """The next drop of each show the channel follows (or of every visible show)."""
@@ -182,6 +196,7 @@ class Commands:
                 text = line(
                     f"{show.title} {episode_label(season, drop.episodes)}: ",
                     When(drop.release_at, season.timezone, show_utc=True),
+                    " (time estimated)" if data["time_estimated"] else "",
                 )
                 upcoming.append((drop.release_at, text, data))
         upcoming.sort(key=lambda item: item[0])
@@ -481,6 +496,73 @@ class Commands:
             ],
             data=_episode_data(target, found_season, updated),
         )
+
+    # ================================================================== schedule sources
+
+    def sources_release(
+        self,
+        actor: Actor,
+        show: str,
+        season: int | str | None = None,
+        episode: int | str | None = None,
+    ) -> Reply:
+        """Give fields set by hand back to the show's source: the next sync applies it."""
+        target = self.editable_show(actor, show)
+        link = self.store.show_source(target.id)
+        if link is None:
+            raise InvalidInput(
+                "show",
+                f"{target.title} does not follow a source: nothing is held.",
+                hint="Import it with `show import` to follow TVmaze or a calendar feed.",
+            )
+        found = self._find_season(target, season) if season is not None else None
+        if episode is not None and found is None:
+            raise InvalidInput("episode", "Which season?", hint="Give --season with --episode.")
+        number = validation.parse_episode_number(episode) if episode is not None else None
+        released = self.store.release_holds(
+            target, season=found, episode_number=number, actor=_who(actor), now=self.clock.now()
+        )
+        scope = target.title
+        if found is not None:
+            scope += f" season {found.number}" + (f" episode {number}" if number else "")
+        if not released:
+            return self._reply(actor, f"Nothing of {scope} was held.", data={"released": 0})
+        return self._reply(
+            actor,
+            f"Released {released} hand edit(s) of {scope}: the next sync applies the source's "
+            f"values (run `sources sync {target.title}` to do it now).",
+            data={"released": released},
+        )
+
+    def require_admin(self, actor: Actor) -> None:
+        self._check_admin(actor)
+
+    def visible_shows(self, actor: Actor) -> list[Show]:
+        return self._visible(actor)
+
+    def visible_show(self, actor: Actor, title: str) -> Show | None:
+        """The show called `title` that the caller sees, or None."""
+        try:
+            return self._find_show(actor, title)
+        except UnknownShow:
+            return None
+
+    def editable_show(self, actor: Actor, title: str) -> Show:
+        """The show called `title`, if the caller is an admin who may change it."""
+        self._check_admin(actor)
+        target = self._find_show(actor, title)
+        self._check_can_edit(actor, target)
+        return target
+
+    def check_can_edit(self, actor: Actor, show: Show) -> None:
+        self._check_can_edit(actor, show)
+
+    def reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        return self._reply(actor, content, data=data)
+
+    def notify_changed(self) -> None:
+        """The catalog changed outside a command (a sync): re-plan."""
+        self._changed()
 
     # ================================================================== platform events
 
@@ -871,6 +953,28 @@ def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
         "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
         "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
         "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+        # The source gave a date only: the time is the show's usual one.
+        "time_estimated": episode.time_estimated,
+    }
+
+
+def _provenance(source: str | None, season: Season, episode: Episode) -> dict:
+    """Where an episode's fields come from (the source, or an admin) and which are held:
+    set by hand on a show that follows a source, so a sync leaves them alone."""
+    from_source = source if source and episode.source_id else "admin"
+    dates_held = episode.manual or season.premiere_held
+    held = []
+    if source and dates_held:
+        held.append("airstamp")
+    if source and episode.title_held:
+        held.append("title")
+    return {
+        "from": {
+            "airstamp": "admin" if dates_held else from_source,
+            "title": "admin" if episode.title_held else from_source,
+        },
+        "held": held,
+        "source_id": episode.source_id,
     }
 
 

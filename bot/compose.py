@@ -57,7 +57,7 @@ def release_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
@@ -85,7 +85,7 @@ def reminder_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
@@ -108,7 +108,7 @@ def announced_message(
         ),
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
@@ -142,14 +142,18 @@ def moved_message(
     new_premiere: date,
     *,
     mention: str | None = None,
+    episodes_label: str | None = None,
 ) -> Message:
+    """The premiere moved, or (`episodes_label`, e.g. "S4E5") a later drop did."""
+    what = episodes_label or f"season {season.number}"
+    moved = f"{episodes_label} moved" if episodes_label else "The premiere moved"
     return Message(
         kind=MessageKind.MOVED,
-        title=f"{show.title} season {season.number} has a new date",
-        text=(f"The premiere moved from {long_date(old_premiere)} to {long_date(new_premiere)}."),
+        title=f"{show.title} {what} has a new date",
+        text=f"{moved} from {long_date(old_premiere)} to {long_date(new_premiere)}.",
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
@@ -186,3 +190,8 @@ def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[Message
         last: datetime = episodes[-1].release_at
         fields.append(MessageField("Finale (UTC)", f"{last:%Y-%m-%d %H:%M}"))
     return tuple(fields)
+
+
+def credit_fields(show: Show) -> tuple[MessageField, ...]:
+    """The credit a source's licence asks for (TVmaze: CC BY-SA, a link to the show)."""
+    return (MessageField("Source", show.credit),) if show.credit else ()

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     # Public address the printed feed URLs start with, e.g. https://episodes.example.org
     # (behind a reverse proxy); unset: the server's own http://HOST:PORT
     episode_bot_public_url: str | None = None
+    # Schedule sources (TVmaze, iCalendar feeds)
+    tvmaze_api_base: str = "https://api.tvmaze.com"
+    # How often `run` asks TVmaze which shows changed (/updates/shows).
+    episode_bot_sources_updates_hours: float = Field(1.0, gt=0)
+    # Each linked show is refreshed once this long before its next drop.
+    episode_bot_sources_before_drop_hours: float = Field(6.0, ge=0)
+    # How often `run` re-reads iCalendar feeds (conditional requests).
+    episode_bot_ical_refresh_hours: float = Field(1.0, gt=0)
+    # Who to contact about this bot: sent in the User-Agent (a URL or an e-mail address).
+    episode_bot_sources_contact: str = ""
+    # First wait before retrying a source that answered 5xx or timed out (doubles each time).
+    episode_bot_sources_backoff_seconds: float = Field(2.0, ge=0)
 
     @field_validator(
         "discord_token",

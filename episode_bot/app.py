@@ -40,10 +40,12 @@ from episode_bot.platforms import (
 from episode_bot.platforms import (
     platform as registered_platform,
 )
+from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease, live_runner
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
+from jobs.source_sync import SourceJobs
 
 log = logging.getLogger("episode_bot")
 
@@ -186,6 +188,7 @@ async def main(
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
+    source_service, source_http = build_sources(settings, commands)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
@@ -202,6 +205,7 @@ async def main(
         if recovered:
             log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
         drop_scheduler.start()
+        SourceJobs(source_service, drop_scheduler.scheduler).start()
         log.info(
             "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
             ", ".join(sorted(senders)),
@@ -224,6 +228,7 @@ async def main(
                 log.exception("stopping the %s adapter failed", adapter.platform)
         if web_server is not None:
             await web_server.stop()
+        await source_http.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()

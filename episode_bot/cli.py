@@ -118,6 +118,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None) -> None:
     """New-episode notifications for Discord and Slack channels."""
+    if ctx.obj is not None:  # a caller passed its own context (tests: an injected clock)
+        return
     try:
         settings = Settings()
     except ValidationError as error:
@@ -409,6 +411,63 @@ def prompt_commands() -> click.Group:
         help="Commands for the running bot, as the operator. `quit` leaves the prompt.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )
+
+
+# ---------------------------------------------------------------------- schedule sources
+
+
+def run_with_sources(app: AppContext, call: Callable[[Any], Any]) -> Any:
+    """Run `call(service)` (a coroutine) with the source service; its HTTP client is closed
+    afterwards."""
+    from episode_bot.sources import build_sources
+
+    async def go() -> Any:
+        service, http = build_sources(app.settings, app.commands)
+        try:
+            return await call(service)
+        finally:
+            await http.close()
+
+    return asyncio.run(go())
+
+
+@cli_only(catalogue.SHOW_IMPORT)
+def show_import(
+    app: AppContext,
+    source: str,
+    show: str | None,
+    tz: str | None,
+    time: str | None,
+    specials: bool,
+) -> None:
+    emit(
+        run_with_sources(
+            app,
+            lambda service: service.import_show(
+                app.actor, source, show=show, tz=tz, time=time, specials=specials
+            ),
+        )
+    )
+
+
+@cli_only(catalogue.SOURCES_SYNC)
+def sources_sync(app: AppContext, show: str | None, as_json: bool) -> None:
+    emit(run_with_sources(app, lambda service: service.sync(app.actor, show)), as_json)
+
+
+@cli_only(catalogue.SOURCES_STATUS)
+def sources_status(app: AppContext, as_json: bool) -> None:
+    from bot.sources.service import format_status
+    from episode_bot.sources import build_sources
+
+    service, _ = build_sources(app.settings, app.commands)  # reads the store: no request
+    rows = service.status()
+    click.echo(json.dumps(rows, indent=2) if as_json else format_status(rows))
+
+
+@cli_only(catalogue.SOURCES_RELEASE)
+def sources_release(app: AppContext, show: str, season: int | None, episode: int | None) -> None:
+    emit(app.commands.sources_release(app.actor, show, season, episode))
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:

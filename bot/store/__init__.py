@@ -16,6 +16,7 @@ from bot.store.protocols import (
     PlatformObjectStore,
     SeasonEventStore,
     SeasonWithEpisodes,
+    SourceStore,
     Store,
     SubscriptionStore,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "SeasonEvent",
     "SeasonEventStore",
     "SeasonWithEpisodes",
+    "SourceStore",
     "Store",
     "SubscriptionStore",
     "from_db_time",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.models import (
     Cadence,
@@ -26,6 +26,8 @@ from bot.models import (
     Subscription,
     UserRef,
 )
+from bot.sources.base import SourceLink
+from bot.sources.sync import SyncChanges
 from bot.store.rows import NewNotification, OutboxRow, PlatformObject, SeasonEvent
 
 # A season with its show and ALL its episodes: a post needs to know whether a drop is the
@@ -388,6 +390,77 @@ class PlatformObjectStore(Protocol):
     def delete_platform_object(self, platform: str, tenant: str, object_key: str) -> bool: ...
 
 
+class SourceStore(Protocol):
+    """Schedule sources (TVmaze, iCalendar feeds): which show follows which source, how its
+    syncs went, and a sync's changes applied atomically."""
+
+    def show_source(self, show_id: int) -> SourceLink | None: ...
+
+    def linked_sources(self, kind: str | None = None) -> list[SourceLink]:
+        """Every show's link to its source (of one kind), in show id order."""
+        ...
+
+    def shows_linked_to(self, kind: str, ref: str) -> list[int]:
+        """Ids of the shows that follow this source (one TVmaze show, one feed)."""
+        ...
+
+    def released_episode_ids(self, season_ids: Sequence[int]) -> set[int]:
+        """Episodes whose release was posted (or is being posted) to some channel."""
+        ...
+
+    def next_release_by_show(self, show_ids: Sequence[int], after: datetime) -> dict[int, datetime]:
+        """Each show's first episode release after `after` (shows with none are absent)."""
+        ...
+
+    def import_source_show(
+        self,
+        title: str,
+        *,
+        network: str | None,
+        timezone: str,
+        release_time: time,
+        tenant_key: str | None,
+        link: SourceLink,
+        changes: SyncChanges,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> Show:
+        """A new show, its link and everything the source holds, in one transaction."""
+        ...
+
+    def link_source(self, link: SourceLink, *, now: datetime) -> None: ...
+
+    def apply_source_changes(
+        self,
+        show: Show,
+        changes: SyncChanges,
+        *,
+        kind: str,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> None:
+        """A sync's changes, recorded as the show's last good sync, atomically."""
+        ...
+
+    def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None: ...
+
+    def set_next_sync(self, show_id: int, at: datetime | None) -> None: ...
+
+    def release_holds(
+        self,
+        show: Show,
+        *,
+        season: Season | None,
+        episode_number: int | None,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Let the source own again what an admin set by hand; how many records held."""
+        ...
+
+
 @runtime_checkable
 class Store(
     MetaStore,
@@ -398,6 +471,7 @@ class Store(
     OutboxStore,
     PlatformObjectStore,
     CalendarStore,
+    SourceStore,
     Protocol,
 ):
     """Everything the bot keeps; what `open_store` returns and every caller takes."""

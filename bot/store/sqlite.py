@@ -21,6 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ from bot.models import (
     Subscription,
     UserRef,
 )
+from bot.sources.base import SourceLink
+from bot.sources.rules import CatalogEpisode
+from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
 from bot.store.rows import (
     OUTBOX_STATES,
     NewNotification,
@@ -221,6 +225,34 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notifications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX notifications_claim ON notifications (state, next_attempt_at, priority, id);
     """,
+    # 6: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
+    # sync went, which records came from the source and which fields an admin holds.
+    """
+    CREATE TABLE show_sources (
+        show_id INTEGER PRIMARY KEY REFERENCES shows(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,                 -- tvmaze | ics
+        ref TEXT NOT NULL,                  -- TVmaze show id, or the feed URL
+        page_url TEXT,                      -- the show's page at the source (attribution)
+        series TEXT,                        -- ics: which series of the feed
+        include_specials INTEGER NOT NULL DEFAULT 0,
+        summary TEXT,
+        etag TEXT,                          -- ics: conditional requests
+        last_modified TEXT,
+        source_updated INTEGER,             -- TVmaze `updated` at the last good sync
+        last_attempt_at TEXT,
+        last_ok_at TEXT,
+        last_result TEXT,                   -- what the last good sync changed
+        last_error TEXT,                    -- why the last attempt failed (NULL: it did not)
+        next_sync_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX show_sources_ref ON show_sources (kind, ref);
+    ALTER TABLE seasons ADD COLUMN source_id TEXT;
+    ALTER TABLE seasons ADD COLUMN premiere_held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN source_id TEXT;
+    ALTER TABLE episodes ADD COLUMN time_estimated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN title_held INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 # An outbox row with where it goes and what it says.
@@ -234,6 +266,12 @@ _OUTBOX_SELECT = (
 # SQLite caps the bound parameters of one statement (999 before 3.32): long id lists go in
 # chunks.
 _CHUNK = 900
+
+# A show with the source it follows, if any (posts credit TVmaze).
+_SHOW_SELECT = (
+    "SELECT shows.*, src.kind AS source, src.page_url AS source_page FROM shows "
+    "LEFT JOIN show_sources src ON src.show_id = shows.id "
+)
 
 
 class SqliteStore:
@@ -404,15 +442,15 @@ class SqliteStore:
         return self.get_show(show_id)
 
     def get_show(self, show_id: int) -> Show:
-        return _show(self._rows("SELECT * FROM shows WHERE id = ?", [show_id])[0])
+        return _show(self._rows(_SHOW_SELECT + "WHERE id = ?", [show_id])[0])
 
     def visible_shows(self, tenant_key: str | None) -> list[Show]:
         """Global shows plus the tenant's private ones; None (the operator) sees every show."""
         if tenant_key is None:
-            rows = self._rows("SELECT * FROM shows ORDER BY title_key")
+            rows = self._rows(_SHOW_SELECT + "ORDER BY title_key")
         else:
             rows = self._rows(
-                "SELECT * FROM shows WHERE tenant_key IN ('', ?) ORDER BY title_key",
+                _SHOW_SELECT + "WHERE tenant_key IN ('', ?) ORDER BY title_key",
                 [tenant_key],
             )
         return [_show(row) for row in rows]
@@ -540,7 +578,9 @@ class SqliteStore:
                 if current.get(episode_id) not in released
             }
             self._exec(
-                "UPDATE seasons SET premiere = ?, cadence_dates = ? WHERE id = ?",
+                # Moved by hand: a sync leaves the season's dates alone until released.
+                "UPDATE seasons SET premiere = ?, cadence_dates = ?, premiere_held = 1 "
+                "WHERE id = ?",
                 [
                     premiere.isoformat(),
                     json.dumps([d.isoformat() for d in cadence.dates]),
@@ -588,7 +628,10 @@ class SqliteStore:
     ) -> None:
         with self._write():
             if title is not None:
-                self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+                self._exec(
+                    "UPDATE episodes SET title = ?, title_held = 1 WHERE id = ?",
+                    [title, episode.id],
+                )
             if release_at is not None:
                 self._move_episode(episode.id, release_at)
                 self._exec("UPDATE episodes SET manual = 1 WHERE id = ?", [episode.id])
@@ -677,7 +720,7 @@ class SqliteStore:
         shows = {
             row["id"]: _show(row)
             for row in self._rows_in(
-                "SELECT * FROM shows WHERE id IN ({})",
+                _SHOW_SELECT + "WHERE shows.id IN ({})",
                 sorted({s.show_id for s in seasons.values()}),
             )
         }
@@ -1423,6 +1466,282 @@ class SqliteStore:
             )
         return [_digest(row) for row in rows]
 
+    # ------------------------------------------------------------------ schedule sources
+
+    def show_source(self, show_id: int) -> SourceLink | None:
+        rows = self._rows("SELECT * FROM show_sources WHERE show_id = ?", [show_id])
+        return _source_link(rows[0]) if rows else None
+
+    def linked_sources(self, kind: str | None = None) -> list[SourceLink]:
+        """Every show's link to its source (of one kind), in show id order."""
+        if kind is None:
+            rows = self._rows("SELECT * FROM show_sources ORDER BY show_id")
+        else:
+            rows = self._rows("SELECT * FROM show_sources WHERE kind = ? ORDER BY show_id", [kind])
+        return [_source_link(row) for row in rows]
+
+    def shows_linked_to(self, kind: str, ref: str) -> list[int]:
+        """Ids of the shows that follow this source (one TVmaze show, one feed)."""
+        rows = self._tuples(
+            "SELECT show_id FROM show_sources WHERE kind = ? AND ref = ? ORDER BY show_id",
+            [kind, ref],
+        )
+        return [row[0] for row in rows]
+
+    def released_episode_ids(self, season_ids: Sequence[int]) -> set[int]:
+        """Episodes whose release was posted (or is being posted) to some channel."""
+        if not season_ids:
+            return set()
+        marks = ",".join("?" * len(season_ids))
+        rows = self._tuples(
+            "SELECT DISTINCT episode_id FROM notifications WHERE season_id IN "
+            f"({marks}) AND notification_key LIKE ? AND state IN ('sent', 'sending')",
+            [*season_ids, NotificationKey.text_pattern(KeyKind.RELEASE)],
+        )
+        return {row[0] for row in rows}
+
+    def next_release_by_show(self, show_ids: Sequence[int], after: datetime) -> dict[int, datetime]:
+        """Each show's first episode release after `after` (shows with none are absent)."""
+        if not show_ids:
+            return {}
+        rows = self._tuples(
+            "SELECT s.show_id, MIN(e.release_at) FROM episodes e JOIN seasons s "
+            f"ON s.id = e.season_id WHERE s.show_id IN ({','.join('?' * len(show_ids))}) "
+            "AND e.release_at > ? GROUP BY s.show_id",
+            [*show_ids, to_db_time(after)],
+        )
+        return {show_id: from_db_time(at) for show_id, at in rows}
+
+    def import_source_show(
+        self,
+        title: str,
+        *,
+        network: str | None,
+        timezone: str,
+        release_time: time,
+        tenant_key: str | None,
+        link: SourceLink,
+        changes: SyncChanges,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> Show:
+        """A new show, its link to the source and everything the source holds: one
+        transaction, so a failed import leaves nothing behind."""
+        with self._write():
+            show = self.add_show(
+                title,
+                network=network,
+                timezone=timezone,
+                release_time=release_time,
+                tenant_key=tenant_key,
+                actor=actor,
+                now=now,
+            )
+            self.link_source(replace(link, show_id=show.id), now=now)
+            self.apply_source_changes(
+                show, changes, kind=link.kind, actor=actor, now=now, fetched=fetched
+            )
+        return self.get_show(show.id)
+
+    def link_source(self, link: SourceLink, *, now: datetime) -> None:
+        """Make `link` the show's source (replacing any earlier one)."""
+        with self._write():
+            self._exec("DELETE FROM show_sources WHERE show_id = ?", [link.show_id])
+            self._exec(
+                "INSERT INTO show_sources (show_id, kind, ref, page_url, series, "
+                "include_specials, summary, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    link.show_id,
+                    link.kind,
+                    link.ref,
+                    link.page_url,
+                    link.series,
+                    int(link.include_specials),
+                    link.summary,
+                    to_db_time(now),
+                ],
+            )
+
+    def apply_source_changes(
+        self,
+        show: Show,
+        changes: SyncChanges,
+        *,
+        kind: str,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a sync's changes and record it as the show's last good sync, atomically.
+
+        Released episodes are read again inside the transaction: one whose drop was posted
+        since the changes were computed is neither moved nor removed. `fetched` holds what
+        the source answered besides (etag, last_modified, source_updated, summary).
+        """
+        with self._write():
+            if changes.network:
+                self._exec("UPDATE shows SET network = ? WHERE id = ?", [changes.network, show.id])
+            for new in changes.new_seasons:
+                self._insert_source_season(show, new, now)
+            for each in changes.seasons:
+                self._apply_season_changes(each, now)
+            state = {"last_result": "; ".join(changes.describe()) or "no change", **(fetched or {})}
+            columns = ", ".join(f"{name} = ?" for name in state)
+            self._exec(
+                f"UPDATE show_sources SET {columns}, last_attempt_at = ?, last_ok_at = ?, "
+                "last_error = NULL WHERE show_id = ?",
+                [*state.values(), to_db_time(now), to_db_time(now), show.id],
+            )
+            if not changes.is_empty():
+                self.audit(
+                    actor,
+                    show.tenant_key or "",
+                    "source sync",
+                    {"show": show.title, "source": kind, "changes": changes.describe()},
+                    now,
+                )
+                self._bump_changes()
+
+    def _insert_source_season(self, show: Show, new: NewSeason, now: datetime) -> None:
+        cursor = self._exec(
+            "INSERT INTO seasons (show_id, number, premiere, episode_count, cadence_kind, "
+            "cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone, "
+            "created_at, source_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                show.id,
+                new.number,
+                new.premiere.isoformat(),
+                max(e.number for e in new.episodes),
+                new.cadence.kind,
+                new.cadence.weekday,
+                json.dumps([d.isoformat() for d in new.cadence.dates]),
+                new.premiere_episodes,
+                new.release_time.strftime("%H:%M"),
+                new.timezone,
+                to_db_time(now),
+                new.source_id,
+            ],
+        )
+        for record in new.episodes:
+            self._insert_source_episode(cursor.lastrowid, record)
+        self._add_event(cursor.lastrowid, "announced", now, {})
+
+    def _insert_source_episode(self, season_id: int | None, record: CatalogEpisode) -> None:
+        self._exec(
+            "INSERT INTO episodes (season_id, number, title, release_at, time_estimated, "
+            "source_id) VALUES (?,?,?,?,?,?)",
+            [
+                season_id,
+                record.number,
+                record.title,
+                to_db_time(record.release_at),
+                int(record.time_estimated),
+                record.source_id,
+            ],
+        )
+
+    def _apply_season_changes(self, each: SeasonChanges, now: datetime) -> None:
+        season = each.season
+        released = self.released_episode_ids([season.id])
+        for episode, record in each.moved:
+            if episode.id not in released:
+                self._move_episode(episode.id, record.release_at)
+        for episode, record in [*each.moved, *each.marked]:
+            if episode.id not in released:
+                self._exec(
+                    "UPDATE episodes SET time_estimated = ?, source_id = ? WHERE id = ?",
+                    [int(record.time_estimated), record.source_id, episode.id],
+                )
+        for episode, title in each.retitled:
+            self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+        for record in each.added:
+            self._insert_source_episode(season.id, record)
+        for episode in each.removed:
+            if episode.id not in released:
+                self._exec("DELETE FROM episodes WHERE id = ?", [episode.id])
+        self._exec("UPDATE seasons SET source_id = ? WHERE id = ?", [each.source_id, season.id])
+        if each.cadence is not None:
+            self._exec(
+                "UPDATE seasons SET premiere = ?, episode_count = ?, cadence_kind = ?, "
+                "cadence_weekday = ?, cadence_dates = ?, premiere_episodes = ? WHERE id = ?",
+                [
+                    (each.premiere or season.premiere).isoformat(),
+                    each.episode_count,
+                    each.cadence.kind,
+                    each.cadence.weekday,
+                    json.dumps([d.isoformat() for d in each.cadence.dates]),
+                    each.premiere_episodes,
+                    season.id,
+                ],
+            )
+        if each.announcement is not None:
+            self._add_event(season.id, "moved", now, each.announcement)
+        elif each.replans:
+            # Posts nothing itself; tells the next delivery pass to re-plan the season.
+            self._add_event(season.id, "rescheduled", now, {"source": "sync"})
+
+    def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None:
+        """The source could not be read or its answer was refused: say why, change nothing."""
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET last_attempt_at = ?, last_error = ? WHERE show_id = ?",
+                [to_db_time(now), error[:500], show_id],
+            )
+
+    def set_next_sync(self, show_id: int, at: datetime | None) -> None:
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
+                [at and to_db_time(at), show_id],
+            )
+
+    def release_holds(
+        self,
+        show: Show,
+        *,
+        season: Season | None,
+        episode_number: int | None,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Let the source own the fields an admin set by hand again (a show, a season or one
+        episode); returns how many records held something."""
+        with self._write():
+            seasons = self.seasons_of(show.id) if season is None else [season]
+            season_ids = [s.id for s in seasons]
+            if not season_ids:
+                return 0
+            marks = ",".join("?" * len(season_ids))
+            where = f"season_id IN ({marks})"
+            params: list[Any] = list(season_ids)
+            if episode_number is not None:
+                where += " AND number = ?"
+                params.append(episode_number)
+            released = self._exec(
+                f"UPDATE episodes SET manual = 0, title_held = 0 WHERE {where} "
+                "AND (manual = 1 OR title_held = 1)",
+                params,
+            ).rowcount
+            if episode_number is None:
+                released += self._exec(
+                    f"UPDATE seasons SET premiere_held = 0 WHERE id IN ({marks}) "
+                    "AND premiere_held = 1",
+                    list(season_ids),
+                ).rowcount
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "sources release",
+                {
+                    "show": show.title,
+                    "season": season.number if season else None,
+                    "episode": episode_number,
+                },
+                now,
+            )
+            return released
+
 
 # ----------------------------------------------------------------------------- row mapping
 
@@ -1493,6 +1812,8 @@ def _show(row: dict) -> Show:
         timezone=row["timezone"],
         release_time=time.fromisoformat(row["release_time"]),
         tenant_key=row["tenant_key"] or None,
+        source=row.get("source"),
+        source_page=row.get("source_page"),
     )
 
 
@@ -1513,6 +1834,8 @@ def _season(row: dict) -> Season:
         timezone=row["timezone"],
         trailer_url=row["trailer_url"],
         title=row["title"],
+        source_id=row.get("source_id"),
+        premiere_held=bool(row.get("premiere_held")),
     )
 
 
@@ -1524,6 +1847,9 @@ def _episode(row: dict) -> Episode:
         title=row["title"],
         release_at=from_db_time(row["release_at"]),
         manual=bool(row["manual"]),
+        time_estimated=bool(row.get("time_estimated")),
+        title_held=bool(row.get("title_held")),
+        source_id=row.get("source_id"),
     )
 
 
@@ -1558,6 +1884,29 @@ def _subscription(row: Sequence[Any]) -> Subscription:
         hide_titles=bool(hide_titles),
         paused_reason=paused_reason,
         created_at=from_db_time(created_at),
+    )
+
+
+def _source_link(row: dict) -> SourceLink:
+    def instant(name: str) -> datetime | None:
+        return from_db_time(row[name]) if row[name] else None
+
+    return SourceLink(
+        show_id=row["show_id"],
+        kind=row["kind"],
+        ref=row["ref"],
+        page_url=row["page_url"],
+        series=row["series"],
+        include_specials=bool(row["include_specials"]),
+        summary=row["summary"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        source_updated=row["source_updated"],
+        last_attempt_at=instant("last_attempt_at"),
+        last_ok_at=instant("last_ok_at"),
+        last_result=row["last_result"],
+        last_error=row["last_error"],
+        next_sync_at=instant("next_sync_at"),
     )
 
 
