@@ -188,12 +188,12 @@ async def main(
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
-    source_service, source_http = build_sources(settings, commands)
+    source_service, source_http = build_sources(settings, commands, observer=observer)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
-    web_server = _web_server(settings, store, clock, metrics, lease)
+    web_server = _web_server(settings, store, clock, metrics, lease, source_service.status)
     try:
         if web_server is not None:
             await web_server.start()
@@ -250,7 +250,12 @@ def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
 
 
 def _web_server(
-    settings: Settings, store: Store, clock: Clock, metrics: Any, lease: RunnerLease
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    metrics: Any,
+    lease: RunnerLease,
+    sources_status: Callable[[], list[dict]],
 ) -> Any:
     """The web front end on EPISODE_BOT_WEB_HOST:PORT, or None when the port is 0."""
     if metrics is None:
@@ -265,6 +270,7 @@ def _web_server(
         public_url=settings.public_base_url,
         operator_token=token.get_secret_value() if token is not None else None,
         lease_token=lambda: lease.token,
+        sources_status=sources_status,
     )
     return WebServer(context, settings.episode_bot_web_host, settings.episode_bot_web_port)
 

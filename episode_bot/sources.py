@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.commands import Commands
+from bot.observer import Observer
 from bot.settings import Settings
 from bot.sources.ical import IcalSource
 from bot.sources.service import SourceService, SyncIntervals
@@ -21,7 +22,10 @@ def intervals_from(settings: Settings) -> SyncIntervals:
 
 
 def build_sources(
-    settings: Settings, commands: Commands, http: AiohttpClient | None = None
+    settings: Settings,
+    commands: Commands,
+    http: AiohttpClient | None = None,
+    observer: Observer | None = None,
 ) -> tuple[SourceService, AiohttpClient]:
     """The source service and its HTTP client (the caller closes the client)."""
     http = http or AiohttpClient(
@@ -33,5 +37,6 @@ def build_sources(
         TvmazeSource(http, settings.tvmaze_api_base),
         IcalSource(http),
         intervals_from(settings),
+        observer=observer,
     )
     return service, http

@@ -18,6 +18,7 @@ from bot import schedule, validation
 from bot.commands import Commands, Reply, _who
 from bot.errors import AlreadyExists, BotError, InvalidInput
 from bot.models import Actor, Show
+from bot.observer import NullObserver, Observer
 from bot.sources.base import Fetched, SourceError, SourceLink, SourceShow
 from bot.sources.ical import IcalSource, feed_url
 from bot.sources.rules import apply_rules
@@ -58,8 +59,11 @@ class SourceService:
         tvmaze: TvmazeSource,
         ical: IcalSource,
         intervals: SyncIntervals | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.commands = commands
+        # Metrics count failed syncs per source (web/metrics.py, when the web server is on).
+        self.observer: Observer = observer or NullObserver()
         self.store = commands.store
         self.clock = commands.clock
         self.tvmaze = tvmaze
@@ -274,6 +278,7 @@ class SourceService:
         except (SourceError, BotError) as error:
             reason = getattr(error, "reason", None) or str(error)
             self.store.record_sync_failure(show_id, reason, now=now)
+            self.observer.source_sync_failed(link.kind)
             log.warning(
                 "sync of %s from %s failed, nothing changed: %s", show.title, link.kind, reason
             )
@@ -303,6 +308,7 @@ class SourceService:
             updates = await self.tvmaze.updated_since(period)
         except SourceError as error:
             log.warning("TVmaze updates could not be read: %s; trying again later", error.reason)
+            self.observer.source_sync_failed(self.tvmaze.kind)
             return []
         self.store.set_meta(UPDATES_POLLED_KEY, now.isoformat())
         changed = [
