@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     episode_bot_sources_contact: str = ""
     # First wait before retrying a source that answered 5xx or timed out (doubles each time).
     episode_bot_sources_backoff_seconds: float = Field(2.0, ge=0)
+    # Platform limits the fan-out keeps to (raised limits: set them here)
+    discord_global_rate: float = Field(
+        50.0, gt=0, description="Discord global limit, requests/s (every request of the bot)"
+    )
+    slack_post_rate: float = Field(20.0, gt=0, description="chat.postMessage calls/s, overall")
+    slack_channel_interval: float = Field(
+        1.0, ge=0, description="seconds between two posts to one Slack channel"
+    )
 
     @field_validator(
         "discord_token",

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -28,10 +28,11 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
 from bot.observer import NullObserver, ObservedCommands, Observer
-from bot.sender import SendError
+from bot.sender import RequestBudget, SendError
 from bot.settings import Settings
 from bot.store import Store, open_store
 from episode_bot.platforms import (
+    PLATFORMS,
     Adapter,
     configured_chat_platforms,
     fallback_platform,
@@ -54,18 +55,31 @@ SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
 # ----------------------------------------------------------------------------- pieces
 
 
-def limiter_for(platform: str) -> RateLimiter:
-    """Stay under each platform's documented limits rather than bounce off 429s (the
-    registry's figures: Discord 48 requests/s, Slack 20 posts/s and 1/s per channel)."""
-    return registered_platform(platform).limiter()
+def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
+    """Stay under each platform's documented limits rather than bounce off 429s (each
+    platform's entry in episode_bot/platforms.py says how, from the settings)."""
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    return registered_platform(platform).limiter(settings)
 
 
-def build_adapters(settings: Settings, commands: Commands) -> list[Adapter]:
-    """One adapter per configured platform; the console when none is configured."""
-    adapters = [entry.adapter(settings, commands) for entry in configured_chat_platforms(settings)]
+def build_adapters(
+    settings: Settings,
+    commands: Commands,
+    *,
+    budgets: Mapping[str, RequestBudget] | None = None,
+) -> list[Adapter]:
+    """One adapter per configured platform; the console when none is configured.
+
+    `budgets`: per platform, the request budget its adapter draws every request from (the
+    delivery engine's limiter for that platform)."""
+    budgets = budgets or {}
+    adapters = [
+        entry.adapter(settings, commands, budgets.get(entry.name))
+        for entry in configured_chat_platforms(settings)
+    ]
     if not adapters:
         log.warning(how_to_add_platforms())
-        adapters.append(fallback_platform().adapter(settings, commands))
+        adapters.append(fallback_platform().adapter(settings, commands, None))
     return adapters
 
 
@@ -171,20 +185,25 @@ async def main(
     calendar_base_url = settings.public_base_url if settings.web_enabled else None
     core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
     commands: Any = ObservedCommands(core, observer)
+    # One limiter per platform, shared by the engine's posts and the adapter's own requests.
+    limiters = {entry.name: entry.limiter(settings) for entry in PLATFORMS}
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
-            adapters = build_adapters(settings, commands)
+            adapters = build_adapters(settings, commands, budgets=limiters)
+        # The engine has its own connection: planning and claiming hold it in worker threads
+        # while commands read through theirs (WAL readers never wait for a writer).
+        engine_store = store if _in_memory(settings) else open_store(settings.episode_bot_db)
     except BaseException:
         store.close()
         raise
     senders = {adapter.platform: adapter.sender for adapter in adapters}
     engine = DeliveryEngine(
-        store,
+        engine_store,
         senders,
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
-        limiters={platform: limiter_for(platform) for platform in senders},
+        limiters={p: limiters.get(p) or limiter_for(p, settings) for p in senders},
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
@@ -232,7 +251,13 @@ async def main(
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()
+        if engine_store is not store:
+            engine_store.close()
         store.close()
+
+
+def _in_memory(settings: Settings) -> bool:
+    return str(settings.episode_bot_db) == ":memory:"
 
 
 def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:

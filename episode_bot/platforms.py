@@ -20,7 +20,7 @@ from typing import Protocol
 
 from bot.commands import Commands
 from bot.platforms import CONSOLE, DISCORD, SLACK, ChannelSyntax
-from bot.sender import Sender
+from bot.sender import RequestBudget, Sender
 from bot.settings import Settings
 from bot.store import Store
 from jobs.limiter import RateLimiter
@@ -48,8 +48,11 @@ class Platform:
     how_to_configure: str  # one line: the settings that turn it on
     # The delivery engine's sender; `store` keeps what it learns (members' DM channels).
     sender: Callable[[Settings, Store | None], Sender]
-    adapter: Callable[[Settings, Commands], Adapter]
-    limiter: Callable[[], RateLimiter]
+    # Its front end; `budget`: the platform's request budget (the engine's limiter), which
+    # every request of the adapter draws from too.
+    adapter: Callable[[Settings, Commands, RequestBudget | None], Adapter]
+    # The engine's pace on this platform, under its documented limits (from the settings).
+    limiter: Callable[[Settings], RateLimiter]
     # The local console: always there to post to, and the front end `run` uses when no
     # other platform is configured.
     fallback: bool = False
@@ -69,17 +72,28 @@ def _discord_sender(settings: Settings, store: Store | None) -> Sender:
     return DiscordSender(settings.discord_token, api_base=settings.discord_api_base, store=store)
 
 
-def _discord_adapter(settings: Settings, commands: Commands) -> Adapter:
+def _discord_adapter(
+    settings: Settings, commands: Commands, budget: RequestBudget | None
+) -> Adapter:
     from adapters.discord import DiscordAdapter
 
-    return DiscordAdapter(settings, commands)
+    return DiscordAdapter(settings, commands, budget=budget)
 
 
-def _discord_limiter() -> RateLimiter:
-    # 50 requests/s per bot (global); per-route buckets are discord.py's job. A hair under
-    # with a small burst: never more than 50 in any one-second window, while the burst
-    # absorbs asyncio's sleep overshoot (bench: >= 0.97 of the bound).
-    return RateLimiter(48.0, burst=3)
+# The share of Discord's limit the fan-out paces itself to: what is left absorbs the timing
+# noise between our clock and the platform's count (bench: 0 429s, >= 0.95 of the bound).
+DISCORD_HEADROOM = 0.96
+
+
+def _discord_limiter(settings: Settings) -> RateLimiter:
+    # `DISCORD_GLOBAL_RATE` (50) requests/s per bot, counting every request: the adapter
+    # draws its other requests from the same limiter. Per-route buckets are discord.py's job.
+    # Paced a little under the limit with a burst of 2, so a late wake-up loses no rate; and
+    # never more than limit - 1 in any second, however the wake-ups bunch up.
+    rate = settings.discord_global_rate
+    return RateLimiter(
+        rate * DISCORD_HEADROOM, burst=2, window_limit=max(1, int(rate) - 1), window=1.0
+    )
 
 
 # ----------------------------------------------------------------------------- Slack
@@ -91,15 +105,18 @@ def _slack_sender(settings: Settings, store: Store | None) -> Sender:
     return SlackSender.from_settings(settings, store=store)
 
 
-def _slack_adapter(settings: Settings, commands: Commands) -> Adapter:
+def _slack_adapter(settings: Settings, commands: Commands, budget: RequestBudget | None) -> Adapter:
     from adapters.slack.app import SlackAdapter
 
     return SlackAdapter(settings, commands)
 
 
-def _slack_limiter() -> RateLimiter:
-    # chat.postMessage: about 1 message/s per channel, and a workspace-wide ceiling (~20/s).
-    return RateLimiter(20.0, burst=3, per_channel_interval=1.0)
+def _slack_limiter(settings: Settings) -> RateLimiter:
+    # chat.postMessage: about 1 message/s per channel (`SLACK_CHANNEL_INTERVAL`) and
+    # `SLACK_POST_RATE` (20) overall.
+    return RateLimiter(
+        settings.slack_post_rate, burst=3, per_channel_interval=settings.slack_channel_interval
+    )
 
 
 # ----------------------------------------------------------------------------- console
@@ -111,14 +128,16 @@ def _console_sender(settings: Settings, store: Store | None) -> Sender:
     return ConsoleSender()
 
 
-def _console_adapter(settings: Settings, commands: Commands) -> Adapter:
+def _console_adapter(
+    settings: Settings, commands: Commands, budget: RequestBudget | None
+) -> Adapter:
     from adapters.console import ConsoleAdapter
     from episode_bot.app import _cli_runner
 
     return ConsoleAdapter(_cli_runner(settings), stream=sys.stdout, interactive=sys.stdin.isatty())
 
 
-def _console_limiter() -> RateLimiter:
+def _console_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(1000.0, burst=1000)  # a terminal has no limit worth the name
 
 

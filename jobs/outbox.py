@@ -19,6 +19,7 @@ from bot.agenda import post_pages
 from bot.messages import Message, message_to_json
 from bot.plan import PlannedPost
 from bot.store import NewNotification, Store, from_db_time, to_db_time
+from jobs.fairness import RankAssigner, weight_of
 
 WATERMARK_KEY = "plan_watermark"
 EVENT_WATERMARK_KEY = "plan_event_id"
@@ -71,10 +72,24 @@ def materialize(
         # may have had it under an earlier subscription); what was sent keeps its key.
         replanned = post_pages(store, late, since, events=[], season_ids=moved)
         pages = chain(pages, (_fresh_releases(page) for page in replanned))
+    # Each platform's rows are tagged for its fair queue: a group (a season at an instant)
+    # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
+    # Priorities are queues of their own (claimed in priority order, tags compared within).
+    assigners: dict[tuple[str, int], RankAssigner] = {}
+    weights: dict[str, float] = {}
     for page in pages:
         rows = []
         # The hot path of a big drop (one row per channel): keep the loop lean.
         for post in page:
+            platform = post.subscription.channel.platform
+            priority = delivery_priority(post)
+            assigner = assigners.get((platform, priority))
+            if assigner is None:
+                head = store.queue_head_rank(platform, priority, now)
+                assigner = assigners[platform, priority] = RankAssigner(head)
+            weight = weights.get(post.notification_key)
+            if weight is None:
+                weight = weights[post.notification_key] = weight_of(post.notification_key)
             state, reason = "pending", None
             if post.drop_at is not None and post.due_at < post.drop_at <= now:
                 state, reason = "skipped", "the drop has already happened"
@@ -91,14 +106,15 @@ def materialize(
                 NewNotification(
                     subscription_id=post.subscription.id,
                     notification_key=post.notification_key,
-                    platform=post.subscription.channel.platform,
+                    platform=platform,
                     due_at=post.due_at,
                     state=state,
                     message_json=message_json,
                     season_id=post.season_id,
                     episode_id=post.episode_id,
                     last_error=reason,
-                    priority=delivery_priority(post),
+                    priority=priority,
+                    queue_rank=assigner.rank((post.season_id, post.due_at), weight),
                 )
             )
         # Each page is committed on its own so the engine can send it at once; a crash

@@ -324,6 +324,16 @@ class OutboxStore(Protocol):
         """Move up to `limit` due pending rows to `sending`: no row is ever claimed twice."""
         ...
 
+    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+        """Like `claim_due` for one platform, in fair-queue order (priority, tag, then id):
+        the rows of drops planned together come out interleaved (jobs/fairness.py)."""
+        ...
+
+    def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
+        """The tag a platform's fair queue (at one priority) is serving: the lowest of its due
+        pending rows, or (nothing waiting) the highest handed out."""
+        ...
+
     def rows_in_state(
         self,
         state: str,

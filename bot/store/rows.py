@@ -55,6 +55,8 @@ class OutboxRow:
     message: dict[str, Any]
     last_error: str | None = None
     platform_message_id: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(slots=True)
@@ -71,6 +73,7 @@ class NewNotification:
     episode_id: int | None
     last_error: str | None = None
     priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE episodes ADD COLUMN time_estimated INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE episodes ADD COLUMN title_held INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: fair fan-out (jobs/fairness.py): each row's tag in its platform's queue; the engine
+    # claims due rows by priority, then tag, so drops planned at one instant take turns.
+    """
+    ALTER TABLE notifications ADD COLUMN queue_rank REAL NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_fair ON notifications (state, platform, priority, queue_rank, id);
+    """,
 )
 
 # An outbox row with where it goes and what it says.
@@ -1117,6 +1123,7 @@ class SqliteStore:
                 stamp,
                 stamp,
                 row.priority,
+                row.queue_rank,
             )
             for row in rows
         ]
@@ -1127,7 +1134,8 @@ class SqliteStore:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority, queue_rank) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1742,6 +1750,49 @@ class SqliteStore:
             )
             return released
 
+    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+        """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
+        of drops planned together come out interleaved (jobs/fairness.py)."""
+        stamp = to_db_time(now)
+        with self._write():
+            rows = self._rows(
+                _OUTBOX_SELECT.replace("FROM notifications n", "FROM notifications n "
+                                       "INDEXED BY notifications_fair")
+                + "WHERE n.state = 'pending' AND n.platform = ? AND n.next_attempt_at <= ? "
+                "ORDER BY n.priority, n.queue_rank, n.id LIMIT ?",
+                [platform, stamp, limit],
+            )  # fmt: skip
+            if rows:
+                self.db.conn.executemany(
+                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(stamp, row["id"]) for row in rows],
+                )
+        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
+        """The tag a platform's fair queue (at one priority) is serving: the lowest of its due
+        pending rows, or (nothing waiting) the highest handed out, so new groups join where
+        the queue is."""
+        head = self._tuples(
+            "SELECT queue_rank FROM notifications INDEXED BY notifications_fair "
+            "WHERE state = 'pending' AND platform = ? AND priority = ? AND next_attempt_at <= ? "
+            "ORDER BY queue_rank LIMIT 1",
+            [platform, priority, to_db_time(now)],
+        )
+        if head:
+            return head[0][0]
+        # One index look-up per state (MAX over an IN list would scan).
+        last = self._tuples(
+            " UNION ALL ".join(
+                f"SELECT MAX(queue_rank) FROM notifications WHERE state = '{state}' "
+                "AND platform = ? AND priority = ?"
+                for state in ("pending", "sending", "sent")
+            ),
+            [platform, priority] * 3,
+        )
+        return max((rank for (rank,) in last if rank is not None), default=0.0)
+
 
 # ----------------------------------------------------------------------------- row mapping
 
@@ -1940,6 +1991,8 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "message": _parse_message(row["message"]),
         "last_error": row["last_error"],
         "platform_message_id": row["platform_message_id"],
+        "priority": row["priority"],
+        "queue_rank": row["queue_rank"],
     }
     values.update(override)
     return OutboxRow(**values)

@@ -16,8 +16,8 @@ from adapters.discord.endpoints import redirect_process
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.store import open_store
+from fakes import discord_interactions as payloads
 from fakes.discord_api import FakeDiscord, FakeGuild
-from tests.adapters.discord import payloads
 
 TOKEN = "test-bot-token.XYZ"
 NOW = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)

@@ -157,3 +157,21 @@ def test_unsubscribing_removes_the_subscriptions_posts(store: Store):
 
     assert store.unsubscribe(ChannelRef.parse("console:general"), show, actor="t", now=NOW)
     assert store.outbox() == []
+
+
+def test_a_fair_claim_takes_one_platforms_rows_in_queue_order_once(store: Store):
+    show = add_show(store)
+    rows = []
+    for n, rank in enumerate((3.0, 1.0, 2.0)):
+        row = notification(subscribe(store, f"discord:1/{n + 10}", show))
+        row.queue_rank = rank
+        rows.append(row)
+    rows.append(notification(subscribe(store, "console:general", show)))  # another platform
+    store.insert_notifications(rows, NOW)
+    assert store.queue_head_rank("discord", 0, NOW) == 1.0
+    first = store.claim_fair(NOW, platform="discord", limit=2)
+    assert [row.channel.channel for row in first] == ["11", "12"]
+    assert [row.channel.channel for row in store.claim_fair(NOW, platform="discord", limit=5)] == [
+        "10"
+    ]
+    assert store.claim_fair(NOW, platform="discord", limit=5) == []
