@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import digest as digests
 from bot import schedule, validation
@@ -38,6 +38,9 @@ from bot.plan import Drop, drops
 from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
 
+if TYPE_CHECKING:  # the service calls back into Commands
+    from bot.sources.service import SourceService
+
 __all__ = ["Commands", "Reply"]
 
 
@@ -56,6 +59,8 @@ class Commands:
         self.on_change = on_change
         # Where the web server's calendar feeds are reached; None: the web server is off.
         self.calendar_base_url = calendar_base_url
+        # Schedule sources (TVmaze, calendar feeds); the composition root sets it. None: off.
+        self.sources: SourceService | None = None
 
     # ================================================================== members
 
@@ -498,6 +503,34 @@ class Commands:
         )
 
     # ================================================================== schedule sources
+
+    async def show_import(
+        self,
+        actor: Actor,
+        source: str,
+        show: str | None = None,
+        tz: str | None = None,
+        time: str | None = None,
+        specials: bool = False,
+    ) -> Reply:
+        """A show that keeps itself up to date from TVmaze or a calendar feed (awaits: the
+        source is read over HTTP)."""
+        return await self._sources().import_show(
+            actor, source, show=show, tz=tz, time=time, specials=specials
+        )
+
+    async def sources_sync(self, actor: Actor, show: str | None = None) -> Reply:
+        """Sync a show (or every show the caller may edit) with its source now."""
+        return await self._sources().sync(actor, show)
+
+    def _sources(self) -> SourceService:
+        if self.sources is None:
+            raise InvalidInput(
+                "source",
+                "Schedule sources are not available here.",
+                hint="Ask the bot's operator; `episode-bot show import` works from the CLI.",
+            )
+        return self.sources
 
     def sources_release(
         self,

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     slack_channel_interval: float = Field(
         1.0, ge=0, description="seconds between two posts to one Slack channel"
     )
+    slack_history_per_minute: float = Field(
+        50.0, gt=0, description="conversations.history calls/minute (Tier 3; 1 outside it)"
+    )
 
     @field_validator(
         "discord_token",

@@ -38,9 +38,6 @@ from episode_bot.platforms import (
     fallback_platform,
     how_to_add_platforms,
 )
-from episode_bot.platforms import (
-    platform as registered_platform,
-)
 from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease, live_runner
@@ -55,11 +52,22 @@ SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
 # ----------------------------------------------------------------------------- pieces
 
 
-def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
-    """Stay under each platform's documented limits rather than bounce off 429s (each
-    platform's entry in episode_bot/platforms.py says how, from the settings)."""
+def limiter_for(budget: str, settings: Settings | None = None) -> RateLimiter:
+    """Stay under each platform's documented limits rather than bounce off 429s: the limiter
+    of a platform's posts (its name), or of one of its other budgets (`SLACK_HISTORY`); each
+    platform's entry in episode_bot/platforms.py says how, from the settings."""
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
-    return registered_platform(platform).limiter(settings)
+    return request_budgets(settings)[budget]
+
+
+def request_budgets(settings: Settings) -> dict[str, RateLimiter]:
+    """Every platform's request budgets, by name: shared by the engine's posts and the
+    adapter's own requests."""
+    budgets: dict[str, RateLimiter] = {}
+    for entry in PLATFORMS:
+        budgets[entry.name] = entry.limiter(settings)
+        budgets.update(entry.other_budgets(settings))
+    return budgets
 
 
 def build_adapters(
@@ -70,16 +78,15 @@ def build_adapters(
 ) -> list[Adapter]:
     """One adapter per configured platform; the console when none is configured.
 
-    `budgets`: per platform, the request budget its adapter draws every request from (the
-    delivery engine's limiter for that platform)."""
+    `budgets`: the request budgets by name (`request_budgets`); each adapter draws its
+    requests from its platform's own (the delivery engine's limiter for that platform)."""
     budgets = budgets or {}
     adapters = [
-        entry.adapter(settings, commands, budgets.get(entry.name))
-        for entry in configured_chat_platforms(settings)
+        entry.adapter(settings, commands, budgets) for entry in configured_chat_platforms(settings)
     ]
     if not adapters:
         log.warning(how_to_add_platforms())
-        adapters.append(fallback_platform().adapter(settings, commands, None))
+        adapters.append(fallback_platform().adapter(settings, commands, budgets))
     return adapters
 
 
@@ -186,7 +193,7 @@ async def main(
     core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
     commands: Any = ObservedCommands(core, observer)
     # One limiter per platform, shared by the engine's posts and the adapter's own requests.
-    limiters = {entry.name: entry.limiter(settings) for entry in PLATFORMS}
+    limiters = request_budgets(settings)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
@@ -208,6 +215,7 @@ async def main(
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     source_service, source_http = build_sources(settings, commands, observer=observer)
+    commands.sources = source_service  # chat admins import and sync through it
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []

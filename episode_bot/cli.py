@@ -50,6 +50,21 @@ class AppContext:
     def store(self) -> Store:
         return open_store(self.settings.episode_bot_db)
 
+    def run_with_sources(self, call: Callable[[], Any]) -> Any:
+        """Run the coroutine `call()` with the schedule sources attached to the commands;
+        their HTTP client is closed afterwards, in the same event loop."""
+        from episode_bot.sources import build_sources
+
+        async def go() -> Any:
+            self.commands.sources, http = build_sources(self.settings, self.commands)
+            try:
+                return await call()
+            finally:
+                self.commands.sources = None
+                await http.close()
+
+        return asyncio.run(go())
+
     @cached_property
     def commands(self) -> Commands:
         web = self.settings.public_base_url if self.settings.web_enabled else None
@@ -213,7 +228,14 @@ def _core_command(command: Command) -> click.Command:
     @pass_app
     @handles_errors
     def run_core(app: AppContext, as_json: bool = False, **values: Any) -> None:
-        emit(command.invoke(app.commands, app.actor, **_cli_values(command, values)), as_json)
+        given = _cli_values(command, values)
+        if command.awaits:  # reads a schedule source over HTTP
+            reply = app.run_with_sources(
+                lambda: command.invoke_async(app.commands, app.actor, **given)
+            )
+        else:
+            reply = command.invoke(app.commands, app.actor, **given)
+        emit(reply, as_json)
 
     return _click_command(command, run_core)
 
@@ -416,45 +438,6 @@ def prompt_commands() -> click.Group:
 # ---------------------------------------------------------------------- schedule sources
 
 
-def run_with_sources(app: AppContext, call: Callable[[Any], Any]) -> Any:
-    """Run `call(service)` (a coroutine) with the source service; its HTTP client is closed
-    afterwards."""
-    from episode_bot.sources import build_sources
-
-    async def go() -> Any:
-        service, http = build_sources(app.settings, app.commands)
-        try:
-            return await call(service)
-        finally:
-            await http.close()
-
-    return asyncio.run(go())
-
-
-@cli_only(catalogue.SHOW_IMPORT)
-def show_import(
-    app: AppContext,
-    source: str,
-    show: str | None,
-    tz: str | None,
-    time: str | None,
-    specials: bool,
-) -> None:
-    emit(
-        run_with_sources(
-            app,
-            lambda service: service.import_show(
-                app.actor, source, show=show, tz=tz, time=time, specials=specials
-            ),
-        )
-    )
-
-
-@cli_only(catalogue.SOURCES_SYNC)
-def sources_sync(app: AppContext, show: str | None, as_json: bool) -> None:
-    emit(run_with_sources(app, lambda service: service.sync(app.actor, show)), as_json)
-
-
 @cli_only(catalogue.SOURCES_STATUS)
 def sources_status(app: AppContext, as_json: bool) -> None:
     from bot.sources.service import format_status
@@ -463,11 +446,6 @@ def sources_status(app: AppContext, as_json: bool) -> None:
     service, _ = build_sources(app.settings, app.commands)  # reads the store: no request
     rows = service.status()
     click.echo(json.dumps(rows, indent=2) if as_json else format_status(rows))
-
-
-@cli_only(catalogue.SOURCES_RELEASE)
-def sources_release(app: AppContext, show: str, season: int | None, episode: int | None) -> None:
-    emit(app.commands.sources_release(app.actor, show, season, episode))
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:

@@ -14,7 +14,7 @@ and one `Platform` below.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,11 +48,13 @@ class Platform:
     how_to_configure: str  # one line: the settings that turn it on
     # The delivery engine's sender; `store` keeps what it learns (members' DM channels).
     sender: Callable[[Settings, Store | None], Sender]
-    # Its front end; `budget`: the platform's request budget (the engine's limiter), which
-    # every request of the adapter draws from too.
-    adapter: Callable[[Settings, Commands, RequestBudget | None], Adapter]
+    # Its front end; `budgets`: every request budget by name (its platform's is the engine's
+    # limiter, which the adapter's own requests draw from too).
+    adapter: Callable[[Settings, Commands, Mapping[str, RequestBudget]], Adapter]
     # The engine's pace on this platform, under its documented limits (from the settings).
     limiter: Callable[[Settings], RateLimiter]
+    # Limits of its own for some API methods (Slack's per-method tiers), by budget name.
+    other_budgets: Callable[[Settings], dict[str, RateLimiter]] = lambda settings: {}
     # The local console: always there to post to, and the front end `run` uses when no
     # other platform is configured.
     fallback: bool = False
@@ -73,11 +75,11 @@ def _discord_sender(settings: Settings, store: Store | None) -> Sender:
 
 
 def _discord_adapter(
-    settings: Settings, commands: Commands, budget: RequestBudget | None
+    settings: Settings, commands: Commands, budgets: Mapping[str, RequestBudget]
 ) -> Adapter:
     from adapters.discord import DiscordAdapter
 
-    return DiscordAdapter(settings, commands, budget=budget)
+    return DiscordAdapter(settings, commands, budget=budgets.get(DISCORD.name))
 
 
 # The share of Discord's limit the fan-out paces itself to: what is left absorbs the timing
@@ -105,10 +107,12 @@ def _slack_sender(settings: Settings, store: Store | None) -> Sender:
     return SlackSender.from_settings(settings, store=store)
 
 
-def _slack_adapter(settings: Settings, commands: Commands, budget: RequestBudget | None) -> Adapter:
+def _slack_adapter(
+    settings: Settings, commands: Commands, budgets: Mapping[str, RequestBudget]
+) -> Adapter:
     from adapters.slack.app import SlackAdapter
 
-    return SlackAdapter(settings, commands)
+    return SlackAdapter(settings, commands, history_budget=budgets.get(SLACK_HISTORY))
 
 
 def _slack_limiter(settings: Settings) -> RateLimiter:
@@ -117,6 +121,15 @@ def _slack_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(
         settings.slack_post_rate, burst=3, per_channel_interval=settings.slack_channel_interval
     )
+
+
+# Slack limits each Web API method on its own tier: conversations.history (the sender's
+# look-ups) has its own budget, `SLACK_HISTORY_PER_MINUTE` (50, Tier 3).
+SLACK_HISTORY = "slack:conversations.history"
+
+
+def _slack_other_budgets(settings: Settings) -> dict[str, RateLimiter]:
+    return {SLACK_HISTORY: RateLimiter(settings.slack_history_per_minute / 60, burst=1)}
 
 
 # ----------------------------------------------------------------------------- console
@@ -129,7 +142,7 @@ def _console_sender(settings: Settings, store: Store | None) -> Sender:
 
 
 def _console_adapter(
-    settings: Settings, commands: Commands, budget: RequestBudget | None
+    settings: Settings, commands: Commands, budgets: Mapping[str, RequestBudget]
 ) -> Adapter:
     from adapters.console import ConsoleAdapter
     from episode_bot.app import _cli_runner
@@ -160,6 +173,7 @@ PLATFORMS: tuple[Platform, ...] = (
         sender=_slack_sender,
         adapter=_slack_adapter,
         limiter=_slack_limiter,
+        other_budgets=_slack_other_budgets,
     ),
     Platform(
         syntax=CONSOLE,

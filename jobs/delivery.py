@@ -212,9 +212,15 @@ class DeliveryEngine:
         now = self.clock.now()
         stale_before = now - older_than if older_than is not None else None
         resolved = 0
-        for row in self.store.rows_in_state(
-            "sending", platforms=self.platforms, updated_before=stale_before
-        ):
+        # Off the event loop: every pass starts with this look-up, and commands are answered
+        # on the loop meanwhile.
+        stuck = await asyncio.to_thread(
+            self.store.rows_in_state,
+            "sending",
+            platforms=self.platforms,
+            updated_before=stale_before,
+        )
+        for row in stuck:
             sender = self.senders[row.channel.platform]
             try:
                 receipt = await sender.find_sent(self._delivery(row))

@@ -56,6 +56,7 @@ class PlatformDispatcher:
         self._sent = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._more_expected = False
+        self._failure: Exception | None = None  # a send that raised (a store write failed)
 
     def wake(self) -> None:
         self._woken.set()
@@ -69,7 +70,7 @@ class PlatformDispatcher:
     async def run(self) -> None:
         exhausted = False
         try:
-            while not self._stopping():
+            while not self._stopping() and self._failure is None:
                 low = not exhausted and len(self.queue) < self.window // 2
                 # Woken (new rows planned): claim even with a full window, since the newcomers
                 # may rank first; up to twice the window, so memory stays bounded.
@@ -105,10 +106,14 @@ class PlatformDispatcher:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
             if leftover:
                 await self._release(leftover)
+        if self._failure is not None:  # the pass fails (and is tried again), as it says
+            raise self._failure
 
     async def _send_one(self, row: OutboxRow) -> None:
         try:
             await self._send(row)
+        except Exception as error:  # `send` records every platform outcome: this is ours
+            self._failure = self._failure or error
         finally:
             # Here, not in a done callback (which runs a loop turn later): when the loop wakes
             # on `_sent`, the counts it reads must already include this send.

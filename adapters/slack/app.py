@@ -49,6 +49,7 @@ from adapters.slack.sender import SlackSender
 from bot import catalogue
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
+from bot.sender import RequestBudget
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class SlackAdapter:
         port: int | None = None,
         replay_clock: Callable[[], float] = time.time,
         socket_connect_timeout: float = SOCKET_CONNECT_TIMEOUT,
+        history_budget: RequestBudget | None = None,
     ) -> None:
         check_settings(settings)
         assert settings.slack_bot_token is not None  # checked above
@@ -171,7 +173,10 @@ class SlackAdapter:
             client_kwargs["base_url"] = settings.slack_api_base
         self.client = AsyncWebClient(**client_kwargs)
         self.sender = sender or SlackSender(
-            token, base_url=settings.slack_api_base, store=getattr(commands, "store", None)
+            token,
+            base_url=settings.slack_api_base,
+            store=getattr(commands, "store", None),
+            history_budget=history_budget,
         )
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
@@ -358,7 +363,7 @@ class SlackAdapter:
                 if command in (catalogue.SUBSCRIBE, catalogue.DIGEST):
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
-            return render_reply(command.invoke(self.commands, actor, **args))
+            return render_reply(await command.invoke_async(self.commands, actor, **args))
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
 

@@ -4,6 +4,10 @@ whole platform. Injected clocks, a recording fake sender: no waiting."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
 from bot.models import ChannelRef
 from jobs.limiter import RateLimiter
 from tests.jobs.support import FAM_DROPS, OPERATOR, World, transient
@@ -49,3 +53,17 @@ async def test_429s_that_cluster_pause_the_platform(world: World) -> None:
     assert limiter.rate_limited == 10 and limiter.pauses >= 1
     # The sends after the third 429 waited for the pause, not just each one's retry-after.
     assert t.now >= 2.0
+
+
+async def test_a_failed_write_fails_the_pass_instead_of_vanishing(
+    world: World, monkeypatch
+) -> None:
+    two_drops_at_one_instant(world, big=5, small=0)
+
+    def locked(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(world.store, "mark_sent", locked)
+    world.clock.set(FAM_DROPS[0])
+    with pytest.raises(sqlite3.OperationalError):
+        await world.engine.run_pass()
