@@ -30,7 +30,7 @@ from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef, UserRef
 from bot.sender import Sender, SendError
-from bot.settings import Settings
+from bot.settings import Settings, setting_errors
 from bot.store import Store, open_store
 from episode_bot.platforms import PLATFORMS
 from episode_bot.platforms import platform as registered_platform
@@ -69,6 +69,12 @@ class AppContext:
     def commands(self) -> Commands:
         web = self.settings.public_base_url if self.settings.web_enabled else None
         return Commands(self.store, self.clock, calendar_base_url=web)
+
+    def close(self) -> None:
+        """Close the database if a command opened it: the last connection to close removes
+        SQLite's -wal/-shm files."""
+        if "store" in self.__dict__:
+            self.store.close()
 
 
 def fail(message: str) -> None:
@@ -138,11 +144,11 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     try:
         settings = Settings()
     except ValidationError as error:
-        # pydantic's message names the setting and the problem; secrets are SecretStr.
-        fail(f"bad setting: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        fail(f"bad setting {setting_errors(error)}. Mend it in .env or the environment.")
     if db is not None:
         settings.episode_bot_db = db
     ctx.obj = AppContext(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -163,6 +169,14 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
         if option.positional:
             decorators.append(
                 click.argument(option.name, metavar=option.metavar, required=option.required)
+            )
+        elif option.type is bool and option.opposite:
+            # Three-way: absent is None, so the core keeps what it had.
+            on, off = (
+                (option.opposite, option.flag) if option.default else (option.flag, option.opposite)
+            )
+            decorators.append(
+                click.option(f"{on}/{off}", option.name, default=None, help=option.help)
             )
         elif option.type is bool:
             decorators.append(
@@ -190,10 +204,26 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
     if command.json:
         decorators.append(json_option)
     if command.confirm:
-        decorators.append(click.confirmation_option(prompt=command.confirm))
+        decorators.append(click.option("--yes", is_flag=True, help="Do not ask first."))
+        callback = _asking_first(command.confirm, callback)
     for decorator in reversed(decorators):
         callback = decorator(callback)
     return click.command(command.words[-1], help=command.summary)(callback)
+
+
+def _asking_first(question: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Ask `question` unless --yes. Saying no is an answer, not a failure: "Nothing
+    removed." and exit 0 (exit 1 is for unexpected failures). The commands that ask are
+    removals."""
+
+    @wraps(callback)
+    def asking(*args: Any, yes: bool, **kwargs: Any) -> Any:
+        if not yes and not click.confirm(question):
+            click.echo("Nothing removed.")
+            return None
+        return callback(*args, **kwargs)
+
+    return asking
 
 
 def _install(command: Command, click_command: click.Command) -> None:
@@ -355,6 +385,7 @@ def deliver(app: AppContext, now_text: str) -> None:
         senders,
         clock,
         grace=timedelta(hours=app.settings.episode_bot_grace_hours),
+        whole_grace_window=True,  # T may be behind what `run` planned on this database
     )
 
     async def one_pass() -> Any:

@@ -92,6 +92,7 @@ class DeliveryEngine:
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
         observer: Observer | None = None,
+        whole_grace_window: bool = False,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -102,6 +103,9 @@ class DeliveryEngine:
         self.batch_size = batch_size
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
+        # Plan all of (now - grace, now] on every pass, not only what follows the watermark
+        # (`deliver --now T` with T in the past; see jobs.outbox.materialize).
+        self.whole_grace_window = whole_grace_window
         self._stopping = False
         # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
         self.observer: Observer = observer or NullObserver()
@@ -143,6 +147,7 @@ class DeliveryEngine:
                 now,
                 self.grace,
                 on_page=lambda: loop.call_soon_threadsafe(page_written),
+                whole_grace_window=self.whole_grace_window,
             )
         )
         draining = asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers))

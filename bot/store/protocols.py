@@ -471,6 +471,14 @@ class SourceStore(Protocol):
         ...
 
 
+class RequestMemoryStore(Protocol):
+    """Signed requests seen lately (Slack's replay guard), kept across restarts."""
+
+    def first_sighting(self, request_key: str, *, now: datetime, keep_until: datetime) -> bool:
+        """Record a signed request; False if it was seen before (a replay). Expired keys go."""
+        ...
+
+
 @runtime_checkable
 class Store(
     MetaStore,
@@ -482,6 +490,7 @@ class Store(
     PlatformObjectStore,
     CalendarStore,
     SourceStore,
+    RequestMemoryStore,
     Protocol,
 ):
     """Everything the bot keeps; what `open_store` returns and every caller takes."""

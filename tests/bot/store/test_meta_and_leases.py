@@ -53,3 +53,15 @@ def test_the_change_counter_moves_with_every_change_to_the_plan(store: Store):
     add_season(store, show)
     subscribe(store, "console:general", show)
     assert store.change_counter() == start + 2  # a show alone plans nothing
+
+
+def test_a_signed_request_is_new_once_until_it_expires(store: Store):
+    from datetime import timedelta
+
+    from tests.bot.store.conftest import NOW
+
+    later = NOW + timedelta(minutes=5)
+    assert store.first_sighting("sig-1", now=NOW, keep_until=later) is True
+    assert store.first_sighting("sig-1", now=NOW, keep_until=later) is False  # a replay
+    after = later + timedelta(seconds=1)
+    assert store.first_sighting("sig-1", now=after, keep_until=after + timedelta(minutes=5))
