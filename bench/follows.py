@@ -6,8 +6,9 @@ What it checks (issue: "a drop to 5,000 channels and 20,000 followers at the pla
 * channel posts finish first: the last channel post is accepted before the first DM;
 * DMs at the rate bound: ratio = (M / R) / (last DM - last channel post), target >= 0.9;
 * no duplicates and no losses, counted per channel and per DM channel on the fake;
-* memory flat: the process's RSS is sampled through the run; its growth from the moment the
-  channel posts are done to the last DM is reported (the fake keeps only message ids).
+* memory flat: the bot process's RSS is sampled through the run; its growth from the moment
+  the channel posts are done to the last DM is reported. The fake Discord runs in a process
+  of its own, so its bookkeeping (a count per channel) is not counted as the bot's.
 
 Followers' DM channels are opened at their first DM and remembered (`platform_objects`);
 this bench measures a drop after that (every DM channel known), which is every drop but a
@@ -17,10 +18,12 @@ follower's first. A first DM costs one more request (`POST /users/@me/channels`)
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from adapters.discord.sender import DM_CHANNELS, DiscordSender
@@ -99,6 +102,25 @@ def _add_followers(db: Path, users: list[str], dm_channels: list[str], drop_at: 
     store.close()
 
 
+def _serve_fake(conn: Connection, rate: float, users: list[str], dm_ids: list[str]) -> None:
+    """The fake Discord in a process of its own: sends its URL, then, when asked, the number
+    of messages each channel got, the requests it answered and the 429s among them."""
+
+    async def serve() -> None:
+        async with FakeDiscord(token=TOKEN, global_limit=int(rate), route_limit=5) as api:
+            api.record_requests = False
+            api.record_messages = False
+            for user, dm in zip(users, dm_ids, strict=True):  # the DMs Discord already has
+                api.dm_channels[user] = dm
+                api._dm_users[dm] = user
+            conn.send(api.base_url)
+            channels = await asyncio.to_thread(conn.recv)
+            counts = [len(api.messages.get(c, ())) for c in channels]
+            conn.send((counts, sum(api.status_counts.values()), api.status_counts[429]))
+
+    asyncio.run(serve())
+
+
 async def run_follows_fanout(
     channels: int = 5000,
     followers: int = 20000,
@@ -109,20 +131,23 @@ async def run_follows_fanout(
     ids = [str(10_000_000 + n) for n in range(channels)]
     users = [str(800_000_000 + n) for n in range(followers)]
     dm_ids = [str(20_000_000 + n) for n in range(followers)]
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "follows.db"
-        drop_at = _drop_instant() + timedelta(seconds=2)  # set-up of 25,000 rows takes a moment
-        _prepare(db, "discord", [(str(1000 + n // 100), ids[n]) for n in range(channels)], drop_at)
-        _add_followers(db, users, dm_ids, drop_at)
-        async with FakeDiscord(token=TOKEN, global_limit=int(rate), route_limit=5) as api:
-            api.record_requests = False
-            api.record_messages = False
-            for user, dm in zip(users, dm_ids, strict=True):  # the DMs Discord already has
-                api.dm_channels[user] = dm
-                api._dm_users[dm] = user
+    spawn = multiprocessing.get_context("spawn")
+    here, there = spawn.Pipe()
+    server = spawn.Process(target=_serve_fake, args=(there, rate, users, dm_ids), daemon=True)
+    server.start()
+    try:
+        if not await asyncio.to_thread(here.poll, 60):
+            raise RuntimeError("the fake Discord process did not start")
+        base_url = here.recv()
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "follows.db"
+            drop_at = _drop_instant() + timedelta(seconds=2)  # set-up of 25,000 rows: ~1 s
+            subscriptions = [(str(1000 + n // 100), ids[n]) for n in range(channels)]
+            _prepare(db, "discord", subscriptions, drop_at)
+            _add_followers(db, users, dm_ids, drop_at)
             cache = Store.open(db)  # where the sender finds the DM channels
             inner = DiscordSender(
-                TOKEN, api_base=api.base_url, max_concurrency=concurrency, store=cache
+                TOKEN, api_base=base_url, max_concurrency=concurrency, store=cache
             )
             await inner.start()
             sender = KindTimedSender(inner, channels + followers)
@@ -143,9 +168,12 @@ async def run_follows_fanout(
                 sampler.cancel()
                 await inner.close()
                 cache.close()
-            counts = [len(api.messages.get(c, ())) for c in ids + dm_ids]
-            requests = sum(api.status_counts.values())
-            limited = api.status_counts[429]
+        here.send(ids + dm_ids)
+        counts, requests, limited = await asyncio.to_thread(here.recv)
+    finally:
+        server.join(timeout=10)
+        if server.is_alive():
+            server.kill()
     # Every DM channel was known: one request per post, plus any 429s and the log-in.
     assert requests == channels + followers + limited + 1, (requests, limited)
     instant = drop_at.timestamp()
