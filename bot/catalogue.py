@@ -2,7 +2,9 @@
 
 To add a command:
 1. Write the core function: a method of `bot.commands.Commands` taking `actor` first (and
-   `channel: ChannelRef` if it acts on a channel), with type hints, returning a `Reply`.
+   `channel: ChannelRef` if it acts on a channel), with type hints, returning a `Reply`
+   (an `async def` when it awaits the network, like `show import`: front ends on an event
+   loop call `Command.invoke_async`, the CLI runs it with `asyncio.run`).
    (A CLI-only command, e.g. a sync job, is a function in episode_bot/cli.py instead.)
 2. Add one `Command(...)` to `CATALOGUE` below: its words, group, summary, options (each
    named after the function's parameter) and `core=Commands.method` (or `core=None`).
@@ -75,6 +77,10 @@ class Option:
     fronts: frozenset[Front] = ALL_FRONTS
     discord_name: str | None = None  # Discord's option name when it differs
     flag_name: str | None = None  # the CLI/Slack flag when it is not --name-with-dashes
+    # A bool's flag for the other value (`--trailers` beside `--no-trailers`). With one, the
+    # option is three-way: the flag, its opposite, or neither (None: the core keeps what
+    # it had, e.g. subscribing a channel again).
+    opposite: str | None = None
 
     @property
     def flag(self) -> str:
@@ -144,14 +150,31 @@ class Command:
                 return option
         raise KeyError(f"{self.name} has no option {name!r}")
 
+    @property
+    def awaits(self) -> bool:
+        """The core is a coroutine (it talks to the network: `show import`)."""
+        return inspect.iscoroutinefunction(self.core)
+
     def invoke(self, commands: Commands, actor: Actor, **values: Any) -> Reply:
         """Call the core with `values` (named after its parameters); None means not given."""
+        if self.awaits:
+            raise CatalogueError(f"{self.name} awaits the network: call invoke_async")
+        reply = self._call(commands, actor, values)
+        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+
+    async def invoke_async(self, commands: Commands, actor: Actor, **values: Any) -> Reply:
+        """`invoke` for front ends on an event loop: a coroutine core is awaited there."""
+        reply = self._call(commands, actor, values)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+
+    def _call(self, commands: Commands, actor: Actor, values: dict[str, Any]) -> Any:
         if self.core is None:
             raise CatalogueError(f"{self.name} is a CLI command; the CLI runs it")
         given = {name: value for name, value in values.items() if value is not None}
         check_values(self, self.core, given)
-        reply = self.core(commands, actor, **given)
-        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+        return self.core(commands, actor, **given)
 
 
 def _union_members(hint: Any) -> tuple[Any, ...]:
@@ -292,9 +315,21 @@ SUBSCRIBE = Command(
         _channel(required=True, help="discord:GUILD/CHANNEL, slack:TEAM/CHANNEL or console:NAME"),
         _show(),
         Option("before", str, "Reminders before each drop, e.g. 1d,1h.", metavar="1d,1h"),
-        Option("trailers", bool, "No trailer/announcement/moved posts.", default=True),
+        Option(
+            "trailers",
+            bool,
+            "No trailer/announcement/moved posts (--trailers: post them again).",
+            default=True,
+            opposite="--trailers",
+        ),
         Option("mention", str, "Role (Discord) or user group (Slack) id to mention.", metavar="ID"),
-        Option("hide_titles", bool, "Hide episode titles (spoilers).", default=False),
+        Option(
+            "hide_titles",
+            bool,
+            "Hide episode titles (spoilers; --show-titles: show them again).",
+            default=False,
+            opposite="--show-titles",
+        ),
     ),
     core=Commands.subscribe,
     changes_schedule=True,
@@ -672,6 +707,74 @@ DIGEST = Command(
     chat_channel=True,
 )
 
+# Schedule sources (README "Follow a show from TVmaze"). Import and sync await the source
+# (HTTP): front ends call them with `invoke_async`.
+SHOW_IMPORT = Command(
+    ("show", "import"),
+    Group.ADMIN,
+    "Import a show that keeps itself up to date: tvmaze:ID, imdb:tt…, thetvdb:ID, a TVmaze "
+    "title, or ics:URL (a calendar feed, e.g. Sonarr's).",
+    (
+        Option(
+            "source",
+            str,
+            "tvmaze:ID | imdb:tt… | thetvdb:ID | TITLE | ics:URL",
+            positional=True,
+            required=True,
+            metavar="SOURCE",
+            min=1,
+            max=2000,
+        ),
+        Option(
+            "show",
+            str,
+            "The title to give it; for ics: which series of the feed (or a show you have).",
+            metavar="TITLE",
+            min=1,
+            max=validation.MAX_TITLE,
+        ),
+        dataclasses.replace(TZ, help="IANA timezone (default: the network's country)."),
+        dataclasses.replace(TIME, help="Release time of date-only episodes (default 00:00)."),
+        Option("specials", bool, "Import specials too (numbered after the rest).", default=False),
+    ),
+    core=Commands.show_import,
+    changes_schedule=True,
+)
+SOURCES_SYNC = Command(
+    ("sources", "sync"),
+    Group.ADMIN,
+    "Sync SHOW (or every show that follows a source) now; `run` does it on its own.",
+    (dataclasses.replace(_show(), required=False),),
+    core=Commands.sources_sync,
+    changes_schedule=True,
+    json=True,
+)
+SOURCES_STATUS = Command(
+    ("sources", "status"),
+    Group.OPERATOR,
+    "Each linked show: its source, last sync and result (or why it failed), next run.",
+    json=True,
+)
+SOURCES_RELEASE = Command(
+    ("sources", "release"),
+    Group.ADMIN,
+    "Give fields set by hand (episode set, season move) back to the source.",
+    (
+        _show(),
+        Option("season", int, "Only this season.", metavar="N", min=1, max=validation.MAX_SEASON),
+        Option(
+            "episode",
+            int,
+            "Only this episode (with --season).",
+            metavar="N",
+            min=1,
+            max=validation.MAX_EPISODES,
+        ),
+    ),
+    core=Commands.sources_release,
+    changes_schedule=True,
+)
+
 CATALOGUE: tuple[Command, ...] = (
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -698,6 +801,10 @@ CATALOGUE: tuple[Command, ...] = (
     FOLLOWING,
     FORGET_ME,
     DIGEST,
+    SHOW_IMPORT,
+    SOURCES_SYNC,
+    SOURCES_STATUS,
+    SOURCES_RELEASE,
 )
 
 # The words that group CLI commands (`episode-bot season add`), with their help.
@@ -707,6 +814,7 @@ SECTIONS: dict[str, str] = {
     "episode": "Change one episode.",
     "discord": "Discord set-up.",
     "calendar": "Calendar feeds (.ics) of a channel or of a whole server/workspace.",
+    "sources": "Shows that follow TVmaze or a calendar feed: sync, status, hand edits.",
 }
 
 

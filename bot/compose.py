@@ -20,6 +20,11 @@ def episode_label(season: Season, episodes: Sequence[Episode]) -> str:
     return f"S{season.number}E{first}" if first == last else f"S{season.number}E{first}–E{last}"
 
 
+def season_name(season: Season) -> str:
+    """4, or 4 “The Road to Rogue One” when the season has a title."""
+    return f"{season.number} “{season.title}”" if season.title else str(season.number)
+
+
 def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
@@ -57,7 +62,7 @@ def release_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
@@ -85,7 +90,7 @@ def reminder_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
@@ -108,7 +113,7 @@ def announced_message(
         ),
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
@@ -142,14 +147,18 @@ def moved_message(
     new_premiere: date,
     *,
     mention: str | None = None,
+    episodes_label: str | None = None,
 ) -> Message:
+    """The premiere moved, or (`episodes_label`, e.g. "S4E5") a later drop did."""
+    what = episodes_label or f"season {season.number}"
+    moved = f"{episodes_label} moved" if episodes_label else "The premiere moved"
     return Message(
         kind=MessageKind.MOVED,
-        title=f"{show.title} season {season.number} has a new date",
-        text=(f"The premiere moved from {long_date(old_premiere)} to {long_date(new_premiere)}."),
+        title=f"{show.title} {what} has a new date",
+        text=f"{moved} from {long_date(old_premiere)} to {long_date(new_premiere)}.",
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
@@ -164,7 +173,7 @@ def _episode_fields(
 ) -> tuple[MessageField, ...]:
     fields = [
         MessageField("Show", show.title),
-        MessageField("Season", str(season.number)),
+        MessageField("Season", season_name(season)),
         MessageField(
             "Episode" if len(episodes) == 1 else "Episodes",
             ", ".join(str(episode.number) for episode in episodes) + f" of {season.episode_count}",
@@ -178,6 +187,7 @@ def _episode_fields(
 
 def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[MessageField, ...]:
     fields = [
+        MessageField("Season", season_name(season)),
         MessageField("Episodes", str(season.episode_count)),
         MessageField("Premiere", long_date(season.premiere)),
         MessageField("Schedule", season.cadence.describe()),
@@ -186,3 +196,8 @@ def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[Message
         last: datetime = episodes[-1].release_at
         fields.append(MessageField("Finale (UTC)", f"{last:%Y-%m-%d %H:%M}"))
     return tuple(fields)
+
+
+def credit_fields(show: Show) -> tuple[MessageField, ...]:
+    """The credit a source's licence asks for (TVmaze: CC BY-SA, a link to the show)."""
+    return (MessageField("Source", show.credit),) if show.credit else ()

@@ -87,10 +87,21 @@ class Show:
     timezone: str
     release_time: time
     tenant_key: str | None  # None: global (operator's); else private to that tenant
+    source: str | None = None  # tvmaze | ics when the show follows a schedule source
+    source_page: str | None = None  # the show's page at the source
 
     @property
     def is_global(self) -> bool:
         return self.tenant_key is None
+
+    @property
+    def credit(self) -> str | None:
+        """The credit its data requires: TVmaze's is CC BY-SA, with a link to the show."""
+        if self.source == "tvmaze":
+            return "Data from TVmaze (CC BY-SA)" + (
+                f": {self.source_page}" if self.source_page else ""
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,8 @@ class Season:
     timezone: str
     trailer_url: str | None
     title: str | None
+    source_id: str | None = None  # the season's id at its schedule source, if imported
+    premiere_held: bool = False  # moved by hand: a sync leaves its dates alone
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,9 @@ class Episode:
     title: str | None
     release_at: datetime  # UTC
     manual: bool  # set by hand with `episode set`; a season move keeps it
+    time_estimated: bool = False  # the source gave a date only: the time is the show's
+    title_held: bool = False  # titled by hand: a sync leaves the title alone
+    source_id: str | None = None  # the episode's id at its schedule source, if imported
 
 
 @dataclass(frozen=True)

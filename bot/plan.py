@@ -196,6 +196,7 @@ def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPos
             date.fromisoformat(change.detail["from"]),
             date.fromisoformat(change.detail["to"]),
             mention=subscription.mention,
+            episodes_label=change.detail.get("episodes"),
         )
     else:  # an event kind from a newer version: nothing to say about it
         return None

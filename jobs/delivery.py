@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.messages import message_from_json
@@ -32,6 +33,7 @@ from bot.sender import (
     TransientSendError,
 )
 from bot.store import OutboxRow, Store
+from jobs.dispatch import PlatformDispatcher
 from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 
@@ -90,6 +92,7 @@ class DeliveryEngine:
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
         observer: Observer | None = None,
+        whole_grace_window: bool = False,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -100,10 +103,9 @@ class DeliveryEngine:
         self.batch_size = batch_size
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
-        self._semaphores = {
-            platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
-            for platform, sender in self.senders.items()
-        }
+        # Plan all of (now - grace, now] on every pass, not only what follows the watermark
+        # (`deliver --now T` with T in the past; see jobs.outbox.materialize).
+        self.whole_grace_window = whole_grace_window
         self._stopping = False
         # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
         self.observer: Observer = observer or NullObserver()
@@ -130,46 +132,77 @@ class DeliveryEngine:
         await self.recover(older_than=STUCK_SENDING)
         now = self.clock.now()
         loop = asyncio.get_running_loop()
-        page_written = asyncio.Event()
+        dispatchers = [self._dispatcher(platform, result) for platform in self.platforms]
+        for dispatcher in dispatchers:
+            dispatcher.expect_more(True)
+
+        def page_written() -> None:
+            for dispatcher in dispatchers:
+                dispatcher.wake()
+
         planning = asyncio.create_task(
             asyncio.to_thread(
                 materialize,
                 self.store,
                 now,
                 self.grace,
-                on_page=lambda: loop.call_soon_threadsafe(page_written.set),
+                on_page=lambda: loop.call_soon_threadsafe(page_written),
+                whole_grace_window=self.whole_grace_window,
             )
         )
+        draining = asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers))
         try:
-            while not planning.done():
-                waiter = asyncio.create_task(page_written.wait())
-                await asyncio.wait({planning, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                page_written.clear()
-                await self.drain(result)
+            await asyncio.wait({planning})
         except asyncio.CancelledError:
             # A thread cannot be cancelled: let the planning finish (its writes are each
             # atomic) so nobody closes the store under it, then stop.
+            draining.cancel()
             await asyncio.shield(planning)
             raise
+        for dispatcher in dispatchers:
+            dispatcher.expect_more(False)
+        await draining
         planned = planning.result()  # a planning error surfaces here
         result.planned, result.skipped = planned.pending, planned.skipped
-        await self.drain(result)
         if result.sent:
             self.observer.fanout_finished(time.perf_counter() - started, result.sent)
         return result
 
     async def drain(self, result: PassResult | None = None) -> PassResult:
-        """Send every row that is due by the clock, batch by batch."""
+        """Send every row that is due by the clock, each platform's in fair order."""
         result = result or PassResult()
-        while not self._stopping:
-            rows = self.store.claim_due(
-                self.clock.now(), platforms=self.platforms, limit=self.batch_size
-            )
-            if not rows:
-                break
-            await asyncio.gather(*(self._send_row(row, result) for row in rows))
+        await asyncio.gather(
+            *(self._dispatcher(platform, result).run() for platform in self.platforms)
+        )
         return result
+
+    def _dispatcher(self, platform: str, result: PassResult) -> PlatformDispatcher:
+        """The send loop of one platform (jobs/dispatch.py); every SQL in a worker thread."""
+        limiter = self.limiters.get(platform)
+        concurrency = max(1, getattr(self.senders[platform], "max_concurrency", 8))
+        # About a second of sending in memory: deep enough to keep the platform busy, shallow
+        # enough that a drop planned a moment later is not queued behind it.
+        window = max(2 * concurrency, int(limiter.rate) if limiter else self.batch_size)
+
+        async def claim(limit: int) -> list[OutboxRow]:
+            return await asyncio.to_thread(
+                self.store.claim_fair, self.clock.now(), platform=platform, limit=limit
+            )
+
+        async def release(rows: list[OutboxRow]) -> None:
+            ids = [row.id for row in rows]
+            await asyncio.to_thread(self.store.release_sending, ids, self.clock.now())
+
+        return PlatformDispatcher(
+            claim=claim,
+            send=lambda row: self._send_row(row, result),
+            release=release,
+            stopping=lambda: self._stopping,
+            limiter=limiter,
+            concurrency=concurrency,
+            window=window,
+            **({"monotonic": limiter.monotonic} if limiter else {}),
+        )
 
     async def recover(self, *, older_than: timedelta | None = None) -> int:
         """Resolve rows a crash (or a failed write) left in `sending`.
@@ -184,9 +217,15 @@ class DeliveryEngine:
         now = self.clock.now()
         stale_before = now - older_than if older_than is not None else None
         resolved = 0
-        for row in self.store.rows_in_state(
-            "sending", platforms=self.platforms, updated_before=stale_before
-        ):
+        # Off the event loop: every pass starts with this look-up, and commands are answered
+        # on the loop meanwhile.
+        stuck = await asyncio.to_thread(
+            self.store.rows_in_state,
+            "sending",
+            platforms=self.platforms,
+            updated_before=stale_before,
+        )
+        for row in stuck:
             sender = self.senders[row.channel.platform]
             try:
                 receipt = await sender.find_sent(self._delivery(row))
@@ -213,61 +252,58 @@ class DeliveryEngine:
     # ------------------------------------------------------------------ one row
 
     async def _send_row(self, row: OutboxRow, result: PassResult) -> None:
+        """Send one claimed row (its dispatcher already waited for the platform's limiter
+        and the channel's turn) and record the outcome from a worker thread."""
         platform = row.channel.platform
         sender = self.senders[platform]
-        async with self._semaphores[platform]:
-            if self._stopping:  # claimed, never started: give it back for the next run
-                self.store.release_sending([row.id], self.clock.now())
-                return
-            limiter = self.limiters.get(platform)
-            if limiter is not None:
-                await limiter.acquire(row.channel)
-                if self._stopping:
-                    self.store.release_sending([row.id], self.clock.now())
-                    return
-            delivery = self._delivery(row)
-            release_at = delivery.message.release_at
-            if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
-                # Held up (retries, a long queue) until its drop: a late reminder is noise.
-                self.store.mark_skipped(row.id, "the drop has already happened", self.clock.now())
-                self.observer.post_finished(platform, SKIPPED)
-                return
-            try:
-                receipt = None
-                if row.attempts > 1:
-                    # An earlier attempt may have reached the platform before it failed (a
-                    # timeout, a reset connection): look before posting again.
-                    receipt = await sender.find_sent(delivery)
-                if receipt is None:
-                    receipt = await sender.send(delivery)
-            except SenderUnavailableError as error:
-                log.error(
-                    "%s refuses the bot's credentials (%s): posts wait; fix the token",
-                    platform, error.reason,
-                )  # fmt: skip
-                if limiter is not None and error.retry_after:
-                    limiter.back_off(error.retry_after)
-                # Not the post's fault: it waits, however long, until the grace window ends.
-                self._retry_or_give_up(row, error.reason, error.retry_after, result, counts=False)
-                return
-            except TransientSendError as error:
-                if limiter is not None and error.retry_after:
-                    limiter.back_off(error.retry_after)
-                # A platform that says when to come back is rate-limiting us (HTTP 429).
-                self._retry_or_give_up(
-                    row, error.reason, error.retry_after, result,
-                    rate_limited=error.retry_after is not None,
-                )  # fmt: skip
-                return
-            except PermanentSendError as error:
-                await self._fail(row, error.reason, result, pause=error.pause)
-                return
-            except Exception as error:  # a bug or an unexpected library error: retry
-                log.exception("unexpected error sending outbox row %s", row.id)
-                self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
-                return
+        limiter = self.limiters.get(platform)
+        delivery = self._delivery(row)
+        release_at = delivery.message.release_at
+        if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+            # Held up (retries, a long queue) until its drop: a late reminder is noise.
+            await self._db(
+                self.store.mark_skipped, row.id, "the drop has already happened",
+                self.clock.now(),
+            )  # fmt: skip
+            self.observer.post_finished(platform, SKIPPED)
+            return
+        try:
+            receipt = None
+            if row.attempts > 1:
+                # An earlier attempt may have reached the platform before it failed (a
+                # timeout, a reset connection): look before posting again.
+                receipt = await sender.find_sent(delivery)
+            if receipt is None:
+                receipt = await sender.send(delivery)
+        except SenderUnavailableError as error:
+            log.error(
+                "%s refuses the bot's credentials (%s): posts wait; fix the token",
+                platform, error.reason,
+            )  # fmt: skip
+            if limiter is not None and error.retry_after:
+                limiter.back_off(error.retry_after)
+            # Not the post's fault: it waits, however long, until the grace window ends.
+            await self._retry_or_give_up(row, error.reason, error.retry_after, result, counts=False)
+            return
+        except TransientSendError as error:
+            if limiter is not None and error.retry_after:
+                # A platform that says when to come back is rate-limiting us (HTTP 429):
+                # the limiter backs off, and pauses the whole platform when 429s cluster.
+                limiter.observe(429, error.retry_after)
+            await self._retry_or_give_up(
+                row, error.reason, error.retry_after, result,
+                rate_limited=error.retry_after is not None,
+            )  # fmt: skip
+            return
+        except PermanentSendError as error:
+            await self._fail(row, error.reason, result, pause=error.pause)
+            return
+        except Exception as error:  # a bug or an unexpected library error: retry
+            log.exception("unexpected error sending outbox row %s", row.id)
+            await self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
+            return
         now = self.clock.now()
-        self.store.mark_sent(row.id, receipt.platform_message_id, now)
+        await self._db(self.store.mark_sent, row.id, receipt.platform_message_id, now)
         result.sent += 1
         first_try_of_drop = row.attempts == 1 and row.notification_key.endswith(":release")
         if first_try_of_drop and result.drop_latency is None:
@@ -275,7 +311,13 @@ class DeliveryEngine:
             self.observer.drop_delivered(result.drop_latency)
         self.observer.post_finished(platform, SENT)
 
-    def _retry_or_give_up(
+    @staticmethod
+    async def _db(write: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """A store write, off the event loop: it may wait for the database while planning
+        writes a page, and commands are answered on the loop meanwhile."""
+        await asyncio.to_thread(write, *args, **kwargs)
+
+    async def _retry_or_give_up(
         self,
         row: OutboxRow,
         reason: str,
@@ -291,15 +333,16 @@ class DeliveryEngine:
                 "giving up on outbox row %s (%s to %s) after %s attempts: %s",
                 row.id, row.notification_key, row.channel, row.attempts, reason,
             )  # fmt: skip
-            self.store.mark_failed(row, f"gave up after {row.attempts} attempts: {reason}", now,
-                                   pause=False)  # fmt: skip
+            await self._db(self.store.mark_failed, row,
+                           f"gave up after {row.attempts} attempts: {reason}", now,
+                           pause=False)  # fmt: skip
             result.failed += 1
             self.observer.post_finished(row.channel.platform, FAILED)
             return
         # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
         # and the retry would spin inside the same pass.
         delay = max(1, math.ceil(self.retry.delay(row.attempts, retry_after, self.rand)))
-        self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
+        await self._db(self.store.mark_retry, row.id, reason, now + timedelta(seconds=delay), now)
         result.retrying += 1
         self.observer.post_finished(row.channel.platform, RETRY, rate_limited=rate_limited)
 
@@ -308,7 +351,7 @@ class DeliveryEngine:
             "permanent failure posting %s to %s: %s%s",
             row.notification_key, row.channel, reason, "; subscription paused" if pause else "",
         )  # fmt: skip
-        self.store.mark_failed(row, reason, self.clock.now(), pause=pause)
+        await self._db(self.store.mark_failed, row, reason, self.clock.now(), pause=pause)
         result.failed += 1
         self.observer.post_finished(row.channel.platform, FAILED)
         if self.on_permanent_failure is not None:

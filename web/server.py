@@ -80,6 +80,8 @@ class WebContext:
     operator_token: str | None = None
     # The token of this process's delivery lease (jobs.lease.RunnerLease), if it has one.
     lease_token: Callable[[], str | None] = lambda: None
+    # Each schedule source's state (bot.sources.service.SourceService.status), if any.
+    sources_status: Callable[[], list[dict]] | None = None
 
     @property
     def feeds(self) -> CalendarFeeds:
@@ -250,12 +252,20 @@ async def status(request: web.Request) -> web.Response:
             "(Authorization: Bearer EPISODE_BOT_OPERATOR_TOKEN).\n",
             headers={"WWW-Authenticate": 'Bearer realm="episode-bot"'},
         )
-    report = await asyncio.to_thread(status_report, context.store, context.clock.now())
+    report = await asyncio.to_thread(_operator_report, context)
     headers = {"Cache-Control": "no-store"}
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response(report, headers=headers, dumps=_json)
     html = _templates.get_template("status.html").render(title="episode-bot status", report=report)
     return web.Response(text=html, content_type="text/html", headers=headers)
+
+
+def _operator_report(context: WebContext) -> dict:
+    """What `episode-bot status` reports, with each schedule source's state."""
+    report = status_report(context.store, context.clock.now())
+    if context.sources_status is not None:
+        report["sources"] = context.sources_status()
+    return report
 
 
 # ----------------------------------------------------------------------------- health
@@ -316,7 +326,10 @@ async def _errors_without_traceback(
         raise
     except Exception:
         error_id = uuid.uuid4().hex[:8]
-        log.exception("web request failed (error id %s): %s", error_id, request.path[:80])
+        # The route, not the path: a calendar path carries its secret token.
+        resource = request.match_info.route.resource
+        where = resource.canonical if resource is not None else "?"
+        log.exception("web request failed (error id %s): %s", error_id, where)
         return web.Response(status=500, text=f"500: internal error (id {error_id})\n")
 
 

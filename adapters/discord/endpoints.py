@@ -14,6 +14,7 @@ discord.py 2.x builds every URL as `Route.BASE + path` when a `Route` is constru
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,7 +55,7 @@ class RedirectingHTTPClient(HTTPClient):
 
     def _try_clear_expired_ratelimits(self) -> None:
         """Drop idle rate-limit buckets, at most every `BUCKET_SWEEP_INTERVAL` seconds."""
-        now = self.loop.time()
+        now = time.monotonic()
         if len(self._buckets) < 256 or now - self._last_bucket_sweep < BUCKET_SWEEP_INTERVAL:
             return
         self._last_bucket_sweep = now

@@ -15,18 +15,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from bot.errors import AlreadyExists
+from bot.errors import AlreadyExists, DatabaseReadOnly, DatabaseUnusable
 from bot.models import (
     DIRECT_PREFIX,
     Cadence,
@@ -38,6 +39,9 @@ from bot.models import (
     Subscription,
     UserRef,
 )
+from bot.sources.base import SourceLink
+from bot.sources.rules import CatalogEpisode
+from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
 
 # ----------------------------------------------------------------------------- time as text
 
@@ -226,6 +230,50 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notifications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX notifications_claim ON notifications (state, next_attempt_at, priority, id);
     """,
+    # 6: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
+    # sync went, which records came from the source and which fields an admin holds.
+    """
+    CREATE TABLE show_sources (
+        show_id INTEGER PRIMARY KEY REFERENCES shows(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,                 -- tvmaze | ics
+        ref TEXT NOT NULL,                  -- TVmaze show id, or the feed URL
+        page_url TEXT,                      -- the show's page at the source (attribution)
+        series TEXT,                        -- ics: which series of the feed
+        include_specials INTEGER NOT NULL DEFAULT 0,
+        summary TEXT,
+        etag TEXT,                          -- ics: conditional requests
+        last_modified TEXT,
+        source_updated INTEGER,             -- TVmaze `updated` at the last good sync
+        last_attempt_at TEXT,
+        last_ok_at TEXT,
+        last_result TEXT,                   -- what the last good sync changed
+        last_error TEXT,                    -- why the last attempt failed (NULL: it did not)
+        next_sync_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX show_sources_ref ON show_sources (kind, ref);
+    ALTER TABLE seasons ADD COLUMN source_id TEXT;
+    ALTER TABLE seasons ADD COLUMN premiere_held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN source_id TEXT;
+    ALTER TABLE episodes ADD COLUMN time_estimated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN title_held INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: fair fan-out (jobs/fairness.py): each row's tag in its platform's queue; the engine
+    # claims due rows by priority, then tag, so drops planned at one instant take turns.
+    """
+    ALTER TABLE notifications ADD COLUMN queue_rank REAL NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_fair ON notifications (state, platform, priority, queue_rank, id);
+    """,
+    # 8: signed platform requests already served (Slack request signatures), kept for the
+    # window in which the platform's timestamp check would still accept them, so that a
+    # captured request cannot be replayed, not even right after a restart.
+    """
+    CREATE TABLE seen_requests (
+        request_key TEXT PRIMARY KEY,       -- e.g. slack:<v0 signature>
+        expires_at TEXT NOT NULL            -- UTC: afterwards the timestamp check refuses it
+    );
+    CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
+    """,
 )
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
@@ -235,6 +283,13 @@ _OUTBOX_SELECT = (
     "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel, m.body AS message "
     "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
     "JOIN messages m ON m.id = n.message_id "
+)
+
+
+# A show with the source it follows, if any (posts credit TVmaze).
+_SHOW_SELECT = (
+    "SELECT shows.*, src.kind AS source, src.page_url AS source_page FROM shows "
+    "LEFT JOIN show_sources src ON src.show_id = shows.id "
 )
 
 
@@ -260,6 +315,8 @@ class OutboxRow:
     message: dict[str, Any]
     last_error: str | None = None
     platform_message_id: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(slots=True)
@@ -276,6 +333,7 @@ class NewNotification:
     episode_id: int | None
     last_error: str | None = None
     priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(frozen=True)
@@ -291,30 +349,115 @@ class PlatformObject:
     updated_at: datetime
 
 
+# sqlite3.connect arguments: autocommit (transactions are explicit), shared by threads.
+_CONNECT: dict[str, Any] = {"isolation_level": None, "check_same_thread": False, "timeout": 10.0}
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _not_a_database(path: str | Path) -> DatabaseUnusable:
+    return DatabaseUnusable(
+        f"{path} is not an episode-bot database (not SQLite, damaged, or another "
+        "program's); nothing was written to it.",
+        hint="Check --db / EPISODE_BOT_DB, or move the file away to start afresh.",
+    )
+
+
+def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the file at `path`, and whether it is read-only for this process.
+
+    Nothing is written here: a file that does not start with SQLite's header is refused
+    unopened. Read-only (the file or its directory not writable: WAL needs `-wal`/`-shm`
+    beside the file): with no writer's `-wal`/`-shm` present, `immutable` reads the file as
+    it is and creates nothing next to it, so no stray files are left owned by this user.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseUnusable(
+            f"Cannot open the database {path}: the directory {folder} does not exist.",
+            hint="Create the directory first, or fix --db / EPISODE_BOT_DB.",
+        )
+    exists = path.exists()
+    if exists:
+        try:
+            with path.open("rb") as file:
+                head = file.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise DatabaseUnusable(
+                f"Cannot read the database {path}: {error.strerror}.",
+                hint="Check the file's permissions, or fix --db / EPISODE_BOT_DB.",
+            ) from None
+        if head and head != SQLITE_HEADER:
+            raise _not_a_database(path)
+    writable = os.access(folder, os.W_OK) and (not exists or os.access(path, os.W_OK))
+    if writable:
+        return sqlite3.connect(str(path), **_CONNECT), False
+    if not exists:
+        raise DatabaseUnusable(
+            f"Cannot create the database {path}: the directory {folder} is read-only.",
+            hint="Pick a writable directory with --db / EPISODE_BOT_DB.",
+        )
+    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, **_CONNECT), True
+
+
 class Store:
     """A SQLite database holding everything; safe to share between threads of one process."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, path: str = ":memory:", read_only: bool = False
+    ) -> None:
         self.db = db
+        self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=10.0
-        )
+        """Open and migrate the database at `path` (":memory:" works).
+
+        The file is created if missing, but never a directory: a typo in `--db` must not
+        look like an empty database. A file that is not an episode-bot database, or whose
+        schema is newer than this code, is refused before anything is written to it. A file
+        or directory this process cannot write is opened read-only: reads work, writes raise
+        `DatabaseReadOnly`.
+        """
+        if str(path) == ":memory:":
+            conn, read_only = sqlite3.connect(":memory:", **_CONNECT), False
+        else:
+            conn, read_only = _connect_file(Path(path))
         db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA busy_timeout = 10000")
-        if str(path) != ":memory:":
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 10000")
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # reads the header
+            # Version 0 with tables in it: another program's SQLite file, not a new one.
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            foreign = version == 0 and tables > 0
+        except sqlite3.OperationalError as error:  # e.g. a writer's -shm it cannot read
+            conn.close()
+            raise DatabaseUnusable(
+                f"Cannot open the database {path}: {error}.",
+                hint="Check the permissions of the file and of the -wal/-shm files beside it.",
+            ) from None
+        except sqlite3.DatabaseError:  # "file is not a database", a damaged header
+            conn.close()
+            raise _not_a_database(path) from None
+        if foreign or version > len(MIGRATIONS):
+            conn.close()
+            if foreign:
+                raise _not_a_database(path)
+            raise DatabaseUnusable(
+                f"The database {path} has schema version {version}; this episode-bot knows "
+                f"versions 1 to {len(MIGRATIONS)}. Nothing was changed.",
+                hint="Upgrade episode-bot, or point --db / EPISODE_BOT_DB at another file.",
+            )
+        if not read_only and str(path) != ":memory:":
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; durable at checkpoint
-        store = cls(db)
+        store = cls(db, path=str(path), read_only=read_only)
         store.migrate()
         return store
 
@@ -348,13 +491,27 @@ class Store:
             if conn.in_transaction:
                 yield
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            if self.read_only:
+                raise self._read_only_error()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "readonly" in str(error):  # a mode the access check could not see
+                    raise self._read_only_error() from None
+                raise
             try:
                 yield
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _read_only_error(self) -> DatabaseReadOnly:
+        return DatabaseReadOnly(
+            f"The database {self.path} is read-only for this user: nothing was changed.",
+            hint="Run as the user that owns it (reads work as any user), or use a "
+            "writable copy with --db.",
+        )
 
     def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
@@ -451,15 +608,15 @@ class Store:
         return self.get_show(show_id)
 
     def get_show(self, show_id: int) -> Show:
-        return _show(self._rows("SELECT * FROM shows WHERE id = ?", [show_id])[0])
+        return _show(self._rows(_SHOW_SELECT + "WHERE id = ?", [show_id])[0])
 
     def visible_shows(self, tenant_key: str | None) -> list[Show]:
         """Global shows plus the tenant's private ones; None (the operator) sees every show."""
         if tenant_key is None:
-            rows = self._rows("SELECT * FROM shows ORDER BY title_key")
+            rows = self._rows(_SHOW_SELECT + "ORDER BY title_key")
         else:
             rows = self._rows(
-                "SELECT * FROM shows WHERE tenant_key IN ('', ?) ORDER BY title_key",
+                _SHOW_SELECT + "WHERE tenant_key IN ('', ?) ORDER BY title_key",
                 [tenant_key],
             )
         return [_show(row) for row in rows]
@@ -587,7 +744,9 @@ class Store:
                 if current.get(episode_id) not in released
             }
             self._exec(
-                "UPDATE seasons SET premiere = ?, cadence_dates = ? WHERE id = ?",
+                # Moved by hand: a sync leaves the season's dates alone until released.
+                "UPDATE seasons SET premiere = ?, cadence_dates = ?, premiere_held = 1 "
+                "WHERE id = ?",
                 [
                     premiere.isoformat(),
                     json.dumps([d.isoformat() for d in cadence.dates]),
@@ -635,7 +794,10 @@ class Store:
     ) -> None:
         with self._write():
             if title is not None:
-                self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+                self._exec(
+                    "UPDATE episodes SET title = ?, title_held = 1 WHERE id = ?",
+                    [title, episode.id],
+                )
             if release_at is not None:
                 self._move_episode(episode.id, release_at)
                 self._exec("UPDATE episodes SET manual = 1 WHERE id = ?", [episode.id])
@@ -1121,6 +1283,7 @@ class Store:
                 stamp,
                 stamp,
                 row.priority,
+                row.queue_rank,
             )
             for row in rows
         ]
@@ -1131,7 +1294,8 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority, queue_rank) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1470,6 +1634,338 @@ class Store:
             )
         return [_digest(row) for row in rows]
 
+    # ------------------------------------------------------------------ schedule sources
+
+    def show_source(self, show_id: int) -> SourceLink | None:
+        rows = self._rows("SELECT * FROM show_sources WHERE show_id = ?", [show_id])
+        return _source_link(rows[0]) if rows else None
+
+    def linked_sources(self, kind: str | None = None) -> list[SourceLink]:
+        """Every show's link to its source (of one kind), in show id order."""
+        if kind is None:
+            rows = self._rows("SELECT * FROM show_sources ORDER BY show_id")
+        else:
+            rows = self._rows("SELECT * FROM show_sources WHERE kind = ? ORDER BY show_id", [kind])
+        return [_source_link(row) for row in rows]
+
+    def shows_linked_to(self, kind: str, ref: str) -> list[int]:
+        """Ids of the shows that follow this source (one TVmaze show, one feed)."""
+        rows = self._tuples(
+            "SELECT show_id FROM show_sources WHERE kind = ? AND ref = ? ORDER BY show_id",
+            [kind, ref],
+        )
+        return [row[0] for row in rows]
+
+    def released_episode_ids(self, season_ids: Sequence[int]) -> set[int]:
+        """Episodes whose release was posted (or is being posted) to some channel."""
+        if not season_ids:
+            return set()
+        marks = ",".join("?" * len(season_ids))
+        rows = self._tuples(
+            "SELECT DISTINCT episode_id FROM notifications WHERE season_id IN "
+            f"({marks}) AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
+            list(season_ids),
+        )
+        return {row[0] for row in rows}
+
+    def next_release_by_show(self, show_ids: Sequence[int], after: datetime) -> dict[int, datetime]:
+        """Each show's first episode release after `after` (shows with none are absent)."""
+        if not show_ids:
+            return {}
+        rows = self._tuples(
+            "SELECT s.show_id, MIN(e.release_at) FROM episodes e JOIN seasons s "
+            f"ON s.id = e.season_id WHERE s.show_id IN ({','.join('?' * len(show_ids))}) "
+            "AND e.release_at > ? GROUP BY s.show_id",
+            [*show_ids, to_db_time(after)],
+        )
+        return {show_id: from_db_time(at) for show_id, at in rows}
+
+    def import_source_show(
+        self,
+        title: str,
+        *,
+        network: str | None,
+        timezone: str,
+        release_time: time,
+        tenant_key: str | None,
+        link: SourceLink,
+        changes: SyncChanges,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> Show:
+        """A new show, its link to the source and everything the source holds: one
+        transaction, so a failed import leaves nothing behind."""
+        with self._write():
+            show = self.add_show(
+                title,
+                network=network,
+                timezone=timezone,
+                release_time=release_time,
+                tenant_key=tenant_key,
+                actor=actor,
+                now=now,
+            )
+            self.link_source(replace(link, show_id=show.id), now=now)
+            self.apply_source_changes(
+                show, changes, kind=link.kind, actor=actor, now=now, fetched=fetched
+            )
+        return self.get_show(show.id)
+
+    def link_source(self, link: SourceLink, *, now: datetime) -> None:
+        """Make `link` the show's source (replacing any earlier one)."""
+        with self._write():
+            self._exec("DELETE FROM show_sources WHERE show_id = ?", [link.show_id])
+            self._exec(
+                "INSERT INTO show_sources (show_id, kind, ref, page_url, series, "
+                "include_specials, summary, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    link.show_id,
+                    link.kind,
+                    link.ref,
+                    link.page_url,
+                    link.series,
+                    int(link.include_specials),
+                    link.summary,
+                    to_db_time(now),
+                ],
+            )
+
+    def apply_source_changes(
+        self,
+        show: Show,
+        changes: SyncChanges,
+        *,
+        kind: str,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a sync's changes and record it as the show's last good sync, atomically.
+
+        Released episodes are read again inside the transaction: one whose drop was posted
+        since the changes were computed is neither moved nor removed. `fetched` holds what
+        the source answered besides (etag, last_modified, source_updated, summary).
+        """
+        with self._write():
+            if changes.network:
+                self._exec("UPDATE shows SET network = ? WHERE id = ?", [changes.network, show.id])
+            for new in changes.new_seasons:
+                self._insert_source_season(show, new, now)
+            for each in changes.seasons:
+                self._apply_season_changes(each, now)
+            state = {"last_result": "; ".join(changes.describe()) or "no change", **(fetched or {})}
+            columns = ", ".join(f"{name} = ?" for name in state)
+            self._exec(
+                f"UPDATE show_sources SET {columns}, last_attempt_at = ?, last_ok_at = ?, "
+                "last_error = NULL WHERE show_id = ?",
+                [*state.values(), to_db_time(now), to_db_time(now), show.id],
+            )
+            if not changes.is_empty():
+                self.audit(
+                    actor,
+                    show.tenant_key or "",
+                    "source sync",
+                    {"show": show.title, "source": kind, "changes": changes.describe()},
+                    now,
+                )
+                self._bump_changes()
+
+    def _insert_source_season(self, show: Show, new: NewSeason, now: datetime) -> None:
+        cursor = self._exec(
+            "INSERT INTO seasons (show_id, number, premiere, episode_count, cadence_kind, "
+            "cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone, "
+            "created_at, source_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                show.id,
+                new.number,
+                new.premiere.isoformat(),
+                max(e.number for e in new.episodes),
+                new.cadence.kind,
+                new.cadence.weekday,
+                json.dumps([d.isoformat() for d in new.cadence.dates]),
+                new.premiere_episodes,
+                new.release_time.strftime("%H:%M"),
+                new.timezone,
+                to_db_time(now),
+                new.source_id,
+            ],
+        )
+        for record in new.episodes:
+            self._insert_source_episode(cursor.lastrowid, record)
+        self._add_event(cursor.lastrowid, "announced", now, {})
+
+    def _insert_source_episode(self, season_id: int | None, record: CatalogEpisode) -> None:
+        self._exec(
+            "INSERT INTO episodes (season_id, number, title, release_at, time_estimated, "
+            "source_id) VALUES (?,?,?,?,?,?)",
+            [
+                season_id,
+                record.number,
+                record.title,
+                to_db_time(record.release_at),
+                int(record.time_estimated),
+                record.source_id,
+            ],
+        )
+
+    def _apply_season_changes(self, each: SeasonChanges, now: datetime) -> None:
+        season = each.season
+        released = self.released_episode_ids([season.id])
+        for episode, record in each.moved:
+            if episode.id not in released:
+                self._move_episode(episode.id, record.release_at)
+        for episode, record in [*each.moved, *each.marked]:
+            if episode.id not in released:
+                self._exec(
+                    "UPDATE episodes SET time_estimated = ?, source_id = ? WHERE id = ?",
+                    [int(record.time_estimated), record.source_id, episode.id],
+                )
+        for episode, title in each.retitled:
+            self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+        for record in each.added:
+            self._insert_source_episode(season.id, record)
+        for episode in each.removed:
+            if episode.id not in released:
+                self._exec("DELETE FROM episodes WHERE id = ?", [episode.id])
+        self._exec("UPDATE seasons SET source_id = ? WHERE id = ?", [each.source_id, season.id])
+        if each.cadence is not None:
+            self._exec(
+                "UPDATE seasons SET premiere = ?, episode_count = ?, cadence_kind = ?, "
+                "cadence_weekday = ?, cadence_dates = ?, premiere_episodes = ? WHERE id = ?",
+                [
+                    (each.premiere or season.premiere).isoformat(),
+                    each.episode_count,
+                    each.cadence.kind,
+                    each.cadence.weekday,
+                    json.dumps([d.isoformat() for d in each.cadence.dates]),
+                    each.premiere_episodes,
+                    season.id,
+                ],
+            )
+        if each.announcement is not None:
+            self._add_event(season.id, "moved", now, each.announcement)
+        elif each.replans:
+            # Posts nothing itself; tells the next delivery pass to re-plan the season.
+            self._add_event(season.id, "rescheduled", now, {"source": "sync"})
+
+    def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None:
+        """The source could not be read or its answer was refused: say why, change nothing."""
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET last_attempt_at = ?, last_error = ? WHERE show_id = ?",
+                [to_db_time(now), error[:500], show_id],
+            )
+
+    def set_next_sync(self, show_id: int, at: datetime | None) -> None:
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
+                [at and to_db_time(at), show_id],
+            )
+
+    def release_holds(
+        self,
+        show: Show,
+        *,
+        season: Season | None,
+        episode_number: int | None,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Let the source own the fields an admin set by hand again (a show, a season or one
+        episode); returns how many records held something."""
+        with self._write():
+            seasons = self.seasons_of(show.id) if season is None else [season]
+            season_ids = [s.id for s in seasons]
+            if not season_ids:
+                return 0
+            marks = ",".join("?" * len(season_ids))
+            where = f"season_id IN ({marks})"
+            params: list[Any] = list(season_ids)
+            if episode_number is not None:
+                where += " AND number = ?"
+                params.append(episode_number)
+            released = self._exec(
+                f"UPDATE episodes SET manual = 0, title_held = 0 WHERE {where} "
+                "AND (manual = 1 OR title_held = 1)",
+                params,
+            ).rowcount
+            if episode_number is None:
+                released += self._exec(
+                    f"UPDATE seasons SET premiere_held = 0 WHERE id IN ({marks}) "
+                    "AND premiere_held = 1",
+                    list(season_ids),
+                ).rowcount
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "sources release",
+                {
+                    "show": show.title,
+                    "season": season.number if season else None,
+                    "episode": episode_number,
+                },
+                now,
+            )
+            return released
+
+    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+        """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
+        of drops planned together come out interleaved (jobs/fairness.py)."""
+        stamp = to_db_time(now)
+        with self._write():
+            rows = self._rows(
+                _OUTBOX_SELECT.replace("FROM notifications n", "FROM notifications n "
+                                       "INDEXED BY notifications_fair")
+                + "WHERE n.state = 'pending' AND n.platform = ? AND n.next_attempt_at <= ? "
+                "ORDER BY n.priority, n.queue_rank, n.id LIMIT ?",
+                [platform, stamp, limit],
+            )  # fmt: skip
+            if rows:
+                self.db.conn.executemany(
+                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(stamp, row["id"]) for row in rows],
+                )
+        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
+        """The tag a platform's fair queue (at one priority) is serving: the lowest of its due
+        pending rows, or (nothing waiting) the highest handed out, so new groups join where
+        the queue is."""
+        head = self._tuples(
+            "SELECT queue_rank FROM notifications INDEXED BY notifications_fair "
+            "WHERE state = 'pending' AND platform = ? AND priority = ? AND next_attempt_at <= ? "
+            "ORDER BY queue_rank LIMIT 1",
+            [platform, priority, to_db_time(now)],
+        )
+        if head:
+            return head[0][0]
+        # One index look-up per state (MAX over an IN list would scan).
+        last = self._tuples(
+            " UNION ALL ".join(
+                f"SELECT MAX(queue_rank) FROM notifications WHERE state = '{state}' "
+                "AND platform = ? AND priority = ?"
+                for state in ("pending", "sending", "sent")
+            ),
+            [platform, priority] * 3,
+        )
+        return max((rank for (rank,) in last if rank is not None), default=0.0)
+
+    # ------------------------------------------------------------------ replay memory
+
+    def first_sighting(self, request_key: str, *, now: datetime, keep_until: datetime) -> bool:
+        """Record a signed request; False if it was seen before (a replay). Expired keys go."""
+        with self._write():
+            self._exec("DELETE FROM seen_requests WHERE expires_at < ?", [to_db_time(now)])
+            cursor = self._exec(
+                "INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (request_key) DO NOTHING",
+                [request_key, to_db_time(keep_until)],
+            )
+            return cursor.rowcount == 1
+
 
 # ----------------------------------------------------------------------------- row mapping
 
@@ -1507,6 +2003,8 @@ def _show(row: dict) -> Show:
         timezone=row["timezone"],
         release_time=time.fromisoformat(row["release_time"]),
         tenant_key=row["tenant_key"] or None,
+        source=row.get("source"),
+        source_page=row.get("source_page"),
     )
 
 
@@ -1527,6 +2025,8 @@ def _season(row: dict) -> Season:
         timezone=row["timezone"],
         trailer_url=row["trailer_url"],
         title=row["title"],
+        source_id=row.get("source_id"),
+        premiere_held=bool(row.get("premiere_held")),
     )
 
 
@@ -1538,6 +2038,9 @@ def _episode(row: dict) -> Episode:
         title=row["title"],
         release_at=from_db_time(row["release_at"]),
         manual=bool(row["manual"]),
+        time_estimated=bool(row.get("time_estimated")),
+        title_held=bool(row.get("title_held")),
+        source_id=row.get("source_id"),
     )
 
 
@@ -1575,6 +2078,29 @@ def _subscription(row: Sequence[Any]) -> Subscription:
     )
 
 
+def _source_link(row: dict) -> SourceLink:
+    def instant(name: str) -> datetime | None:
+        return from_db_time(row[name]) if row[name] else None
+
+    return SourceLink(
+        show_id=row["show_id"],
+        kind=row["kind"],
+        ref=row["ref"],
+        page_url=row["page_url"],
+        series=row["series"],
+        include_specials=bool(row["include_specials"]),
+        summary=row["summary"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        source_updated=row["source_updated"],
+        last_attempt_at=instant("last_attempt_at"),
+        last_ok_at=instant("last_ok_at"),
+        last_result=row["last_result"],
+        last_error=row["last_error"],
+        next_sync_at=instant("next_sync_at"),
+    )
+
+
 def _platform_object(row: dict) -> PlatformObject:
     return PlatformObject(
         platform=row["platform"],
@@ -1605,6 +2131,8 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "message": _parse_message(row["message"]),
         "last_error": row["last_error"],
         "platform_message_id": row["platform_message_id"],
+        "priority": row["priority"],
+        "queue_rank": row["queue_rank"],
     }
     values.update(override)
     return OutboxRow(**values)

@@ -10,7 +10,7 @@ from adapters.discord.endpoints import RedirectingHTTPClient
 async def test_idle_buckets_are_swept_at_most_once_per_interval():
     http = RedirectingHTTPClient(asyncio.get_running_loop(), api_base="http://127.0.0.1:9/api")
     try:
-        now = http.loop.time()
+        now = http.loop.time()  # the buckets keep loop time
         for n in range(300):  # a drop's channels, each window over, nothing in flight
             http.get_ratelimit(f"channel:{n}").expires = now - 1
         busy = http.get_ratelimit("channel:busy")
