@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from adapters.discord.sender import DM_CHANNELS, DiscordSender
-from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, _drop_instant, _prepare
+from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, drop_instant, prepare_drops
 from bot.models import UserRef
 from bot.sender import Delivery, SendReceipt
 from bot.store import Store, to_db_time
@@ -141,9 +141,9 @@ async def run_follows_fanout(
         base_url = here.recv()
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "follows.db"
-            drop_at = _drop_instant() + timedelta(seconds=2)  # set-up of 25,000 rows: ~1 s
+            drop_at = drop_instant() + timedelta(seconds=2)  # set-up of 25,000 rows: ~1 s
             subscriptions = [(str(1000 + n // 100), ids[n]) for n in range(channels)]
-            _prepare(db, "discord", subscriptions, drop_at)
+            prepare_drops(db, "discord", [("Bench Show", subscriptions)], drop_at)
             _add_followers(db, users, dm_ids, drop_at)
             cache = Store.open(db)  # where the sender finds the DM channels
             inner = DiscordSender(
