@@ -30,7 +30,8 @@ from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, drop_instant, prepare_drops
 from bot.models import UserRef
 from bot.sender import Delivery, SendReceipt
-from bot.store import Store, to_db_time
+from bot.store import open_store, to_db_time
+from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
 from fakes.discord_api import FakeDiscord
 from jobs.limiter import RateLimiter
 
@@ -83,7 +84,7 @@ class KindTimedSender(TimedSender):
 
 def _add_followers(db: Path, users: list[str], dm_channels: list[str], drop_at: datetime) -> None:
     """Followers of the bench show, with their DM channels already known (bench set-up)."""
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     conn = store.db.conn
     conn.execute("BEGIN")
     created = to_db_time(drop_at - timedelta(days=1))
@@ -145,7 +146,7 @@ async def run_follows_fanout(
             subscriptions = [(str(1000 + n // 100), ids[n]) for n in range(channels)]
             prepare_drops(db, "discord", [("Bench Show", subscriptions)], drop_at)
             _add_followers(db, users, dm_ids, drop_at)
-            cache = Store.open(db)  # where the sender finds the DM channels
+            cache = open_store(db)  # where the sender finds the DM channels
             inner = DiscordSender(
                 TOKEN, api_base=base_url, max_concurrency=concurrency, store=cache
             )

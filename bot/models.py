@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.errors import InvalidInput
+from bot.platforms import CONSOLE, ChannelSyntax, channel_syntax, platform_names
 
-PLATFORMS = ("discord", "slack", "console")
-CONSOLE_TENANT = "local"
-
-# Ids are what the platforms use: Discord snowflakes, Slack T…/C…/E… ids, console names.
+# The operator (CLI, console prompt) acts from the local console's one tenant.
+CONSOLE_TENANT = CONSOLE.fixed_tenant or "local"
+# A member id in a `UserRef` (Discord snowflakes, Slack U…/W… ids, console names).
 _ID = r"[A-Za-z0-9_.-]{1,64}"
-_CHANNEL_RE = re.compile(rf"^(discord|slack):({_ID})/({_ID})$")
-_CONSOLE_RE = re.compile(rf"^console:({_ID})$")
 
 
 @dataclass(frozen=True, order=True)
 class ChannelRef:
-    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`."""
+    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`, in
+    each platform's own id syntax (`bot/platforms.py`)."""
 
     platform: str
     tenant: str
@@ -28,14 +27,24 @@ class ChannelRef:
     @classmethod
     def parse(cls, text: str) -> ChannelRef:
         text = text.strip()
-        if match := _CHANNEL_RE.match(text):
-            return cls(match[1], match[2], match[3])
-        if match := _CONSOLE_RE.match(text):
-            return cls("console", CONSOLE_TENANT, match[1])
-        raise InvalidInput(
-            "channel",
-            f"{text[:80]!r} is not a channel.",
-            hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or console:NAME.",
+        name, colon, rest = text.partition(":")
+        syntax = channel_syntax(name) if colon else None
+        if syntax is None:
+            raise InvalidInput(
+                "channel",
+                f"{text[:80]!r} is not a channel.",
+                hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or "
+                f"console:NAME; platforms: {', '.join(platform_names())}.",
+            )
+        if syntax.fixed_tenant is not None:
+            return cls(name, syntax.fixed_tenant, _checked(syntax, rest, text, tenant=False))
+        tenant, slash, channel = rest.partition("/")
+        if not slash:
+            raise _bad_channel(syntax, text, f"it needs {syntax.shape}")
+        return cls(
+            name,
+            _checked(syntax, tenant, text, tenant=True),
+            _checked(syntax, channel, text, tenant=False),
         )
 
     @property
@@ -50,9 +59,25 @@ class ChannelRef:
     def __str__(self) -> str:
         if self.is_direct:
             return str(UserRef.of_inbox(self))
-        if self.platform == "console":
-            return f"console:{self.channel}"
+        syntax = channel_syntax(self.platform)
+        if syntax is not None and syntax.fixed_tenant is not None:
+            return f"{self.platform}:{self.channel}"
         return f"{self.platform}:{self.tenant}/{self.channel}"
+
+
+def _checked(syntax: ChannelSyntax, value: str, text: str, *, tenant: bool) -> str:
+    pattern = syntax.tenant_id if tenant else syntax.channel_id
+    if pattern is None or not pattern.fullmatch(value):
+        raise _bad_channel(syntax, text, syntax.tenant_words if tenant else syntax.channel_words)
+    return value
+
+
+def _bad_channel(syntax: ChannelSyntax, text: str, expected: str) -> InvalidInput:
+    return InvalidInput(
+        "channel",
+        f"{text[:80]!r} is not a {syntax.label} channel: {expected}.",
+        hint=f"Write {syntax.shape}, e.g. {syntax.example}.",
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,7 @@ class Actor:
 
     @classmethod
     def operator(cls) -> Actor:
-        return cls("console", CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
+        return cls(CONSOLE.name, CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
 
 
 @dataclass(frozen=True)
@@ -172,7 +197,7 @@ class Subscription:
 
 # A follow is stored like a subscription whose "channel" is the member's direct messages:
 # the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
-# occur in a real channel id (see `_ID`), so no typed channel can ever name someone's DMs.
+# occur in a real channel id (see bot/platforms.py), so no typed channel can name someone's DMs.
 DIRECT_PREFIX = "@"
 # Discord users are global (a DM is not inside a server): their inbox has no tenant.
 _DISCORD_INBOX_TENANT = "@"

@@ -34,7 +34,7 @@ async def deliver_at(slack: SlackHarness, at: datetime) -> None:
     try:
         await DeliveryEngine(slack.store, {"slack": sender}, slack.commands.clock).run_pass()
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -159,13 +159,13 @@ async def test_a_restart_in_the_middle_of_a_dm_fan_out_sends_no_dm_twice(slack: 
     engine = DeliveryEngine(slack.store, {"slack": first}, slack.commands.clock)
     for row in rows[:3]:  # the crash: Slack took three DMs, none was recorded as sent
         await first.send(engine._delivery(row))
-    await first.aclose()
+    await first.close()
     restarted = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
     engine = DeliveryEngine(slack.store, {"slack": restarted}, slack.commands.clock)
     try:
         await engine.recover()  # finds the three by their metadata in the IM history
         await engine.drain()
     finally:
-        await restarted.aclose()
+        await restarted.close()
     assert [len(slack.api.channels[f"D{m}"].messages) for m in members] == [1] * 5
     assert slack.store.outbox_counts()["sent"] == 5
