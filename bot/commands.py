@@ -113,7 +113,7 @@ class Commands:
                 f"{_options_text(subscription)}"
             )
         lines = [line(first)]
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
@@ -181,10 +181,11 @@ class Commands:
             lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
             lines.append(line(f"Follows {link.ref}"))
+        episodes_by_season = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
             held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
             lines.append(line(f"Season {season_name(each)}: {each.cadence.describe()}{held}"))
-            episodes = self.store.episodes_of(each.id)
+            episodes = episodes_by_season[each.id]
             # Labels padded to the widest (S4E10), so the times line up in columns.
             width = max((len(episode_label(each, [e])) for e in episodes), default=0)
             for episode in episodes:
@@ -216,8 +217,9 @@ class Commands:
         else:
             shows = self._visible(actor)
         upcoming: list[tuple[datetime, Line, dict]] = []
+        next_drops = self._next_drops(shows)
         for show in shows:
-            found = self._next_drop(show)
+            found = next_drops.get(show.id)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
@@ -758,15 +760,19 @@ class Commands:
                 hint="Ask a moderator or an admin.",
             )
 
-    def _next_drop(self, show: Show) -> tuple[Season, Drop] | None:
-        """The show's first drop after now (of any season)."""
+    def _next_drops(self, shows: list[Show]) -> dict[int, tuple[Season, Drop]]:
+        """Each show's first drop after now (of any season), read in one batch; shows with
+        nothing upcoming are absent."""
         now = self.clock.now()
-        best: tuple[Season, Drop] | None = None
-        for season in self.store.seasons_of(show.id):
-            for drop in drops(show, season, self.store.episodes_of(season.id)):
+        best: dict[int, tuple[Season, Drop]] = {}
+        for show, season, episodes in self.store.seasons_releasing_after(
+            [show.id for show in shows], now
+        ):
+            for drop in drops(show, season, episodes):
                 if drop.release_at > now:
-                    if best is None or drop.release_at < best[1].release_at:
-                        best = (season, drop)
+                    found = best.get(show.id)
+                    if found is None or drop.release_at < found[1].release_at:
+                        best[show.id] = (season, drop)
                     break
         return best
 
@@ -822,7 +828,7 @@ class Commands:
         self._changed()
         you = "You" if not actor.is_operator else str(member)
         stop = "Stop: /episodes unfollow" if not actor.is_operator else "Stop: unfollow"
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         when = (
             f"when {episode_label(upcoming[0], upcoming[1].episodes)} drops"
             if upcoming

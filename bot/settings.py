@@ -188,11 +188,3 @@ class Settings(BaseSettings):
     @property
     def slack_mention_users(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.slack_mention_user_ids.split(",") if u.strip())
-
-    @property
-    def discord_enabled(self) -> bool:
-        return self.discord_token is not None
-
-    @property
-    def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None

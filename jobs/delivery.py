@@ -179,7 +179,7 @@ class DeliveryEngine:
     def _dispatcher(self, platform: str, result: PassResult) -> PlatformDispatcher:
         """The send loop of one platform (jobs/dispatch.py); every SQL in a worker thread."""
         limiter = self.limiters.get(platform)
-        concurrency = max(1, getattr(self.senders[platform], "max_concurrency", 8))
+        concurrency = max(1, self.senders[platform].max_concurrency)
         # About a second of sending in memory: deep enough to keep the platform busy, shallow
         # enough that a drop planned a moment later is not queued behind it.
         window = max(2 * concurrency, int(limiter.rate) if limiter else self.batch_size)
@@ -259,7 +259,7 @@ class DeliveryEngine:
         limiter = self.limiters.get(platform)
         delivery = self._delivery(row)
         release_at = delivery.message.release_at
-        if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+        if row.notification_key.is_reminder and release_at and release_at <= self.clock.now():
             # Held up (retries, a long queue) until its drop: a late reminder is noise.
             await self._db(
                 self.store.mark_skipped, row.id, "the drop has already happened",
@@ -305,7 +305,7 @@ class DeliveryEngine:
         now = self.clock.now()
         await self._db(self.store.mark_sent, row.id, receipt.platform_message_id, now)
         result.sent += 1
-        first_try_of_drop = row.attempts == 1 and row.notification_key.endswith(":release")
+        first_try_of_drop = row.attempts == 1 and row.notification_key.is_release
         if first_try_of_drop and result.drop_latency is None:
             result.drop_latency = (now - row.due_at).total_seconds()
             self.observer.drop_delivered(result.drop_latency)
@@ -364,6 +364,7 @@ class DeliveryEngine:
         return Delivery(
             outbox_id=row.id,
             notification_key=row.notification_key,
+            due_at=row.due_at,
             channel=row.channel,
             message=message_from_json(row.message),
             idempotency_key=idempotency_key(row.id),

@@ -13,10 +13,10 @@ from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bot.agenda import posts_between
 from bot.compose import release_message, reminder_message
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, UserRef
+from fakes import discord_interactions as payloads
 from fakes.discord_api import FakeDiscord, _invalid_message
 from jobs.delivery import DeliveryEngine
 from jobs.outbox import materialize
-from tests.adapters.discord import payloads
 from tests.adapters.discord.conftest import TOKEN, answer_of
 from tests.conftest import add_fam, add_long_week
 

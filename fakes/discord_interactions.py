@@ -15,7 +15,7 @@ from typing import Any
 
 import discord
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fakes" / "discord_payloads"
+FIXTURES = Path(__file__).resolve().parent / "discord_payloads"
 GUILD_A = "900000000000000001"
 GUILD_B = "900000000000000002"
 CHANNEL_A = "900000000000000101"
