@@ -128,9 +128,7 @@ class Show:
     def credit(self) -> str | None:
         """The credit its data requires: TVmaze's is CC BY-SA, with a link to the show."""
         if self.source == "tvmaze":
-            return self.TVMAZE_CREDIT + (
-                f": {self.source_page}" if self.source_page else ""
-            )
+            return self.TVMAZE_CREDIT + (f": {self.source_page}" if self.source_page else "")
         return None
 
 

@@ -36,8 +36,7 @@ def invoke(cli_dir, monkeypatch):
         ({"TVMAZE_API_BASE": "api.tvmaze.com"}, ["TVMAZE_API_BASE", "http"]),
         ({"EPISODE_BOT_PUBLIC_URL": "episodes.example.org"}, ["EPISODE_BOT_PUBLIC_URL", "http"]),
         ({"EPISODE_BOT_OPERATOR_TOKEN": SECRET + " tail"}, ["EPISODE_BOT_OPERATOR_TOKEN", "space"]),
-        ({"EPISODE_BOT_SOURCES_CONTACT": "me@example.org\r\nX-Injected: 1"},
-         ["EPISODE_BOT_SOURCES_CONTACT", "line break"]),  # fmt: skip
+        ({"EPISODE_BOT_SOURCES_CONTACT": "a@b.org\r\nX-Injected: 1"}, ["CONTACT", "line break"]),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(invoke, env, words):
