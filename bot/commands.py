@@ -180,7 +180,7 @@ class Commands:
         if target.credit and target.source_page:
             lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
-            lines.append(line(f"Follows {link.ref}"))
+            lines.append(line(f"Follows {link.shown_ref}"))
         episodes_by_season = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
             held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
@@ -205,7 +205,7 @@ class Commands:
                 )
         show_data = _show_data(target)
         if link is not None:
-            show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
+            show_data.update(source=link.kind, source_id=link.shown_ref, credit=target.credit)
         return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:

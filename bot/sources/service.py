@@ -184,7 +184,7 @@ class SourceService:
             raise BotError(f"{outcome.error}. The show is linked; nothing else changed.")
         return self.commands.reply(
             actor,
-            f"{show.title} now follows {link.ref}.\n" + outcome.describe(),
+            f"{show.title} now follows {link.shown_ref}.\n" + outcome.describe(),
             data={"show": show.title, "changes": outcome.changes},
         )
 
@@ -214,7 +214,7 @@ class SourceService:
             data={
                 "show": show.title,
                 "source": link.kind if link else None,
-                "source_id": link.ref if link else None,
+                "source_id": link.shown_ref if link else None,
                 "seasons": len(seasons),
                 "episodes": len(episodes),
                 "time_estimated": estimated,
@@ -408,7 +408,7 @@ def _iso(instant: datetime | None) -> str | None:
 def _source_name(link: SourceLink | None) -> str:
     if link is None:
         return "its source"
-    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.ref
+    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.shown_ref
 
 
 def _fetched_state(fetched: Fetched) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.errors import InvalidInput
-from bot.sources.base import SourceError
+from bot.sources.base import SourceError, SourceLink
 from bot.sources.ical import feed_url, parse_feed, series_in
 from fakes.ical_feed import load_feeds
 
@@ -67,3 +67,19 @@ def test_only_http_feeds_are_read():
     for bad in ("file:///etc/passwd", "javascript:alert(1)", "https://"):
         with pytest.raises(InvalidInput):
             feed_url(bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://sonarr.example/feed/v3/calendar/Sonarr.ics?apikey=k3y",
+            "https://sonarr.example/feed/v3/calendar/Sonarr.ics",
+        ),
+        ("https://user:pa55@cal.example:8443/a.ics#x", "https://cal.example:8443/a.ics"),
+        ("http://[::1]:8989/feed.ics?apikey=k3y", "http://[::1]:8989/feed.ics"),
+    ],
+)
+def test_a_feeds_secrets_are_cut_from_what_members_see(url: str, shown: str) -> None:
+    link = SourceLink(1, "ics", url)
+    assert link.shown_ref == shown and link.ref == url
