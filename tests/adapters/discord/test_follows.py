@@ -29,7 +29,7 @@ EPHEMERAL = 64
 
 
 def engine_for(core, api: FakeDiscord) -> DeliveryEngine:
-    sender = DiscordSender(TOKEN, api_base=api.base_url, store=core.store)
+    sender = DiscordSender(TOKEN, api_base=api.base_url, store=core.store, clock=core.clock)
     return DeliveryEngine(core.store, {"discord": sender}, core.clock)
 
 
@@ -94,7 +94,8 @@ async def test_notify_me_follows_and_the_next_drop_is_one_dm_and_one_post(bot, a
     assert len(api.messages[payloads.CHANNEL_A]) == 2  # the channel got its own post
     # The DM channel was opened once and remembered.
     assert len(api.requests_to("POST", r"^/users/@me/channels$")) == 1
-    assert core.store.platform_object(DM_CHANNELS, "", MEMBER).remote_id == dm_channel
+    remembered = core.store.platform_object(DM_CHANNELS, "", MEMBER)
+    assert (remembered.remote_id, remembered.updated_at) == (dm_channel, EPISODE_2)
 
     answer = await clicked(bot, api, click(dm, "Unfollow", dm=True))
     assert answer["data"]["content"] == "You no longer get direct messages about For All Mankind."
