@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.errors import InvalidInput
-from bot.platforms import CONSOLE, ChannelSyntax, channel_syntax, platform_names
+from bot.platforms import (
+    CHANNEL_SYNTAXES,
+    CONSOLE,
+    ChannelSyntax,
+    channel_syntax,
+    platform_names,
+)
 
 # The operator (CLI, console prompt) acts from the local console's one tenant.
 CONSOLE_TENANT = CONSOLE.fixed_tenant or "local"
-# A member id in a `UserRef` (Discord snowflakes, Slack U…/W… ids, console names).
-_ID = r"[A-Za-z0-9_.-]{1,64}"
 
 
 @dataclass(frozen=True, order=True)
@@ -199,17 +202,15 @@ class Subscription:
 # the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
 # occur in a real channel id (see bot/platforms.py), so no typed channel can name someone's DMs.
 DIRECT_PREFIX = "@"
-# Discord users are global (a DM is not inside a server): their inbox has no tenant.
-_DISCORD_INBOX_TENANT = "@"
-_USER_RE = re.compile(
-    rf"^discord-user:({_ID})$|^slack-user:({_ID})/({_ID})$|^console-user:({_ID})$"
-)
+# A member whose id is unique across the platform (Discord): their inbox is in no tenant.
+_GLOBAL_INBOX_TENANT = "@"
 
 
 @dataclass(frozen=True, order=True)
 class UserRef:
     """A member who follows shows: `discord-user:ID`, `slack-user:TEAM/ID` or
-    `console-user:NAME`. Slack user ids are per workspace; Discord's are global."""
+    `console-user:NAME`, in each platform's id syntax (`bot/platforms.py`). Slack user ids
+    are per workspace; Discord's are global."""
 
     platform: str
     tenant: str
@@ -217,22 +218,30 @@ class UserRef:
 
     @classmethod
     def parse(cls, text: str) -> UserRef:
-        match = _USER_RE.match(text.strip())
-        if match is None:
+        text = text.strip()
+        head, colon, rest = text.partition(":")
+        syntax = channel_syntax(head.removesuffix("-user")) if head.endswith("-user") else None
+        tenant, user = _GLOBAL_INBOX_TENANT, rest
+        if syntax is not None and syntax.fixed_tenant is not None:
+            tenant = syntax.fixed_tenant
+        elif syntax is not None and syntax.users_per_tenant:
+            tenant, _, user = rest.partition("/")
+            if syntax.tenant_id is None or not syntax.tenant_id.fullmatch(tenant):
+                syntax = None
+        if not colon or syntax is None or not (syntax.user_id and syntax.user_id.fullmatch(user)):
+            shapes = [s.user_shape for s in CHANNEL_SYNTAXES.values() if s.user_id is not None]
             raise InvalidInput(
                 "user",
-                f"{text.strip()[:80]!r} is not a user.",
-                hint="Write discord-user:ID, slack-user:TEAM/ID or console-user:NAME.",
+                f"{text[:80]!r} is not a user.",
+                hint=f"Write {', '.join(shapes[:-1])} or {shapes[-1]}.",
             )
-        if match[1]:
-            return cls("discord", _DISCORD_INBOX_TENANT, match[1])
-        if match[2]:
-            return cls("slack", match[2], match[3])
-        return cls("console", CONSOLE_TENANT, match[4])
+        return cls(syntax.name, tenant, user)
 
     @classmethod
     def of_actor(cls, actor: Actor) -> UserRef:
-        tenant = _DISCORD_INBOX_TENANT if actor.platform == "discord" else actor.tenant
+        syntax = channel_syntax(actor.platform)
+        global_users = syntax is not None and not syntax.users_per_tenant
+        tenant = _GLOBAL_INBOX_TENANT if global_users and not syntax.fixed_tenant else actor.tenant
         return cls(actor.platform, tenant, actor.user_id)
 
     @classmethod
@@ -245,11 +254,10 @@ class UserRef:
         return ChannelRef(self.platform, self.tenant, DIRECT_PREFIX + self.user)
 
     def __str__(self) -> str:
-        if self.platform == "discord":
-            return f"discord-user:{self.user}"
-        if self.platform == "slack":
-            return f"slack-user:{self.tenant}/{self.user}"
-        return f"console-user:{self.user}"
+        syntax = channel_syntax(self.platform)
+        if syntax is not None and syntax.users_per_tenant:
+            return f"{self.platform}-user:{self.tenant}/{self.user}"
+        return f"{self.platform}-user:{self.user}"
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,22 @@ class ChannelSyntax:
     tenant_id: re.Pattern[str] | None = None
     tenant_words: str = ""
     fixed_tenant: str | None = None  # set: the platform has no tenants to name
+    # Members who follow shows (`<name>-user:…`): their id, and whether it is only unique
+    # within a tenant (Slack: per workspace) or across the platform (Discord).
+    user_id: re.Pattern[str] | None = None
+    users_per_tenant: bool = False
 
     @property
     def shape(self) -> str:
         if self.fixed_tenant is not None:
             return f"{self.name}:NAME"
         return f"{self.name}:TENANT/CHANNEL"
+
+    @property
+    def user_shape(self) -> str:
+        if self.fixed_tenant is not None:
+            return f"{self.name}-user:NAME"
+        return f"{self.name}-user:{'TEAM/' if self.users_per_tenant else ''}ID"
 
 
 DISCORD = ChannelSyntax(
@@ -44,6 +54,7 @@ DISCORD = ChannelSyntax(
     channel_id=re.compile(r"[0-9]{1,20}"),
     channel_words="a channel id is a number (a snowflake, up to 20 digits)",
     example="discord:123456789012345678/234567890123456789",
+    user_id=re.compile(r"[0-9]{1,20}"),
 )
 SLACK = ChannelSyntax(
     name="slack",
@@ -55,6 +66,8 @@ SLACK = ChannelSyntax(
     channel_id=re.compile(r"[CGD][A-Z0-9]{1,20}"),
     channel_words="a channel id starts with C, G or D, then A-Z and 0-9",
     example="slack:T0123ABCD/C0456EFGH",
+    user_id=re.compile(r"[UW][A-Z0-9]{1,20}"),  # W…: Enterprise Grid members
+    users_per_tenant=True,
 )
 CONSOLE = ChannelSyntax(
     name="console",
@@ -63,6 +76,7 @@ CONSOLE = ChannelSyntax(
     channel_words="a console channel is a simple name (letters, digits, _ . -, up to 64)",
     example="console:general",
     fixed_tenant="local",
+    user_id=re.compile(r"[A-Za-z0-9_.-]{1,64}"),
 )
 
 CHANNEL_SYNTAXES: dict[str, ChannelSyntax] = {s.name: s for s in (DISCORD, SLACK, CONSOLE)}

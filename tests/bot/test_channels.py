@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidInput
-from bot.models import CONSOLE_TENANT, ChannelRef
+from bot.models import CONSOLE_TENANT, ChannelRef, UserRef
 from bot.platforms import CHANNEL_SYNTAXES
 
 
@@ -54,3 +54,27 @@ def test_a_malformed_id_is_refused_with_the_shape_it_should_have(text: str, expe
 def test_an_unknown_platform_lists_the_known_ones():
     with pytest.raises(InvalidInput, match="platforms: discord, slack, console"):
         ChannelRef.parse("teams:T/C")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("discord-user:800000000000000078", ("discord", "@", "800000000000000078")),
+        ("slack-user:T01/U9", ("slack", "T01", "U9")),
+        ("slack-user:E01/W9", ("slack", "E01", "W9")),  # an Enterprise Grid member
+        ("console-user:alice", ("console", CONSOLE_TENANT, "alice")),
+    ],
+)
+def test_members_are_written_in_their_platforms_syntax(text: str, parts: tuple[str, str, str]):
+    user = UserRef.parse(text)
+    assert (user.platform, user.tenant, user.user) == parts
+    assert str(user) == text and UserRef.of_inbox(user.inbox) == user
+
+
+@pytest.mark.parametrize(
+    "text", ["discord-user:abc", "slack-user:U9", "slack-user:T01/C02", "teams-user:1", "x"]
+)
+def test_a_malformed_member_is_refused_with_the_shapes_that_work(text: str):
+    with pytest.raises(InvalidInput) as caught:
+        UserRef.parse(text)
+    assert "Write discord-user:ID, slack-user:TEAM/ID or console-user:NAME." in str(caught.value)
