@@ -178,7 +178,7 @@ class Commands:
         lines, rows = [line(heading)], []
         link = self.store.show_source(target.id)
         if target.credit and target.source_page:
-            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+            lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
             lines.append(line(f"Follows {link.ref}"))
         episodes_by_season = self.store.episodes_by_season([each.id for each in seasons])
@@ -658,8 +658,10 @@ class Commands:
                 "Calendar feeds are off: the bot's web server is not running.",
                 hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
             )
+        # "The previous one no longer works" only if there was one.
+        replaced = rotate and self.store.calendar_token(scope.key) is not None
         token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
-        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=replaced)
         page = feed_url(self.calendar_base_url, token, ics=False)
         # The last two lines are the page and the feed: links, so no platform escapes them.
         *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed

@@ -122,13 +122,13 @@ class Show:
     def is_global(self) -> bool:
         return self.tenant_key is None
 
+    TVMAZE_CREDIT = "Data from TVmaze (CC BY-SA)"  # not a field: one wording everywhere
+
     @property
     def credit(self) -> str | None:
         """The credit its data requires: TVmaze's is CC BY-SA, with a link to the show."""
         if self.source == "tvmaze":
-            return "Data from TVmaze (CC BY-SA)" + (
-                f": {self.source_page}" if self.source_page else ""
-            )
+            return self.TVMAZE_CREDIT + (f": {self.source_page}" if self.source_page else "")
         return None
 
 

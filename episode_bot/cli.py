@@ -168,7 +168,8 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
     for option in command.options_for(Front.CLI):
         if option.positional:
             decorators.append(
-                click.argument(option.name, metavar=option.metavar, required=option.required)
+                # `option.usage`: an optional one reads `[QUERY]`, as on Slack and in README.
+                click.argument(option.name, metavar=option.usage, required=option.required)
             )
         elif option.type is bool and option.opposite:
             # Three-way: absent is None, so the core keeps what it had.
