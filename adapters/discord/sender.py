@@ -27,7 +27,6 @@ import asyncio
 import base64
 import hashlib
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -38,6 +37,7 @@ from pydantic import SecretStr
 from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import render_message
+from bot.clock import Clock, SystemClock
 from bot.models import UserRef
 from bot.sender import (
     Delivery,
@@ -121,6 +121,7 @@ class DiscordSender:
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
         store: Store | None = None,
+        clock: Clock | None = None,
         budget: RequestBudget | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
@@ -134,6 +135,7 @@ class DiscordSender:
         # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
         # so that a restart does not open them again.
         self.store = store
+        self.clock = clock or SystemClock()  # stamps the remembered DM channels
         self._dm_channels: dict[str, int] = {}
 
     def __repr__(self) -> str:  # never shows the token
@@ -230,7 +232,7 @@ class DiscordSender:
                     remote_id=str(channel_id),
                     payload_hash="",
                     expires_at=None,
-                    now=datetime.now(UTC),
+                    now=self.clock.now(),
                 )
         self._dm_channels[user] = channel_id
         return channel_id

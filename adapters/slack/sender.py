@@ -50,7 +50,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -62,6 +62,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import render_message
+from bot.clock import Clock, SystemClock
 from bot.models import UserRef
 from bot.sender import (
     Delivery,
@@ -226,6 +227,7 @@ class SlackSender:
         timeout: int = 15,
         retry_handler: BoundedRateLimitRetryHandler | None = None,
         store: Store | None = None,
+        clock: Clock | None = None,
         history_budget: RequestBudget | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
@@ -241,6 +243,7 @@ class SlackSender:
         self._client: AsyncWebClient | None = None
         # Followers' IM channels ((team, user) -> D… id), kept in `store` too if given.
         self.store = store
+        self.clock = clock or SystemClock()  # stamps the remembered DM channels
         self._dm_channels: dict[tuple[str, str], str] = {}
 
     @classmethod
@@ -379,7 +382,7 @@ class SlackSender:
                     remote_id=channel,
                     payload_hash="",
                     expires_at=None,
-                    now=datetime.now(UTC),
+                    now=self.clock.now(),
                 )
         self._dm_channels[key] = channel
         return channel

@@ -30,7 +30,9 @@ _KEYS = itertools.count(100)
 
 async def deliver_at(slack: SlackHarness, at: datetime) -> None:
     slack.commands.clock.set(at)
-    sender = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
+    sender = SlackSender(
+        BOT_TOKEN, base_url=slack.api.base_url, store=slack.store, clock=slack.commands.clock
+    )
     try:
         await DeliveryEngine(slack.store, {"slack": sender}, slack.commands.clock).run_pass()
     finally:
@@ -81,7 +83,8 @@ async def test_notify_me_then_one_dm_and_one_post_then_unfollow(slack: SlackHarn
     assert [b["action_id"] for b in buttons(dm)] == ["episode_link", UNFOLLOW_ACTION]
     assert len(slack.api.channels["C1"].messages) == 2
     assert slack.api.calls["conversations.open"] == 1
-    assert slack.store.platform_object(DM_CHANNELS, TEAM, "UMEMBER").remote_id == "DUMEMBER"
+    remembered = slack.store.platform_object(DM_CHANNELS, TEAM, "UMEMBER")
+    assert (remembered.remote_id, remembered.updated_at) == ("DUMEMBER", EPISODE_2)
 
     answer = await click(slack, dm, UNFOLLOW_ACTION)
     assert answer["text"] == "You no longer get direct messages about For All Mankind."
