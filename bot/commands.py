@@ -150,6 +150,13 @@ class Commands:
             return self._reply(actor, f"No subscriptions in {where}.", data=[])
         shows = {show.id: show for show in self.store.visible_shows(None)}
         lines = [f"{sub.channel}: {shows[sub.show_id].title}{_options_text(sub)}" for sub in found]
+        channels = {sub.channel for sub in found}
+        lines += [
+            f"{d.channel}: weekly digest, {digests.describe(d)}"
+            + (" (instead of a post per drop)" if d.only else "")
+            for d in self.store.digests()
+            if d.channel in channels
+        ]
         return self._reply(
             actor,
             "\n".join(lines),

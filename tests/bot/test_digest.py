@@ -122,3 +122,11 @@ def test_only_whoever_may_subscribe_the_channel_sets_its_digest(commands, store)
     commands.digest(moderator, channel, "friday 18:30", tz="Europe/Paris")
     (digest,) = store.digests()
     assert (digest.weekday, f"{digest.at:%H:%M}", digest.timezone) == (4, "18:30", "Europe/Paris")
+
+
+def test_the_channels_subscriptions_show_its_digest(commands, fam_digest):
+    answer = commands.subscriptions(OPERATOR, GENERAL).text.splitlines()
+    assert answer == [
+        "console:general: For All Mankind",
+        "console:general: weekly digest, Mondays at 09:00 America/New_York",
+    ]
