@@ -345,7 +345,7 @@ class Commands:
         zone = schedule.load_zone(tz if tz is not None else target.timezone)
         release_time = validation.parse_time(time) if time is not None else target.release_time
         trailer_url = validation.parse_url(trailer) if trailer is not None else None
-        season_title = validation.parse_episode_title(title)
+        season_title = validation.parse_season_title(title)
         instants = schedule.release_instants(
             premiere_date, count, cadence, at_premiere, release_time, zone
         )
