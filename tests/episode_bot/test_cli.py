@@ -257,8 +257,18 @@ def test_season_crossing_the_end_of_daylight_saving_keeps_local_time(run):
         (["unsubscribe", "console:general", FAM], "is not subscribed"),
         (["episode", "set", FAM, "4", "11", "--title", "Extra"], "has no episode 11"),
         (
-            ["season", "add", FAM, "5", "--premiere", "2025-01-10", "--episodes", "3"]
-            + ["--title", "t" * 101],
+            [
+                "season",
+                "add",
+                FAM,
+                "5",
+                "--premiere",
+                "2025-01-10",
+                "--episodes",
+                "3",
+                "--title",
+                "t" * 101,
+            ],
             "The season title is 101 characters long. Keep it to 100",
         ),
         (["preview", "--from", "2023-11-01", "--to", "2023-12-01T00:00:00Z"], "no UTC offset"),
