@@ -261,6 +261,9 @@ class SourceService:
         now = self.clock.now()
         try:
             if fetched is None:
+                if link.kind == "ics" and show.tenant_key is not None:
+                    # A chat admin's feed: its host may resolve to a private address by now.
+                    await check_public_feed(link.ref)
                 fetched = await self.sources[link.kind].fetch(link, now=now)
             changes = SyncChanges()
             if fetched.show is not None:
