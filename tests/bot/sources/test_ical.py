@@ -83,3 +83,30 @@ def test_only_http_feeds_are_read():
 def test_a_feeds_secrets_are_cut_from_what_members_see(url: str, shown: str) -> None:
     link = SourceLink(1, "ics", url)
     assert link.shown_ref == shown and link.ref == url
+
+
+LONG_RUNNING = b"""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//episode-bot tests//EN
+BEGIN:VEVENT
+UID:long-running
+DTSTART;VALUE=DATE:20200103
+RRULE:FREQ=WEEKLY;COUNT=200
+SUMMARY:Long Show S01E01
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_a_recurring_event_keeps_its_numbers_as_time_passes():
+    # Begun three years before now, longer ago than the expansion window: an episode's
+    # number is still counted from the first occurrence, and a week later it is the same.
+    def numbers(now: datetime) -> dict[date, int]:
+        show = parse_feed(LONG_RUNNING, url="u", series=None, now=now)
+        return {e.airdate: e.number for e in show.episodes}
+
+    this_week = numbers(datetime(2023, 1, 1, tzinfo=UTC))
+    next_week = numbers(datetime(2023, 1, 8, tzinfo=UTC))
+    assert this_week[date(2023, 10, 27)] == next_week[date(2023, 10, 27)] == 200
+    assert this_week[date(2021, 1, 1)] == 53  # the 53rd Friday from 3 January 2020
+    assert min(this_week) >= date(2021, 1, 1)  # still only the window's episodes
