@@ -115,7 +115,10 @@ def parse_feed(body: bytes, *, url: str, series: str | None, now: datetime) -> S
     items = _numbered_events(_calendar(body), now)
     names = sorted({item["series"] for item in items})
     if not names:
-        raise SourceError("the feed has no event with season and episode numbers")
+        raise SourceError(
+            "the feed has no event with season and episode numbers (S04E01, 4x01) "
+            "from two years ago to two years ahead"
+        )
     matching = [name for name in names if series and name.casefold() == series.casefold()]
     if not matching and len(names) > 1:
         raise InvalidInput(

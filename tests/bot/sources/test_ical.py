@@ -110,3 +110,9 @@ def test_a_recurring_event_keeps_its_numbers_as_time_passes():
     assert this_week[date(2023, 10, 27)] == next_week[date(2023, 10, 27)] == 200
     assert this_week[date(2021, 1, 1)] == 53  # the 53rd Friday from 3 January 2020
     assert min(this_week) >= date(2021, 1, 1)  # still only the window's episodes
+
+
+def test_a_feed_of_old_events_only_says_they_are_out_of_reach():
+    # The fixture's episodes are of 2023; read in 2026 they are all more than two years ago.
+    with pytest.raises(SourceError, match="from two years ago to two years ahead"):
+        parse_feed(FEEDS["weekly"], url="u", series=None, now=datetime(2026, 6, 1, tzinfo=UTC))
