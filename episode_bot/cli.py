@@ -452,6 +452,14 @@ def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
 PROMPT_NAME = ""  # at the prompt, a command is typed without the program name
 
 
+class _PromptGroup(click.Group):
+    """The prompt's command group: its usage line names no program (none is typed), where
+    click would print "Usage:  [OPTIONS] COMMAND" around an empty name."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_text("Usage: COMMAND [ARGS]...")
+
+
 def prompt_commands() -> click.Group:
     """The console prompt's commands: the CLI's, on the database the bot runs on.
 
@@ -459,7 +467,7 @@ def prompt_commands() -> click.Group:
     none of the commands the running bot is doing itself (`run`, `deliver`).
     """
     hidden = {command.words[0] for command in CATALOGUE if not command.in_prompt}
-    return click.Group(
+    return _PromptGroup(
         PROMPT_NAME,
         commands={name: each for name, each in cli.commands.items() if name not in hidden},
         help="Commands for the running bot, as the operator. `quit` leaves the prompt.",

@@ -79,6 +79,8 @@ def test_prompt_help_shows_the_commands_but_no_database_option(tmp_path, capsys)
     assert "schedule" in out and "subscribe" in out
     assert "deliver" not in out and "run " not in out  # the running bot does those
     assert "quit" in out
+    # No program name is typed at the prompt, so none is shown (not "Usage:  [OPTIONS]").
+    assert out.startswith("Usage: COMMAND [ARGS]...\n")
     assert run(parse_console_line("help schedule")) == 0
     assert capsys.readouterr().out.startswith("Usage: schedule [OPTIONS] SHOW")
 
