@@ -47,3 +47,9 @@ def test_the_readme_import_works_against_the_fake_program(
     )
     schedule = runner.invoke(cli, ["schedule", "For All Mankind", "--season", "4"])
     assert "S4E1   Fri 13 Oct 2023 00:00 EDT" in schedule.output  # as first announced
+    # README shows the lines the fake gives, so a user trying it sees what README says.
+    readme = (ROOT / "README.md").read_text()
+    s4e1 = next(line for line in schedule.output.splitlines() if "S4E1" in line)
+    assert f"# {s4e1}\n" in readme
+    imported = result.output.splitlines()[0]
+    assert f"# {imported}\n" in readme
