@@ -77,6 +77,10 @@ class Option:
     fronts: frozenset[Front] = ALL_FRONTS
     discord_name: str | None = None  # Discord's option name when it differs
     flag_name: str | None = None  # the CLI/Slack flag when it is not --name-with-dashes
+    # A bool's flag for the other value (`--trailers` beside `--no-trailers`). With one, the
+    # option is three-way: the flag, its opposite, or neither (None: the core keeps what
+    # it had, e.g. subscribing a channel again).
+    opposite: str | None = None
 
     @property
     def flag(self) -> str:
@@ -311,9 +315,21 @@ SUBSCRIBE = Command(
         _channel(required=True, help="discord:GUILD/CHANNEL, slack:TEAM/CHANNEL or console:NAME"),
         _show(),
         Option("before", str, "Reminders before each drop, e.g. 1d,1h.", metavar="1d,1h"),
-        Option("trailers", bool, "No trailer/announcement/moved posts.", default=True),
+        Option(
+            "trailers",
+            bool,
+            "No trailer/announcement/moved posts (--trailers: post them again).",
+            default=True,
+            opposite="--trailers",
+        ),
         Option("mention", str, "Role (Discord) or user group (Slack) id to mention.", metavar="ID"),
-        Option("hide_titles", bool, "Hide episode titles (spoilers).", default=False),
+        Option(
+            "hide_titles",
+            bool,
+            "Hide episode titles (spoilers; --show-titles: show them again).",
+            default=False,
+            opposite="--show-titles",
+        ),
     ),
     core=Commands.subscribe,
     changes_schedule=True,
@@ -800,13 +816,6 @@ SECTIONS: dict[str, str] = {
     "calendar": "Calendar feeds (.ics) of a channel or of a whole server/workspace.",
     "sources": "Shows that follow TVmaze or a calendar feed: sync, status, hand edits.",
 }
-
-
-def by_words(words: tuple[str, ...]) -> Command:
-    for command in CATALOGUE:
-        if command.words == words:
-            return command
-    raise KeyError(" ".join(words))
 
 
 def for_front(front: Front) -> tuple[Command, ...]:

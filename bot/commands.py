@@ -21,7 +21,7 @@ from bot import digest as digests
 from bot import schedule, validation
 from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
-from bot.compose import episode_label, long_date
+from bot.compose import episode_label, long_date, season_name
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import (
     Actor,
@@ -71,28 +71,49 @@ class Commands:
         show: str,
         *,
         before: str | None = None,
-        trailers: bool = True,
+        trailers: bool | None = None,
         mention: str | None = None,
-        hide_titles: bool = False,
+        hide_titles: bool | None = None,
     ) -> Reply:
+        """Subscribe a channel, or change the options given of an existing subscription.
+
+        An option left as None keeps its value (a new subscription takes the default); an
+        empty `before` or `mention` clears it. The answer says what changed.
+        """
         self._check_channel(actor, channel)
         target = self._find_show(actor, show)
-        reminders = schedule.parse_durations(before)
-        mention_id = validation.parse_mention_id(mention)
+        reminders = schedule.parse_durations(before) if before is not None else None
+        mention_id = validation.parse_mention_id(mention) if mention is not None else None
+        old = next(
+            (s for s in self.store.subscriptions(channel=channel) if s.show_id == target.id), None
+        )
         subscription, created = self.store.subscribe(
             channel,
             target,
-            reminders=reminders,
-            trailers=trailers,
-            mention=mention_id,
-            hide_titles=hide_titles,
+            reminders=reminders if reminders is not None else (old.reminders if old else ()),
+            trailers=trailers if trailers is not None else (old.trailers if old else True),
+            mention=mention_id if mention is not None else (old.mention if old else None),
+            hide_titles=(
+                hide_titles if hide_titles is not None else (old.hide_titles if old else False)
+            ),
             actor=_who(actor),
             now=self.clock.now(),
         )
         self._changed()
-        verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [line(f"{verb} {channel} to {target.title}.{_options_text(subscription)}")]
-        upcoming = self._next_drop(target)
+        if created or old is None:
+            first = f"Subscribed {channel} to {target.title}.{_options_text(subscription)}"
+        elif changes := _subscription_changes(old, subscription):
+            first = (
+                f"Updated the subscription of {channel} to {target.title}: "
+                f"{'; '.join(changes)}.{_options_text(subscription)}"
+            )
+        else:
+            first = (
+                f"Nothing changed: {channel} already follows {target.title}."
+                f"{_options_text(subscription)}"
+            )
+        lines = [line(first)]
+        upcoming = self._next_drops([target]).get(target.id)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
@@ -129,6 +150,13 @@ class Commands:
             return self._reply(actor, f"No subscriptions in {where}.", data=[])
         shows = {show.id: show for show in self.store.visible_shows(None)}
         lines = [f"{sub.channel}: {shows[sub.show_id].title}{_options_text(sub)}" for sub in found]
+        channels = {sub.channel for sub in found}
+        lines += [
+            f"{d.channel}: weekly digest, {digests.describe(d)}"
+            + (" (instead of a post per drop)" if d.only else "")
+            for d in self.store.digests()
+            if d.channel in channels
+        ]
         return self._reply(
             actor,
             "\n".join(lines),
@@ -157,29 +185,34 @@ class Commands:
         lines, rows = [line(heading)], []
         link = self.store.show_source(target.id)
         if target.credit and target.source_page:
-            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+            lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
-            lines.append(line(f"Follows {link.ref}"))
+            lines.append(line(f"Follows {link.shown_ref}"))
+        episodes_by_season = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
             held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
-            lines.append(line(f"Season {each.number}: {each.cadence.describe()}{held}"))
-            for episode in self.store.episodes_of(each.id):
+            lines.append(line(f"Season {season_name(each)}: {each.cadence.describe()}{held}"))
+            episodes = episodes_by_season[each.id]
+            # Labels padded to the widest (S4E10), so the times line up in columns.
+            width = max((len(episode_label(each, [e])) for e in episodes), default=0)
+            for episode in episodes:
                 row = _episode_data(target, each, episode)
                 row.update(_provenance(link.kind if link else None, each, episode))
                 rows.append(row)
-                title = f" “{episode.title}”" if episode.title else ""
+                title = f"  “{episode.title}”" if episode.title else ""
                 notes = ["time estimated"] if episode.time_estimated else []
                 notes += [f"{field} held" for field in row["held"]]
                 lines.append(
                     line(
-                        f"  {episode_label(each, [episode])}{title}  ",
+                        f"  {episode_label(each, [episode]):<{width}}  ",
                         When(episode.release_at, each.timezone, show_utc=True),
+                        title,
                         f"  [{'; '.join(notes)}]" if notes else "",
                     )
                 )
         show_data = _show_data(target)
         if link is not None:
-            show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
+            show_data.update(source=link.kind, source_id=link.shown_ref, credit=target.credit)
         return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
@@ -191,8 +224,9 @@ class Commands:
         else:
             shows = self._visible(actor)
         upcoming: list[tuple[datetime, Line, dict]] = []
+        next_drops = self._next_drops(shows)
         for show in shows:
-            found = self._next_drop(show)
+            found = next_drops.get(show.id)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
@@ -311,7 +345,7 @@ class Commands:
         zone = schedule.load_zone(tz if tz is not None else target.timezone)
         release_time = validation.parse_time(time) if time is not None else target.release_time
         trailer_url = validation.parse_url(trailer) if trailer is not None else None
-        season_title = validation.parse_episode_title(title)
+        season_title = validation.parse_season_title(title)
         instants = schedule.release_instants(
             premiere_date, count, cadence, at_premiere, release_time, zone
         )
@@ -631,8 +665,10 @@ class Commands:
                 "Calendar feeds are off: the bot's web server is not running.",
                 hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
             )
+        # "The previous one no longer works" only if there was one.
+        replaced = rotate and self.store.calendar_token(scope.key) is not None
         token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
-        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=replaced)
         page = feed_url(self.calendar_base_url, token, ics=False)
         # The last two lines are the page and the feed: links, so no platform escapes them.
         *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
@@ -731,15 +767,19 @@ class Commands:
                 hint="Ask a moderator or an admin.",
             )
 
-    def _next_drop(self, show: Show) -> tuple[Season, Drop] | None:
-        """The show's first drop after now (of any season)."""
+    def _next_drops(self, shows: list[Show]) -> dict[int, tuple[Season, Drop]]:
+        """Each show's first drop after now (of any season), read in one batch; shows with
+        nothing upcoming are absent."""
         now = self.clock.now()
-        best: tuple[Season, Drop] | None = None
-        for season in self.store.seasons_of(show.id):
-            for drop in drops(show, season, self.store.episodes_of(season.id)):
+        best: dict[int, tuple[Season, Drop]] = {}
+        for show, season, episodes in self.store.seasons_releasing_after(
+            [show.id for show in shows], now
+        ):
+            for drop in drops(show, season, episodes):
                 if drop.release_at > now:
-                    if best is None or drop.release_at < best[1].release_at:
-                        best = (season, drop)
+                    found = best.get(show.id)
+                    if found is None or drop.release_at < found[1].release_at:
+                        best[show.id] = (season, drop)
                     break
         return best
 
@@ -795,7 +835,7 @@ class Commands:
         self._changed()
         you = "You" if not actor.is_operator else str(member)
         stop = "Stop: /episodes unfollow" if not actor.is_operator else "Stop: unfollow"
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         when = (
             f"when {episode_label(upcoming[0], upcoming[1].episodes)} drops"
             if upcoming
@@ -980,6 +1020,7 @@ def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
         "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
         "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
         "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+        "season_title": season.title,
         # The source gave a date only: the time is the show's usual one.
         "time_estimated": episode.time_estimated,
     }
@@ -1062,3 +1103,23 @@ def _digest_data(digest: Digest) -> dict:
         "timezone": digest.timezone,
         "only": digest.only,
     }
+
+
+def _subscription_changes(old: Subscription, new: Subscription) -> list[str]:
+    """What a second `subscribe` changed, in words ("reminders 1h -> 1d", "trailers off")."""
+
+    def reminders(sub: Subscription) -> str:
+        return ", ".join(schedule.format_duration(s) for s in sub.reminders) or "none"
+
+    changes = []
+    if old.reminders != new.reminders:
+        changes.append(f"reminders {reminders(old)} -> {reminders(new)}")
+    if old.trailers != new.trailers:
+        changes.append("trailers on" if new.trailers else "trailers off")
+    if old.mention != new.mention:
+        changes.append("mentions a role" if new.mention else "mentions nobody")
+    if old.hide_titles != new.hide_titles:
+        changes.append("titles hidden" if new.hide_titles else "titles shown")
+    if old.paused_reason and not new.paused_reason:
+        changes.append(f"resumed (it was paused: {old.paused_reason})")
+    return changes

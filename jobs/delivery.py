@@ -92,6 +92,7 @@ class DeliveryEngine:
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
         observer: Observer | None = None,
+        whole_grace_window: bool = False,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -102,6 +103,9 @@ class DeliveryEngine:
         self.batch_size = batch_size
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
+        # Plan all of (now - grace, now] on every pass, not only what follows the watermark
+        # (`deliver --now T` with T in the past; see jobs.outbox.materialize).
+        self.whole_grace_window = whole_grace_window
         self._stopping = False
         # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
         self.observer: Observer = observer or NullObserver()
@@ -143,6 +147,7 @@ class DeliveryEngine:
                 now,
                 self.grace,
                 on_page=lambda: loop.call_soon_threadsafe(page_written),
+                whole_grace_window=self.whole_grace_window,
             )
         )
         draining = asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers))
@@ -174,7 +179,7 @@ class DeliveryEngine:
     def _dispatcher(self, platform: str, result: PassResult) -> PlatformDispatcher:
         """The send loop of one platform (jobs/dispatch.py); every SQL in a worker thread."""
         limiter = self.limiters.get(platform)
-        concurrency = max(1, getattr(self.senders[platform], "max_concurrency", 8))
+        concurrency = max(1, self.senders[platform].max_concurrency)
         # About a second of sending in memory: deep enough to keep the platform busy, shallow
         # enough that a drop planned a moment later is not queued behind it.
         window = max(2 * concurrency, int(limiter.rate) if limiter else self.batch_size)
@@ -254,7 +259,7 @@ class DeliveryEngine:
         limiter = self.limiters.get(platform)
         delivery = self._delivery(row)
         release_at = delivery.message.release_at
-        if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+        if row.notification_key.is_reminder and release_at and release_at <= self.clock.now():
             # Held up (retries, a long queue) until its drop: a late reminder is noise.
             await self._db(
                 self.store.mark_skipped, row.id, "the drop has already happened",
@@ -300,7 +305,7 @@ class DeliveryEngine:
         now = self.clock.now()
         await self._db(self.store.mark_sent, row.id, receipt.platform_message_id, now)
         result.sent += 1
-        first_try_of_drop = row.attempts == 1 and row.notification_key.endswith(":release")
+        first_try_of_drop = row.attempts == 1 and row.notification_key.is_release
         if first_try_of_drop and result.drop_latency is None:
             result.drop_latency = (now - row.due_at).total_seconds()
             self.observer.drop_delivered(result.drop_latency)
@@ -359,6 +364,7 @@ class DeliveryEngine:
         return Delivery(
             outbox_id=row.id,
             notification_key=row.notification_key,
+            due_at=row.due_at,
             channel=row.channel,
             message=message_from_json(row.message),
             idempotency_key=idempotency_key(row.id),

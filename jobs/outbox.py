@@ -39,14 +39,22 @@ def materialize(
     grace: timedelta,
     *,
     on_page: Callable[[], None] | None = None,
+    whole_grace_window: bool = False,
 ) -> MaterializeResult:
     """Add to the outbox every notification due in (watermark, now], and every season
-    event (announced, trailer, moved) recorded since the last one planned."""
+    event (announced, trailer, moved) recorded since the last one planned.
+
+    `whole_grace_window` plans (now - grace, now] whatever the watermark says: `deliver
+    --now T` with a T behind the watermark (a database `run` has planned up to today) still
+    delivers what fell due shortly before T. Insert-or-ignore keeps each post single, and
+    the watermark never moves back.
+    """
     late = now - grace
     store.skip_overdue(late, now)
     stored = store.get_meta(WATERMARK_KEY)
     # First run: nothing to catch up on but what the grace window would still send.
-    since = from_db_time(stored) if stored else now - grace
+    watermark = from_db_time(stored) if stored else now - grace
+    since = min(watermark, late) if whole_grace_window else watermark
     stored_event_id = store.get_meta(EVENT_WATERMARK_KEY)
     last_event_id = (
         int(stored_event_id) if stored_event_id else store.last_event_id(until=now - grace)
@@ -55,11 +63,11 @@ def materialize(
     if now <= since and not events:
         return MaterializeResult(0, 0)
     watermarks = {
-        WATERMARK_KEY: to_db_time(max(now, since)),
+        WATERMARK_KEY: to_db_time(max(now, watermark)),
         # Zero-padded so that the text sorts like the number (watermarks only move forward).
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
-    skipped = planned = 0
+    skipped = pending = 0
     # The plan shares Message objects between posts: encode each once. Keyed by id() for
     # speed, and the value keeps the message alive so that its id is never reused.
     encoded: dict[int, tuple[Message, str]] = {}
@@ -96,8 +104,6 @@ def materialize(
             elif post.due_at < late:
                 state = "skipped"
                 reason = f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
-            if reason is not None:
-                skipped += 1
             cached = encoded.get(id(post.message))
             if cached is None:
                 cached = encoded[id(post.message)] = (post.message, _encode(post.message))
@@ -119,13 +125,17 @@ def materialize(
             )
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
-        store.insert_notifications(rows, now)
-        planned += len(rows)
+        # Counted as inserted, so a re-planned post that was sent is not reported skipped.
+        page_skipped = [row for row in rows if row.state == "skipped"]
+        if page_skipped:
+            skipped += store.insert_notifications(page_skipped, now)
+            rows = [row for row in rows if row.state != "skipped"]
+        pending += store.insert_notifications(rows, now)
         if on_page is not None:
             on_page()
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
-    return MaterializeResult(planned - skipped, skipped)
+    return MaterializeResult(pending, skipped)
 
 
 # Among rows due at the same instant the engine claims lower numbers first: a drop reaches its
@@ -143,7 +153,7 @@ def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:
     return [
         post
         for post in page
-        if post.notification_key.endswith(":release")
+        if post.notification_key.is_release
         and (post.subscription.created_at is None or post.subscription.created_at <= post.due_at)
     ]
 

@@ -61,6 +61,10 @@ class EpisodeClient(discord.Client):
         guild_ready_timeout: float = 2.0,
         http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
+        # The bot posts text only: discord.py's "voice will NOT be supported" warnings (no
+        # PyNaCl/davey) concern nothing it does. discord.py's own switches turn them off.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             http_trace=http_trace,
             intents=intents(),

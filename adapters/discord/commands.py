@@ -84,8 +84,8 @@ class EpisodesGroup(app_commands.Group):
         show: Show,
         before: Choice[str] | None = None,
         mention: discord.Role | None = None,
-        trailers: bool = True,
-        hide_titles: bool = False,
+        trailers: bool | None = None,  # not given: a new subscription posts them,
+        hide_titles: bool | None = None,  # an existing one keeps what it had
     ) -> None:
         await self.runner.invoke(interaction, catalogue.SUBSCRIBE, _options(locals()))
 

@@ -134,7 +134,9 @@ class CommandRunner:
                     await answer(interaction, Reply.say(refusal))
                     return
                 value = str(value.id)
-            values[by_name[name].name] = None if value == NOT_GIVEN else value
+            # "none of these" is an empty value, which clears (e.g. a subscription's
+            # reminders); an option not given at all stays None: the core keeps what it had.
+            values[by_name[name].name] = "" if value == NOT_GIVEN else value
 
         def call(actor: Actor, channel: ChannelRef) -> Awaitable[Reply]:
             if command.chat_channel:

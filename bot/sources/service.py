@@ -20,7 +20,7 @@ from bot.errors import AlreadyExists, BotError, InvalidInput
 from bot.models import Actor, Show
 from bot.observer import NullObserver, Observer
 from bot.sources.base import Fetched, SourceError, SourceLink, SourceShow
-from bot.sources.ical import IcalSource, feed_url
+from bot.sources.ical import IcalSource, check_public_feed, feed_url
 from bot.sources.rules import apply_rules
 from bot.sources.sync import SyncChanges, diff
 from bot.sources.tvmaze import TvmazeSource
@@ -93,6 +93,8 @@ class SourceService:
         try:
             if text[:4].lower() == "ics:":
                 link = SourceLink(0, "ics", feed_url(text[4:]), series=wanted_title)
+                if not actor.is_operator:
+                    await check_public_feed(link.ref)
                 fetched = await self.ical.fetch(link, now=now)
             else:
                 tvmaze_id = await self.tvmaze.resolve(text)
@@ -125,6 +127,11 @@ class SourceService:
         tenant_key = None if actor.is_operator else actor.tenant_key
         draft = Show(0, title, catalog.network, zone.key, release_time, tenant_key)
         changes = diff(draft, [], catalog, released=set(), now=now)
+        if self.commands.visible_show(actor, title) is not None:
+            raise AlreadyExists(
+                f'A show called "{title}" exists already.',
+                hint="Import it under another title with --show TITLE.",
+            )
         imported = self.store.import_source_show(
             title,
             network=catalog.network,
@@ -177,7 +184,7 @@ class SourceService:
             raise BotError(f"{outcome.error}. The show is linked; nothing else changed.")
         return self.commands.reply(
             actor,
-            f"{show.title} now follows {link.ref}.\n" + outcome.describe(),
+            f"{show.title} now follows {link.shown_ref}.\n" + outcome.describe(),
             data={"show": show.title, "changes": outcome.changes},
         )
 
@@ -207,7 +214,7 @@ class SourceService:
             data={
                 "show": show.title,
                 "source": link.kind if link else None,
-                "source_id": link.ref if link else None,
+                "source_id": link.shown_ref if link else None,
                 "seasons": len(seasons),
                 "episodes": len(episodes),
                 "time_estimated": estimated,
@@ -254,6 +261,9 @@ class SourceService:
         now = self.clock.now()
         try:
             if fetched is None:
+                if link.kind == "ics" and show.tenant_key is not None:
+                    # A chat admin's feed: its host may resolve to a private address by now.
+                    await check_public_feed(link.ref)
                 fetched = await self.sources[link.kind].fetch(link, now=now)
             changes = SyncChanges()
             if fetched.show is not None:
@@ -401,7 +411,7 @@ def _iso(instant: datetime | None) -> str | None:
 def _source_name(link: SourceLink | None) -> str:
     if link is None:
         return "its source"
-    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.ref
+    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.shown_ref
 
 
 def _fetched_state(fetched: Fetched) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""The only place with SQL: shows, seasons, episodes, subscriptions, the outbox, the audit log
-and the objects kept on platforms (Discord scheduled events).
+"""The SQLite store (`bot.store.Store`): the only place with SQL, and the only place that
+knows it is SQLite.
 
-SQLite through sqlite-utils is the zero-setup default. The SQL stays portable (no SQLite-only
-upserts in callers, ISO-8601 UTC text for instants, explicit transactions) so that a
-PostgreSQL store can implement the same methods later for several bot processes.
+SQLite through sqlite-utils is the zero-setup default. Everything SQLite-specific stays in
+this module (`PRAGMA user_version` for the schema version, WAL, `changes()`,
+`total_changes`, `lastrowid`, two-argument `MAX`); the protocols in `bot/store/protocols.py`
+promise only behaviour (atomic changes, insert-or-ignore, claims, compare-and-set), which
+`tests/bot/store/` checks, so a PostgreSQL store can implement them for several processes.
 
 Transactions: every multi-row change runs inside `self._write()`, one `BEGIN IMMEDIATE`
 ... `COMMIT`. sqlite-utils' own write helpers commit on their own, so inside a transaction
@@ -15,18 +17,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from bot.errors import AlreadyExists
+from bot.errors import AlreadyExists, DatabaseReadOnly, DatabaseUnusable
+from bot.keys import KeyKind, NotificationKey
 from bot.models import (
     DIRECT_PREFIX,
     Cadence,
@@ -41,22 +45,15 @@ from bot.models import (
 from bot.sources.base import SourceLink
 from bot.sources.rules import CatalogEpisode
 from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
-
-# ----------------------------------------------------------------------------- time as text
-
-
-def to_db_time(instant: datetime) -> str:
-    """Fixed-width UTC text, so that string order is time order in every database."""
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: instants must be timezone-aware")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_db_time(text: str) -> datetime:
-    # fromisoformat reads "...Z" as UTC since 3.11 and is ~40x faster than strptime, which
-    # matters when a drop loads 100,000 subscriptions.
-    return datetime.fromisoformat(text)
-
+from bot.store.rows import (
+    OUTBOX_STATES,
+    NewNotification,
+    OutboxRow,
+    PlatformObject,
+    SeasonEvent,
+    from_db_time,
+    to_db_time,
+)
 
 # ----------------------------------------------------------------------------- schema
 
@@ -263,9 +260,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notifications ADD COLUMN queue_rank REAL NOT NULL DEFAULT 0;
     CREATE INDEX notifications_fair ON notifications (state, platform, priority, queue_rank, id);
     """,
+    # 8: signed platform requests already served (Slack request signatures), kept for the
+    # window in which the platform's timestamp check would still accept them, so that a
+    # captured request cannot be replayed, not even right after a restart.
+    """
+    CREATE TABLE seen_requests (
+        request_key TEXT PRIMARY KEY,       -- e.g. slack:<v0 signature>
+        expires_at TEXT NOT NULL            -- UTC: afterwards the timestamp check refuses it
+    );
+    CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
+    """,
 )
-
-OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
 
 # An outbox row with where it goes and what it says.
 _OUTBOX_SELECT = (
@@ -275,6 +280,10 @@ _OUTBOX_SELECT = (
 )
 
 
+# SQLite caps the bound parameters of one statement (999 before 3.32): long id lists go in
+# chunks.
+_CHUNK = 900
+
 # A show with the source it follows, if any (posts credit TVmaze).
 _SHOW_SELECT = (
     "SELECT shows.*, src.kind AS source, src.page_url AS source_page FROM shows "
@@ -282,86 +291,120 @@ _SHOW_SELECT = (
 )
 
 
-@dataclass(frozen=True)
-class SeasonEvent:
-    id: int
-    season_id: int
-    kind: str
-    seq: int
-    created_at: datetime
-    detail: dict[str, Any]
+# sqlite3.connect arguments: autocommit (transactions are explicit), shared by threads.
+_CONNECT: dict[str, Any] = {"isolation_level": None, "check_same_thread": False, "timeout": 10.0}
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    subscription_id: int
-    notification_key: str
-    channel: ChannelRef
-    due_at: datetime
-    state: str
-    attempts: int
-    message: dict[str, Any]
-    last_error: str | None = None
-    platform_message_id: str | None = None
-    priority: int = 0  # among rows due at once, lower is claimed first
-    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
+def _not_a_database(path: str | Path) -> DatabaseUnusable:
+    return DatabaseUnusable(
+        f"{path} is not an episode-bot database (not SQLite, damaged, or another "
+        "program's); nothing was written to it.",
+        hint="Check --db / EPISODE_BOT_DB, or move the file away to start afresh.",
+    )
 
 
-@dataclass(slots=True)
-class NewNotification:
-    """An outbox row to insert; (subscription_id, notification_key) is the idempotency pair."""
+def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the file at `path`, and whether it is read-only for this process.
 
-    subscription_id: int
-    notification_key: str
-    platform: str
-    due_at: datetime
-    state: str  # pending or skipped
-    message_json: str
-    season_id: int | None
-    episode_id: int | None
-    last_error: str | None = None
-    priority: int = 0  # among rows due at once, lower is claimed first
-    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
+    Nothing is written here: a file that does not start with SQLite's header is refused
+    unopened. Read-only (the file or its directory not writable: WAL needs `-wal`/`-shm`
+    beside the file): with no writer's `-wal`/`-shm` present, `immutable` reads the file as
+    it is and creates nothing next to it, so no stray files are left owned by this user.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseUnusable(
+            f"Cannot open the database {path}: the directory {folder} does not exist.",
+            hint="Create the directory first, or fix --db / EPISODE_BOT_DB.",
+        )
+    exists = path.exists()
+    if exists:
+        try:
+            with path.open("rb") as file:
+                head = file.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise DatabaseUnusable(
+                f"Cannot read the database {path}: {error.strerror}.",
+                hint="Check the file's permissions, or fix --db / EPISODE_BOT_DB.",
+            ) from None
+        if head and head != SQLITE_HEADER:
+            raise _not_a_database(path)
+    writable = os.access(folder, os.W_OK) and (not exists or os.access(path, os.W_OK))
+    if writable:
+        return sqlite3.connect(str(path), **_CONNECT), False
+    if not exists:
+        raise DatabaseUnusable(
+            f"Cannot create the database {path}: the directory {folder} is read-only.",
+            hint="Pick a writable directory with --db / EPISODE_BOT_DB.",
+        )
+    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, **_CONNECT), True
 
 
-@dataclass(frozen=True)
-class PlatformObject:
-    """Something the bot created on a platform and keeps in step with the schedule."""
+class SqliteStore:
+    """A SQLite database holding everything; safe to share between threads of one process.
 
-    platform: str
-    tenant: str
-    object_key: str
-    remote_id: str
-    payload_hash: str
-    expires_at: datetime | None
-    updated_at: datetime
+    Implements `bot.store.Store`; open it with `bot.store.open_store`.
+    """
 
+    latest_schema_version = len(MIGRATIONS)
 
-class Store:
-    """A SQLite database holding everything; safe to share between threads of one process."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, path: str = ":memory:", read_only: bool = False
+    ) -> None:
         self.db = db
+        self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=10.0
-        )
+    def open(cls, path: str | Path) -> SqliteStore:
+        """Open and migrate the database at `path` (":memory:" works).
+
+        The file is created if missing, but never a directory: a typo in `--db` must not
+        look like an empty database. A file that is not an episode-bot database, or whose
+        schema is newer than this code, is refused before anything is written to it. A file
+        or directory this process cannot write is opened read-only: reads work, writes raise
+        `DatabaseReadOnly`.
+        """
+        if str(path) == ":memory:":
+            conn, read_only = sqlite3.connect(":memory:", **_CONNECT), False
+        else:
+            conn, read_only = _connect_file(Path(path))
         db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA busy_timeout = 10000")
-        if str(path) != ":memory:":
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 10000")
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # reads the header
+            # Version 0 with tables in it: another program's SQLite file, not a new one.
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            foreign = version == 0 and tables > 0
+        except sqlite3.OperationalError as error:  # e.g. a writer's -shm it cannot read
+            conn.close()
+            raise DatabaseUnusable(
+                f"Cannot open the database {path}: {error}.",
+                hint="Check the permissions of the file and of the -wal/-shm files beside it.",
+            ) from None
+        except sqlite3.DatabaseError:  # "file is not a database", a damaged header
+            conn.close()
+            raise _not_a_database(path) from None
+        if foreign or version > len(MIGRATIONS):
+            conn.close()
+            if foreign:
+                raise _not_a_database(path)
+            raise DatabaseUnusable(
+                f"The database {path} has schema version {version}; this episode-bot knows "
+                f"versions 1 to {len(MIGRATIONS)}. Nothing was changed.",
+                hint="Upgrade episode-bot, or point --db / EPISODE_BOT_DB at another file.",
+            )
+        if not read_only and str(path) != ":memory:":
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; durable at checkpoint
-        store = cls(db)
+        store = cls(db, path=str(path), read_only=read_only)
         store.migrate()
         return store
 
@@ -375,8 +418,9 @@ class Store:
         with self._lock:
             return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    def migrate(self) -> None:
+    def migrate(self) -> int:
         """Apply the migrations this database has not seen yet, in order, each atomically."""
+        applied = 0
         with self._lock:
             for version, script in enumerate(MIGRATIONS, start=1):
                 if self.schema_version() >= version:
@@ -386,6 +430,8 @@ class Store:
                     for statement in _split_sql(script):
                         self._exec(statement)
                     self._exec(f"PRAGMA user_version = {version}")
+                applied += 1
+        return applied
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -395,13 +441,27 @@ class Store:
             if conn.in_transaction:
                 yield
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            if self.read_only:
+                raise self._read_only_error()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "readonly" in str(error):  # a mode the access check could not see
+                    raise self._read_only_error() from None
+                raise
             try:
                 yield
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _read_only_error(self) -> DatabaseReadOnly:
+        return DatabaseReadOnly(
+            f"The database {self.path} is read-only for this user: nothing was changed.",
+            hint="Run as the user that owns it (reads work as any user), or use a "
+            "writable copy with --db.",
+        )
 
     def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
@@ -618,8 +678,8 @@ class Store:
                 for row in self._rows(
                     "SELECT e.release_at FROM episodes e JOIN notifications n "
                     "ON n.episode_id = e.id WHERE n.season_id = ? "
-                    "AND n.notification_key LIKE '%:release' AND n.state IN ('sent', 'sending')",
-                    [season.id],
+                    "AND n.notification_key LIKE ? AND n.state IN ('sent', 'sending')",
+                    [season.id, NotificationKey.text_pattern(KeyKind.RELEASE)],
                 )
             }
             current = {
@@ -667,8 +727,8 @@ class Store:
         )
         self._exec(
             "DELETE FROM notifications WHERE episode_id = ? AND "
-            "(state IN ('pending', 'skipped') OR notification_key LIKE '%:before:%')",
-            [episode_id],
+            "(state IN ('pending', 'skipped') OR notification_key LIKE ?)",
+            [episode_id, NotificationKey.text_pattern(KeyKind.REMINDER)],
         )
 
     def set_episode(
@@ -766,24 +826,47 @@ class Store:
     def _seasons_with_episodes(
         self, season_ids: Iterable[int]
     ) -> list[tuple[Show, Season, list[Episode]]]:
-        result = []
-        shows: dict[int, Show] = {}
-        for season_id in season_ids:
-            season = _season(self._rows("SELECT * FROM seasons WHERE id = ?", [season_id])[0])
-            if season.show_id not in shows:
-                shows[season.show_id] = self.get_show(season.show_id)
-            result.append((shows[season.show_id], season, self.episodes_of(season_id)))
-        return result
+        """Three queries (seasons, their shows, their episodes), however many seasons; in the
+        order given, without the ones that no longer exist."""
+        wanted = list(dict.fromkeys(season_ids))
+        seasons = {
+            row["id"]: _season(row)
+            for row in self._rows_in("SELECT * FROM seasons WHERE id IN ({})", wanted)
+        }
+        shows = {
+            row["id"]: _show(row)
+            for row in self._rows_in(
+                _SHOW_SELECT + "WHERE shows.id IN ({})",
+                sorted({s.show_id for s in seasons.values()}),
+            )
+        }
+        episodes = self.episodes_by_season(list(seasons))
+        return [
+            (shows[seasons[i].show_id], seasons[i], episodes[i]) for i in wanted if i in seasons
+        ]
+
+    def episodes_by_season(self, season_ids: Sequence[int]) -> dict[int, list[Episode]]:
+        found: dict[int, list[Episode]] = {season_id: [] for season_id in season_ids}
+        for row in self._rows_in(
+            "SELECT * FROM episodes WHERE season_id IN ({}) ORDER BY season_id, number",
+            list(found),
+        ):
+            found[row["season_id"]].append(_episode(row))
+        return found
+
+    def _rows_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> list[dict]:
+        """`sql` with its `IN ({})` list filled from `ids`, in chunks the driver accepts."""
+        rows: list[dict] = []
+        for at in range(0, len(ids), _CHUNK):
+            chunk = list(ids[at : at + _CHUNK])
+            rows += self._rows(sql.format(",".join("?" * len(chunk))), [*chunk, *params])
+        return rows
 
     def seasons_with_episodes(
         self, season_ids: Iterable[int]
     ) -> list[tuple[Show, Season, list[Episode]]]:
         """These seasons (those that still exist), each with its show and all its episodes."""
-        ids = sorted(set(season_ids))
-        if not ids:
-            return []
-        rows = self._rows(f"SELECT id FROM seasons WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return self._seasons_with_episodes([row["id"] for row in rows])
+        return self._seasons_with_episodes(sorted(set(season_ids)))
 
     def season_with_episodes(self, season_id: int) -> tuple[Show, Season, list[Episode]]:
         return self._seasons_with_episodes([season_id])[0]
@@ -853,15 +936,13 @@ class Store:
         self, show_ids: Sequence[int], after: datetime
     ) -> list[tuple[Show, Season, list[Episode]]]:
         """Seasons of these shows with an episode released after `after`, with ALL episodes."""
-        if not show_ids:
-            return []
-        rows = self._rows(
+        rows = self._rows_in(
             "SELECT DISTINCT e.season_id FROM episodes e JOIN seasons s ON s.id = e.season_id "
-            f"WHERE s.show_id IN ({','.join('?' * len(show_ids))}) AND e.release_at > ? "
-            "ORDER BY e.season_id",
-            [*show_ids, to_db_time(after)],
+            "WHERE s.show_id IN ({}) AND e.release_at > ?",
+            list(show_ids),
+            [to_db_time(after)],
         )
-        return self._seasons_with_episodes([row["season_id"] for row in rows])
+        return self._seasons_with_episodes(sorted(row["season_id"] for row in rows))
 
     def reminder_offsets_by_show(self) -> dict[int, set[int]]:
         """Reminder offsets (seconds) in use by active subscriptions, per show."""
@@ -971,26 +1052,15 @@ class Store:
     ) -> list[Subscription]:
         """Channel subscriptions by default; `direct=True`: follows (a member's DMs), which
         only that member and the operator may see; None: both."""
-        clauses, params = [], []
-        if direct is not None and channel is None:
-            clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
-        if paused_only:
-            clauses.append("paused_reason IS NOT NULL")
-        if channel is not None:
-            clauses.append("platform = ? AND tenant = ? AND channel = ?")
-            params += [channel.platform, channel.tenant, channel.channel]
-        if tenant_key is not None:
-            platform, _, tenant = tenant_key.partition(":")
-            clauses.append("platform = ? AND tenant = ?")
-            params += [platform, tenant]
-        if show_ids is not None:
-            if not show_ids:
-                return []
-            clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
-            params += list(show_ids)
-        if active_only:
-            clauses.append("paused_reason IS NULL")
-        where = " AND ".join(clauses) or "1 = 1"
+        if show_ids is not None and not show_ids:
+            return []
+        where, params = _subscription_filter(
+            channel=channel,
+            tenant_key=tenant_key,
+            show_ids=show_ids,
+            paused=True if paused_only else False if active_only else None,
+            direct=direct if channel is None else None,
+        )
         rows = self._tuples(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} "
             "ORDER BY platform, tenant, channel, id",
@@ -1045,19 +1115,9 @@ class Store:
 
         Its pending posts are skipped: resuming later must not post them late.
         """
-        clauses: list[str] = ["paused_reason IS NULL"]
-        params: list[Any] = []
-        if subscription_id is not None:
-            clauses.append("id = ?")
-            params.append(subscription_id)
-        if channel is not None:
-            clauses.append("platform = ? AND tenant = ? AND channel = ?")
-            params += [channel.platform, channel.tenant, channel.channel]
-        if tenant_key is not None:
-            platform, _, tenant = tenant_key.partition(":")
-            clauses.append("platform = ? AND tenant = ?")
-            params += [platform, tenant]
-        where = " AND ".join(clauses)
+        where, params = _subscription_filter(
+            subscription_id=subscription_id, channel=channel, tenant_key=tenant_key, paused=False
+        )
         with self._write():
             self._exec(
                 "UPDATE notifications SET state = 'skipped', last_error = ? "
@@ -1161,7 +1221,7 @@ class Store:
         params = [
             (
                 row.subscription_id,
-                row.notification_key,
+                str(row.notification_key),
                 row.season_id,
                 row.episode_id,
                 row.platform,
@@ -1553,8 +1613,8 @@ class Store:
         marks = ",".join("?" * len(season_ids))
         rows = self._tuples(
             "SELECT DISTINCT episode_id FROM notifications WHERE season_id IN "
-            f"({marks}) AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
-            list(season_ids),
+            f"({marks}) AND notification_key LIKE ? AND state IN ('sent', 'sending')",
+            [*season_ids, NotificationKey.text_pattern(KeyKind.RELEASE)],
         )
         return {row[0] for row in rows}
 
@@ -1854,11 +1914,57 @@ class Store:
         )
         return max((rank for (rank,) in last if rank is not None), default=0.0)
 
+    # ------------------------------------------------------------------ replay memory
+
+    def first_sighting(self, request_key: str, *, now: datetime, keep_until: datetime) -> bool:
+        """Record a signed request; False if it was seen before (a replay). Expired keys go."""
+        with self._write():
+            self._exec("DELETE FROM seen_requests WHERE expires_at < ?", [to_db_time(now)])
+            cursor = self._exec(
+                "INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (request_key) DO NOTHING",
+                [request_key, to_db_time(keep_until)],
+            )
+            return cursor.rowcount == 1
+
 
 # ----------------------------------------------------------------------------- row mapping
 
 
 _DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
+
+
+def _subscription_filter(
+    *,
+    subscription_id: int | None = None,
+    channel: ChannelRef | None = None,
+    tenant_key: str | None = None,
+    show_ids: Sequence[int] | None = None,
+    paused: bool | None = None,
+    direct: bool | None = None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) picking subscriptions; every filter is optional
+    (`direct`: follows, i.e. members' DMs, or channels only)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if direct is not None:
+        clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
+    if paused is not None:
+        clauses.append("paused_reason IS NOT NULL" if paused else "paused_reason IS NULL")
+    if subscription_id is not None:
+        clauses.append("id = ?")
+        params.append(subscription_id)
+    if channel is not None:
+        clauses.append("platform = ? AND tenant = ? AND channel = ?")
+        params += [channel.platform, channel.tenant, channel.channel]
+    if tenant_key is not None:
+        platform, _, tenant = tenant_key.partition(":")
+        clauses.append("platform = ? AND tenant = ?")
+        params += [platform, tenant]
+    if show_ids is not None:
+        clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
+        params += list(show_ids)
+    return " AND ".join(clauses) or "1 = 1", params
 
 
 def _digest(row: dict) -> Digest:
@@ -2011,7 +2117,7 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
     values = {
         "id": row["id"],
         "subscription_id": row["subscription_id"],
-        "notification_key": row["notification_key"],
+        "notification_key": NotificationKey.parse(row["notification_key"]),
         "channel": ChannelRef(row["sub_platform"], row["tenant"], row["channel"]),
         "due_at": from_db_time(row["due_at"]),
         "state": row["state"],

@@ -8,7 +8,7 @@ from bot.agenda import post_pages
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import ChannelRef
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
 
 SMALL = "Small Show"
@@ -29,7 +29,7 @@ def two_shows_dropping_together(store: Store, big: int, small: int) -> None:
 
 
 def test_a_small_show_is_planned_in_the_first_pages_not_after_a_big_one() -> None:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     two_shows_dropping_together(store, big=12, small=2)
     window = (FAM_DROPS[0] - timedelta(minutes=1), FAM_DROPS[0])
     pages = [
@@ -43,7 +43,7 @@ def test_a_small_show_is_planned_in_the_first_pages_not_after_a_big_one() -> Non
 
 
 def test_big_shows_take_turns_page_by_page() -> None:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     two_shows_dropping_together(store, big=7, small=5)  # both bigger than a page of 3
     window = (FAM_DROPS[0] - timedelta(minutes=1), FAM_DROPS[0])
     firsts = [

@@ -245,10 +245,32 @@ def test_season_crossing_the_end_of_daylight_saving_keeps_local_time(run):
             "does not go with explicit dates",
         ),
         (["subscribe", "general", FAM], "console:NAME"),
+        (["subscribe", "discord:1/abc", FAM], "Write discord:TENANT/CHANNEL, e.g. discord:1234"),
+        (["subscribe", "discord:1/123456789012345678901", FAM], "up to 20 digits"),
+        (["subscribe", "slack:t01/C02", FAM], "workspace id starts with T"),
+        (["subscribe", "slack:T01/c02", FAM], "channel id starts with C, G or D"),
+        (["subscribe", "slack:T01", FAM], "it needs slack:TENANT/CHANNEL"),
+        (["subscriptions", "discord:x/1"], "not a Discord channel"),
+        (["subscribe", "teams:T/C", FAM], "platforms: discord, slack, console"),
         (["subscribe", "console:general", FAM, "--before", "yesterday"], "like 1d,1h"),
         (["subscribe", "console:general", FAM, "--before", "1m"], "from 5m to 28d"),
         (["unsubscribe", "console:general", FAM], "is not subscribed"),
         (["episode", "set", FAM, "4", "11", "--title", "Extra"], "has no episode 11"),
+        (
+            [
+                "season",
+                "add",
+                FAM,
+                "5",
+                "--premiere",
+                "2025-01-10",
+                "--episodes",
+                "3",
+                "--title",
+                "t" * 101,
+            ],
+            "The season title is 101 characters long. Keep it to 100",
+        ),
         (["preview", "--from", "2023-11-01", "--to", "2023-12-01T00:00:00Z"], "no UTC offset"),
         (["deliver", "--now", "next friday"], "is not a time"),
     ],
@@ -325,3 +347,56 @@ def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
     assert "SLACK_BOT_TOKEN" in err
     assert "SECRET" not in err
     assert "Traceback" not in err
+
+
+def test_discord_sync_without_discord_configured_says_what_to_set(run):
+    result = run("discord", "sync", ok=False)
+    assert result.exit_code == 2
+    assert "Discord is not configured" in result.stderr and "DISCORD_TOKEN" in result.stderr
+
+
+def test_subscribing_again_keeps_the_reminders_and_says_what_changed(run):
+    add_fam(run)
+    run("subscribe", "console:general", FAM, "--before", "1h")
+    again = run("subscribe", "console:general", FAM, "--no-trailers")
+    assert "trailers off" in again.stdout
+    (subscription,) = json.loads(run("subscriptions", "--json").stdout)
+    assert subscription["reminders"] == ["1h"]
+    assert subscription["trailers"] is False
+    assert "Nothing changed" in run("subscribe", "console:general", FAM).stdout
+
+
+def test_season_title_is_shown_in_schedule_posts_and_json(run):
+    run("show", "add", "Andor", "--tz", "UTC")
+    run(
+        "season", "add", "Andor", "2", "--premiere", "2025-04-22", "--episodes", "3",
+        "--title", "The Road to Rogue One",
+    )  # fmt: skip
+    run("subscribe", "console:general", "Andor")
+    assert "Season 2 “The Road to Rogue One”" in run("schedule", "Andor").stdout
+    episodes = json.loads(run("schedule", "Andor", "--json").stdout)["episodes"]
+    assert {e["season_title"] for e in episodes} == {"The Road to Rogue One"}
+    (post,) = preview(run, "2025-04-21T23:00:00Z", "2025-04-22T01:00:00Z")
+    fields = {name: value for name, value, _spoiler in post["message"]["fields"]}
+    assert fields["Season"] == "2 “The Road to Rogue One”"
+    posted = run("deliver", "--now", "2025-04-22T00:00:00Z").stdout
+    assert "The Road to Rogue One" in posted
+
+
+def test_schedule_columns_line_up_past_episode_nine(run):
+    add_fam(run)
+    lines = [line for line in run("schedule", FAM).stdout.splitlines() if "S4E" in line]
+    assert len(lines) == 10
+    assert len({line.index("Fri") for line in lines}) == 1, lines
+    assert len({line.index("(20") for line in lines}) == 1, lines
+
+
+def test_declining_season_remove_exits_0_and_removes_nothing(run, db_path):
+    add_fam(run)
+    before = dump(db_path)
+    declined = CliRunner().invoke(
+        cli, ["--db", str(db_path), "season", "remove", FAM, "4"], input="n\n"
+    )
+    assert declined.exit_code == 0, declined.output
+    assert "Nothing removed" in declined.output
+    assert dump(db_path) == before

@@ -308,6 +308,14 @@ def test_a_failing_source_changes_nothing_and_says_why(run, tvmaze, clock, break
     assert preview(run, "2023-10-01T00:02:00Z", "2023-10-12T00:00:00Z") == []
 
 
+def test_a_title_taken_already_is_refused_with_a_hint(run):
+    run("show", "add", "Under the Dome")
+    taken = run("show", "import", "tvmaze:1", ok=False)
+    assert 'A show called "Under the Dome" exists already' in taken.stderr
+    assert "--show TITLE" in taken.stderr
+    assert "Imported UTD (CBS)" in run("show", "import", "tvmaze:1", "--show", "UTD").stdout
+
+
 def test_429_waits_for_retry_after(run, tvmaze):
     tvmaze.rate_limit, tvmaze.rate_window, tvmaze.retry_after = 1, 1.0, 1
     assert "Imported Under the Dome" in run("show", "import", "imdb:tt1553656").stdout
@@ -343,3 +351,16 @@ def test_a_malformed_feed_imports_nothing(run, feeds):
     result = run("show", "import", f"ics:{feeds.base_url}/feed/malformed.ics", ok=False)
     assert "the feed is not a valid iCalendar file. Nothing was imported." in result.stderr
     assert json.loads(run("show", "list", "--json").stdout) == []
+
+
+def test_a_feeds_key_is_never_shown_to_members(run, feeds, clock):
+    # Sonarr's feed URL carries its API key (`?apikey=`): what members see of the link
+    # (`schedule`, text and JSON) names the feed without it.
+    url = f"{feeds.base_url}/feed/sonarr.ics?apikey=s3cr3t-sonarr-key"
+    imported = run("show", "import", f"ics:{url}", "--show", FAM, "--tz", "America/New_York")
+    text = run("schedule", FAM).stdout
+    as_json = run("schedule", FAM, "--json").stdout
+    for answer in (imported.stdout, text, as_json):
+        assert "s3cr3t" not in answer, answer
+    assert f"{feeds.base_url}/feed/sonarr.ics" in text
+    assert "not modified" in run("sources", "sync").stdout  # the link itself keeps the key

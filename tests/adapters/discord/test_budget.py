@@ -63,7 +63,7 @@ async def test_per_route_429s_count_but_do_not_stop_the_platform(api: FakeDiscor
 
 async def test_a_fan_out_does_not_sweep_the_bucket_table_per_channel(monkeypatch) -> None:
     """Each channel is a route bucket in discord.py; its sweep of idle buckets runs over the
-    whole table whenever a bucket is added. Ours sweeps when the table has doubled."""
+    whole table whenever a bucket is added. Ours sweeps at most every few seconds."""
     checks = 0
     original = Ratelimit.is_inactive
 

@@ -4,11 +4,13 @@ how every failure is classified for the delivery engine."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from adapters.discord.sender import DiscordSender, nonce_for
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
 from bot.sender import (
@@ -43,7 +45,8 @@ def delivery(
         release_at=datetime(2023, 11, 10, 2, 0, tzinfo=UTC),
         mention=mention,
     )
-    return Delivery(1, "episode:1:release", ChannelRef("discord", GUILD, channel), message, key)
+    return Delivery(1, NotificationKey.release(1), ChannelRef("discord", GUILD, channel), message,
+                    key, due_at=message.release_at)  # fmt: skip
 
 
 @pytest.fixture
@@ -205,7 +208,7 @@ async def test_a_connection_failure_is_transient(api):
 
 
 async def test_not_a_discord_channel_is_permanent(sender):
-    bad = Delivery(1, "k", ChannelRef("slack", "T1", "C1"), delivery().message, "k")
+    bad = replace(delivery(), channel=ChannelRef("slack", "T1", "C1"))
     with pytest.raises(PermanentSendError):
         await sender.send(bad)
 

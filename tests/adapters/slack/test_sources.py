@@ -38,3 +38,16 @@ async def test_members_cannot_import(slack: SlackHarness, tvmaze) -> None:
     answer = await slack.slash("admin show import tvmaze:1", user="UMEMBER")
     assert "Only workspace admins and owners" in answer["text"]
     assert tvmaze.fake.requests == []
+
+
+async def test_a_workspace_admin_cannot_point_the_bot_at_a_private_network(
+    slack: SlackHarness, tvmaze
+) -> None:
+    for url in (
+        "http://127.0.0.1:8080/status",
+        "http://169.254.169.254/latest/",
+        "http://10.0.0.7/x.ics",
+    ):
+        answer = await slack.slash(f"admin show import ics:{url} --show X", user="UADMIN")
+        assert "is not a public address" in answer["text"], answer["text"]
+    assert slack.store.visible_shows(None) == []
