@@ -15,7 +15,6 @@ episode. Parsed with `icalendar`; recurring events expanded with `recurring-ical
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ import recurring_ical_events
 
 from bot.errors import InvalidInput
 from bot.schedule import load_zone
+from bot.sources.addresses import NOT_PUBLIC, is_public_address
 from bot.sources.base import Fetched, HttpClient, SourceEpisode, SourceError, SourceLink, SourceShow
 
 # How far around now recurring events are expanded (an endless RRULE must stop somewhere).
@@ -60,7 +60,10 @@ def feed_url(text: str) -> str:
 async def check_public_feed(url: str) -> None:
     """Refuse a feed whose host is (or resolves to) a private, loopback, link-local or
     reserved address: a server's admin must not make the bot read the operator's own
-    network (the bot's /status, a cloud metadata service). The operator's CLI may."""
+    network (the bot's /status, a cloud metadata service). The operator's CLI may.
+
+    This is the import's early, clear answer; what enforces it is the HTTP client chat
+    feeds are read with, which checks the address it actually connects to."""
     host = urlsplit(url).hostname or ""
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None)
@@ -69,11 +72,10 @@ async def check_public_feed(url: str) -> None:
             "source", f"The feed's host {host[:80]!r} cannot be found.", hint="Check the address."
         ) from None
     for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if not ip.is_global:
+        if not is_public_address(str(address[0])):
             raise InvalidInput(
                 "source",
-                f"The feed's host {host[:80]!r} is not a public address.",
+                f"The feed's host {host[:80]!r} {NOT_PUBLIC}.",
                 hint="Only the bot's operator can import a feed from a private network.",
             )
 
