@@ -269,6 +269,11 @@ class SubscriptionStore(Protocol):
         (follows, unsent DMs)."""
         ...
 
+    def subscription_counts(self, show_ids: Sequence[int], *, cap: int) -> dict[int, int]:
+        """Subscriptions per show, counted only up to `cap` + 1: enough to tell a show that
+        fits in a page of `cap` from a bigger one (planning pages take turns between them)."""
+        ...
+
 
 class DigestStore(Protocol):
     """Channels' weekly digests."""

@@ -1862,6 +1862,17 @@ class SqliteStore:
             )
             return released
 
+    def subscription_counts(self, show_ids: Sequence[int], *, cap: int) -> dict[int, int]:
+        """Subscriptions per show (paused ones included), counted only up to `cap` + 1: enough
+        to tell a show that fits in a page of `cap` from a bigger one, from the index alone."""
+        return {
+            show_id: self._tuples(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions WHERE show_id = ? LIMIT ?)",
+                [show_id, cap + 1],
+            )[0][0]
+            for show_id in show_ids
+        }
+
     def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
         """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
         of drops planned together come out interleaved (jobs/fairness.py)."""
