@@ -322,6 +322,7 @@ class SourceService:
         if not linked:
             return []
         now = self.clock.now()
+        self.store.set_next_sync([link.show_id for link in linked], now + self.intervals.updates)
         last = self.store.get_meta(UPDATES_POLLED_KEY)
         age = now - datetime.fromisoformat(last) if last else timedelta(days=365)
         period = "month"
@@ -363,28 +364,27 @@ class SourceService:
 
     async def refresh_feeds(self) -> list[SyncOutcome]:
         """Re-read every linked iCalendar feed (a conditional request: 304 costs nothing)."""
-        return [await self.sync_show(link.show_id) for link in self.store.linked_sources("ics")]
+        linked = self.store.linked_sources("ics")
+        next_run = self.clock.now() + self.intervals.feeds
+        self.store.set_next_sync([link.show_id for link in linked], next_run)
+        return [await self.sync_show(link.show_id) for link in linked]
 
     # ------------------------------------------------------------------ status
 
     def status(self) -> list[dict[str, Any]]:
-        """Each linked show: its source, last sync, result and next run (JSON-able)."""
+        """Each linked show: its source, last sync, result and next run (JSON-able).
+
+        The next run is the one `run`'s jobs recorded when they last looked at the show
+        (`next_run_at`, null before they ever did); `next_run` says it in words, and that
+        it happens only while `run` is running (this command cannot know whether it is).
+        """
         now = self.clock.now()
         linked = self.store.linked_sources()
         shows = {show.id: show for show in self.store.visible_shows(None)}
         upcoming = self.store.next_release_by_show([link.show_id for link in linked], now)
-        polled = self.store.get_meta(UPDATES_POLLED_KEY)
-        next_poll = datetime.fromisoformat(polled) + self.intervals.updates if polled else now
         rows = []
         for link in linked:
-            if link.kind == "tvmaze":
-                candidates = [next_poll]
-                if link.show_id in upcoming:
-                    candidates.append(max(now, upcoming[link.show_id] - self.intervals.before_drop))
-                next_run = min(candidates)
-            else:
-                last = link.last_attempt_at
-                next_run = last + self.intervals.feeds if last else now
+            next_run = self._next_run(link, upcoming.get(link.show_id), now)
             rows.append(
                 {
                     "show": shows[link.show_id].title if link.show_id in shows else link.show_id,
@@ -396,9 +396,32 @@ class SourceService:
                     "result": "failed" if link.last_error else link.last_result,
                     "error": link.last_error,
                     "next_run_at": _iso(next_run),
+                    "next_run": (
+                        f"{_iso(next_run)}, while `run` is running ({self._cadence(link)})"
+                        if next_run
+                        else f"when `run` is running: {self._cadence(link)}"
+                    ),
                 }
             )
         return rows
+
+    def _next_run(self, link: SourceLink, drop: datetime | None, now: datetime) -> datetime | None:
+        """The recorded next poll, or the refresh before the next drop if that comes first."""
+        if link.next_sync_at is None:  # `run`'s jobs have not looked at this show yet
+            return None
+        if link.kind == "tvmaze" and drop is not None:
+            window_opens = drop - self.intervals.before_drop
+            if link.last_attempt_at is None or link.last_attempt_at < window_opens:
+                return min(link.next_sync_at, max(now, window_opens))
+        return link.next_sync_at
+
+    def _cadence(self, link: SourceLink) -> str:
+        if link.kind == "tvmaze":
+            return (
+                f"TVmaze's changes every {_duration(self.intervals.updates)}, and once in "
+                f"the {_duration(self.intervals.before_drop)} before each drop"
+            )
+        return f"every {_duration(self.intervals.feeds)}"
 
 
 def format_status(rows: list[dict[str, Any]]) -> str:
@@ -413,12 +436,17 @@ def format_status(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  FAILED: {row['error']} (the catalog was left as it was)")
         else:
             lines.append(f"  result: {row['result'] or '-'}")
-        lines.append(f"  next run: {row['next_run_at']}")
+        lines.append(f"  next run: {row['next_run']}")
     return "\n".join(lines)
 
 
 def _iso(instant: datetime | None) -> str | None:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
+
+
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60:g} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _source_name(link: SourceLink | None) -> str:

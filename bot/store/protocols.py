@@ -461,7 +461,9 @@ class SourceStore(Protocol):
 
     def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None: ...
 
-    def set_next_sync(self, show_id: int, at: datetime | None) -> None: ...
+    def set_next_sync(self, show_ids: list[int], at: datetime | None) -> None:
+        """When `run`'s source jobs will next look at these shows (`sources status`)."""
+        ...
 
     def release_holds(
         self,

@@ -1807,12 +1807,14 @@ class SqliteStore:
                 [to_db_time(now), error[:500], show_id],
             )
 
-    def set_next_sync(self, show_id: int, at: datetime | None) -> None:
+    def set_next_sync(self, show_ids: list[int], at: datetime | None) -> None:
+        """When `run`'s source jobs will next look at these shows (`sources status`)."""
         with self._write():
-            self._exec(
-                "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
-                [at and to_db_time(at), show_id],
-            )
+            for show_id in show_ids:
+                self._exec(
+                    "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
+                    [at and to_db_time(at), show_id],
+                )
 
     def release_holds(
         self,
