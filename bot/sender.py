@@ -19,6 +19,7 @@ registered for the channel's platform and interprets the outcome:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.messages import Message
@@ -36,6 +37,9 @@ class Delivery:
     # Stable across retries and restarts: Discord's message nonce (<= 25 chars), Slack's
     # message metadata. The same delivery always carries the same idempotency key.
     idempotency_key: str
+    # When the row fell due: the engine never posts it earlier, so a search of the channel for
+    # an earlier attempt need not look further back (less a margin for clock skew).
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ class PermanentSendError(SendError):
         super().__init__(reason)
 
 
+class CannotTellError(SendError):
+    """`find_sent` read what it may read (one page of the channel's history) and neither found
+    the post nor can rule it out: the channel was too busy since the row fell due. The engine
+    then sends again (the idempotency key is the only defence left) and `status` counts it."""
+
+
 class SenderUnavailableError(TransientSendError):
     """The platform rejects the bot's credentials: every channel would fail alike."""
 
@@ -82,8 +92,10 @@ class Sender(Protocol):
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """After a crash mid-send: the receipt if the platform already shows this delivery.
 
-        Called only for rows left in the `sending` state. Return None when the platform cannot
-        tell or has no such post; the engine then calls `send` again, which the idempotency key
-        keeps from producing a visible duplicate where the platform supports it.
+        Called before a row whose outcome is unknown is sent again: a row left `sending` by a
+        runner that is gone (a crash, a kill, a takeover), or a retry after an error that may
+        have come after the platform accepted the post (a timeout). Return None when the
+        platform has no such post, raise `CannotTellError` when the read could not cover the
+        time since the row fell due, `TransientSendError` when it cannot be read right now.
         """
         ...

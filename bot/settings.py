@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
 
+    # Seconds without a heartbeat after which another `run` may take over the delivery lease.
+    episode_bot_lease_seconds: float = Field(30.0, ge=3, le=3600)
+
     @field_validator(
         "discord_token",
         "discord_application_id",

@@ -5,6 +5,9 @@ and every adapter whose credentials are set (the local console when none are). A
 adapter module is imported only when that platform is configured, so a console-only install
 never loads discord.py or slack-bolt code paths.
 
+A runner whose delivery lease was taken over (it was paused past the lease's stale time and
+another `run` started) stops delivering at once and exits with code 3 (jobs/lease.py).
+
 Shutdown (SIGINT/SIGTERM): the engine claims nothing new, sends in flight finish, rows it had
 claimed but not started go back to pending; a row whose send was cut short stays `sending`
 and the next start-up's `recover()` resolves it without a visible duplicate.
@@ -38,6 +41,7 @@ from jobs.scheduler import DropScheduler
 log = logging.getLogger("episode_bot")
 
 SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
+EXIT_LEASE_LOST = 3  # another runner took the delivery lease over: this one stopped
 
 HOW_TO_ADD_PLATFORMS = (
     "No Discord or Slack credentials are set: running with the local console only.\n"
@@ -200,7 +204,8 @@ async def main(
                 hook()
 
     commands = Commands(store, clock, on_change=on_change)
-    lease = RunnerLease(store)
+    lease = RunnerLease(store, stale_after=settings.episode_bot_lease_seconds)
+    lease.on_lost(lambda _reason: stop_event.set())
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
@@ -215,6 +220,7 @@ async def main(
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
         limiters={platform: limiter_for(platform) for platform in senders},
+        lease=lease,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     loop = asyncio.get_running_loop()
@@ -226,9 +232,7 @@ async def main(
             await adapter.start()
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
-        recovered = await engine.recover()
-        if recovered:
-            log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
+        await engine.recover()
         drop_scheduler.start()
         log.info(
             "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
@@ -237,6 +241,9 @@ async def main(
             settings.episode_bot_grace_hours,
         )
         await stop_event.wait()
+        if lease.lost_reason is not None:
+            log.error("another runner delivers now; exiting (%s)", lease.lost_reason)
+            return EXIT_LEASE_LOST
         log.info("stopping: letting in-flight posts finish")
         return 0
     finally:

@@ -2,10 +2,18 @@
 
 A row moves pending -> sending -> sent | failed, or back to pending with a later
 `next_attempt_at` after a transient error. Claiming (pending -> sending) is one
-transaction, so two processes never send one row. A crash leaves a row in `sending`: at
-start-up `recover()` asks the platform whether the post is there (Slack: message
-metadata) and otherwise sends it again under the same idempotency key (Discord: the
-message nonce with enforce_nonce), so the reader never sees it twice.
+transaction, so two processes never send one row. Every change is fenced by the runner
+lease's generation (jobs/lease.py): a runner that was paused and superseded changes nothing,
+and it reads the lease again before each send.
+
+A crash leaves a row in `sending`; the next holder of the lease (a higher generation)
+`recover()`s it at once: it asks the platform whether the post is there (Discord: the outbox
+key in the embed footer; Slack: message metadata) and otherwise sends it again under the same
+idempotency key (Discord's nonce is a first line of defence that lasts minutes).
+
+A result the database refuses (disk full, locked, I/O error) is kept in memory, in order, and
+written again with back-off; until all are written nothing is claimed or sent, so no row is
+left in `sending` by our own storage error.
 
 The engine knows platforms only through `bot.sender.Sender`.
 """
@@ -13,9 +21,11 @@ The engine knows platforms only through `bot.sender.Sender`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,13 +33,16 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.sender import (
+    CannotTellError,
     Delivery,
     PermanentSendError,
     Sender,
+    SendError,
     SenderUnavailableError,
     TransientSendError,
 )
-from bot.store import OutboxRow, Store
+from bot.store import FencedOut, OutboxRow, Store, StoreUnavailable
+from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 
@@ -62,9 +75,8 @@ class RetryPolicy:
         return max(0.5, rand() * ceiling)
 
 
-# No send takes this long (discord.py waits out rate limits up to 30 s, slack_sdk up to 5 s,
-# HTTP timeouts are 60 s): a row in `sending` for longer lost its result.
-STUCK_SENDING = timedelta(minutes=10)
+KEPT_RETRY_FIRST = 0.5  # seconds before writing kept results again; doubles up to the cap
+KEPT_RETRY_MAX = 5.0  # so every kept result is written within seconds of the disk recovering
 
 
 def idempotency_key(row_id: int) -> str:
@@ -73,6 +85,13 @@ def idempotency_key(row_id: int) -> str:
 
 
 class DeliveryEngine:
+    """Sends claimed rows and records each result, fenced by the runner lease.
+
+    `lease`: the runner lease whose generation fences every outbox change; without one the
+    engine takes the lease itself on first use (a test, a benchmark). `sleep` waits between
+    attempts to write kept results (tests pass one that moves their clock instead).
+    """
+
     def __init__(
         self,
         store: Store,
@@ -85,6 +104,8 @@ class DeliveryEngine:
         batch_size: int = 500,
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
+        lease: RunnerLease | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -95,15 +116,30 @@ class DeliveryEngine:
         self.batch_size = batch_size
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
+        self.sleep = sleep
         self._semaphores = {
             platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
             for platform, sender in self.senders.items()
         }
         self._stopping = False
+        # Results the store refused (disk full, locked, I/O error), oldest first: each is
+        # written before anything new is claimed or sent.
+        self._kept: deque[Callable[[], None]] = deque()
+        self._storage_lock = asyncio.Lock()
+        self._storage_delay = KEPT_RETRY_FIRST
+        self._storage_down_since: datetime | None = None
+        self.lease = lease
+        if lease is not None:
+            lease.on_lost(self._lease_lost)
 
     @property
     def platforms(self) -> list[str]:
         return sorted(self.senders)
+
+    @property
+    def kept_results(self) -> int:
+        """Results waiting in memory for the database to take them."""
+        return len(self._kept)
 
     def stop(self) -> None:
         """Finish the sends in flight, claim nothing new, release claimed rows not started."""
@@ -118,8 +154,8 @@ class DeliveryEngine:
         (Slack's 3-second acknowledgement, Discord's heartbeat).
         """
         result = PassResult()
-        # A row stuck in `sending` (its result could not be written) is picked up again.
-        await self.recover(older_than=STUCK_SENDING)
+        # Rows a runner that is gone (its generation is over) left in `sending`.
+        await self.recover()
         now = self.clock.now()
         loop = asyncio.get_running_loop()
         page_written = asyncio.Event()
@@ -150,51 +186,87 @@ class DeliveryEngine:
         return result
 
     async def drain(self, result: PassResult | None = None) -> PassResult:
-        """Send every row that is due by the clock, batch by batch."""
+        """Send every row that is due by the clock, batch by batch.
+
+        Nothing is claimed while results are kept (the database refused them): they are
+        written first, however long the database takes to come back.
+        """
         result = result or PassResult()
         while not self._stopping:
-            rows = self.store.claim_due(
-                self.clock.now(), platforms=self.platforms, limit=self.batch_size
-            )
+            if not await self._storage_ready():
+                break
+            try:
+                rows = self.store.claim_due(
+                    self.clock.now(),
+                    platforms=self.platforms,
+                    limit=self.batch_size,
+                    generation=self._generation(),
+                )
+            except StoreUnavailable as error:
+                await self._storage_failed(error)
+                continue
+            except FencedOut as error:
+                self._lease_lost(str(error))
+                break
+            self._storage_recovered()
             if not rows:
                 break
             await asyncio.gather(*(self._send_row(row, result) for row in rows))
+        await self._storage_ready()  # a pass never ends with a result only in memory
         return result
 
-    async def recover(self, *, older_than: timedelta | None = None) -> int:
-        """Resolve rows a crash (or a failed write) left in `sending`.
+    async def recover(self) -> int:
+        """Resolve the rows a runner that is gone left in `sending`.
 
-        At start-up every such row is orphaned (one engine per database: the runner lease);
-        during a run, only rows untouched for `older_than`. Each is marked sent if the
-        platform has the post; otherwise it goes back to pending for a resend, which the
-        idempotency key keeps from showing twice. When the platform cannot tell right now
-        (Slack's history is rate-limited), the row waits and keeps its attempt count, so the
-        retry looks again before posting.
+        A row claimed under an earlier lease generation is orphaned as soon as that generation
+        is over (a crash, a kill, a takeover from a paused process): there is no timer to wait
+        for. Each is marked sent if the platform has the post; otherwise it goes back to
+        pending for a resend. When the platform cannot tell right now (Slack's history is
+        rate-limited), the row waits and keeps its attempt count, so the retry looks again
+        before posting.
         """
-        now = self.clock.now()
-        stale_before = now - older_than if older_than is not None else None
-        resolved = 0
-        for row in self.store.rows_in_state(
-            "sending", platforms=self.platforms, updated_before=stale_before
-        ):
+        if not await self._storage_ready():
+            return 0
+        try:
+            orphans = self.store.adopt_orphans(
+                platforms=self.platforms, generation=self._generation()
+            )
+        except StoreUnavailable as error:
+            log.warning("cannot look for interrupted posts yet: %s", error)
+            return 0
+        except FencedOut as error:
+            self._lease_lost(str(error))
+            return 0
+        generation = self._generation()
+        for row in orphans:
+            now = self.clock.now()
             sender = self.senders[row.channel.platform]
             try:
                 receipt = await sender.find_sent(self._delivery(row))
             except TransientSendError as error:
                 log.warning("cannot check outbox row %s yet: %s", row.id, error.reason)
                 wait = max(1, math.ceil(error.retry_after or 60))
-                self.store.mark_retry(row.id, error.reason, now + timedelta(seconds=wait), now)
-                resolved += 1
+                self._record(functools.partial(
+                    self.store.mark_retry, row.id, error.reason, now + timedelta(seconds=wait),
+                    now, generation=generation,
+                ))  # fmt: skip
                 continue
-            except PermanentSendError as error:
+            except SendError as error:  # cannot tell, or cannot read: the resend decides
                 log.warning("cannot check outbox row %s: %s; sending again", row.id, error)
                 receipt = None
             if receipt is not None:
-                self.store.mark_sent(row.id, receipt.platform_message_id, now)
+                self._record(functools.partial(
+                    self.store.mark_sent, row.id, receipt.platform_message_id, now,
+                    generation=generation,
+                ))  # fmt: skip
             else:
-                self.store.release_sending([row.id], now)
-            resolved += 1
-        return resolved
+                self._record(
+                    functools.partial(self.store.release_sending, [row.id], now,
+                                      generation=generation)
+                )  # fmt: skip
+        if orphans:
+            log.info("recovered %d post(s) a runner that is gone left unfinished", len(orphans))
+        return len(orphans)
 
     def next_wakeup(self) -> datetime | None:
         """When a pending retry becomes due (the scheduler sets a job for it)."""
@@ -205,28 +277,39 @@ class DeliveryEngine:
     async def _send_row(self, row: OutboxRow, result: PassResult) -> None:
         platform = row.channel.platform
         sender = self.senders[platform]
+        generation = self._generation()
         async with self._semaphores[platform]:
-            if self._stopping:  # claimed, never started: give it back for the next run
-                self.store.release_sending([row.id], self.clock.now())
-                return
             limiter = self.limiters.get(platform)
-            if limiter is not None:
+            if limiter is not None and not self._stopping:
                 await limiter.acquire(row.channel)
-                if self._stopping:
-                    self.store.release_sending([row.id], self.clock.now())
-                    return
+            if self._stopping:  # claimed, never started: give it back for the next run
+                self._give_back(row)
+                return
             delivery = self._delivery(row)
             release_at = delivery.message.release_at
             if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
                 # Held up (retries, a long queue) until its drop: a late reminder is noise.
-                self.store.mark_skipped(row.id, "the drop has already happened", self.clock.now())
+                self._record(functools.partial(
+                    self.store.mark_skipped, row.id, "the drop has already happened",
+                    self.clock.now(), generation=generation,
+                ))  # fmt: skip
                 return
+            unchecked = False
             try:
                 receipt = None
                 if row.attempts > 1:
                     # An earlier attempt may have reached the platform before it failed (a
                     # timeout, a reset connection): look before posting again.
-                    receipt = await sender.find_sent(delivery)
+                    try:
+                        receipt = await sender.find_sent(delivery)
+                    except CannotTellError as error:
+                        log.warning("sending outbox row %s again unchecked: %s", row.id, error)
+                        unchecked = True
+                # Last look before the post leaves: a runner paused since its claim (SIGSTOP,
+                # a VM migration) must not post what the runner that took over now owns. No
+                # await between this check and the request.
+                if receipt is None and not await self._may_send(row):
+                    return
                 if receipt is None:
                     receipt = await sender.send(delivery)
             except SenderUnavailableError as error:
@@ -251,8 +334,33 @@ class DeliveryEngine:
                 log.exception("unexpected error sending outbox row %s", row.id)
                 self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
                 return
-        self.store.mark_sent(row.id, receipt.platform_message_id, self.clock.now())
+        self._record(functools.partial(
+            self.store.mark_sent, row.id, receipt.platform_message_id, self.clock.now(),
+            generation=generation, unchecked=unchecked,
+        ))  # fmt: skip
         result.sent += 1
+
+    async def _may_send(self, row: OutboxRow) -> bool:
+        """True when this runner may post `row` now: its results are all written and its
+        lease generation is still the current one (read from the store, not remembered)."""
+        while True:
+            if self._stopping or not await self._storage_ready():
+                if not self._lost:
+                    self._give_back(row)
+                return False
+            try:
+                current = self._lease().still_current()
+            except StoreUnavailable as error:
+                await self._storage_failed(error)
+                continue
+            if not current:
+                log.warning("not sending outbox row %s: this runner's lease is over", row.id)
+            return current
+
+    def _give_back(self, row: OutboxRow) -> None:
+        self._record(functools.partial(
+            self.store.release_sending, [row.id], self.clock.now(), generation=self._generation()
+        ))  # fmt: skip
 
     def _retry_or_give_up(
         self,
@@ -264,19 +372,25 @@ class DeliveryEngine:
         counts: bool = True,
     ) -> None:
         now = self.clock.now()
+        generation = self._generation()
         if counts and row.attempts >= self.retry.max_attempts:
             log.error(
                 "giving up on outbox row %s (%s to %s) after %s attempts: %s",
                 row.id, row.notification_key, row.channel, row.attempts, reason,
             )  # fmt: skip
-            self.store.mark_failed(row, f"gave up after {row.attempts} attempts: {reason}", now,
-                                   pause=False)  # fmt: skip
+            self._record(functools.partial(
+                self.store.mark_failed, row, f"gave up after {row.attempts} attempts: {reason}",
+                now, pause=False, generation=generation,
+            ))  # fmt: skip
             result.failed += 1
             return
         # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
         # and the retry would spin inside the same pass.
         delay = max(1, math.ceil(self.retry.delay(row.attempts, retry_after, self.rand)))
-        self.store.mark_retry(row.id, reason, now + timedelta(seconds=delay), now)
+        self._record(functools.partial(
+            self.store.mark_retry, row.id, reason, now + timedelta(seconds=delay), now,
+            generation=generation,
+        ))  # fmt: skip
         result.retrying += 1
 
     async def _fail(self, row: OutboxRow, reason: str, result: PassResult, *, pause: bool) -> None:
@@ -284,12 +398,96 @@ class DeliveryEngine:
             "permanent failure posting %s to %s: %s%s",
             row.notification_key, row.channel, reason, "; subscription paused" if pause else "",
         )  # fmt: skip
-        self.store.mark_failed(row, reason, self.clock.now(), pause=pause)
+        self._record(functools.partial(
+            self.store.mark_failed, row, reason, self.clock.now(), pause=pause,
+            generation=self._generation(),
+        ))  # fmt: skip
         result.failed += 1
         if self.on_permanent_failure is not None:
             outcome = self.on_permanent_failure(row, reason)
             if asyncio.iscoroutine(outcome):
                 await outcome
+
+    # ------------------------------------------------------------------ lease and storage
+
+    def _lease(self) -> RunnerLease:
+        if self.lease is None:  # a test or a benchmark: hold the lease for the engine's life
+            self.lease = RunnerLease(self.store)
+            self.lease.on_lost(self._lease_lost)
+            self.lease.acquire("this delivery engine")
+        return self.lease
+
+    def _generation(self) -> int:
+        return self._lease().generation
+
+    @property
+    def _lost(self) -> bool:
+        return self.lease is not None and self.lease.lost_reason is not None
+
+    def _lease_lost(self, reason: str) -> None:
+        """Our generation is over: claim nothing, send nothing, write nothing more."""
+        self._stopping = True
+        if self.lease is not None:
+            self.lease.lose(reason)
+        if self._kept:
+            log.error(
+                "dropping %d result(s) this runner could not record: the runner that took "
+                "over finds those posts on the platform before sending them again",
+                len(self._kept),
+            )
+            self._kept.clear()
+
+    def _record(self, write: Callable[[], None]) -> None:
+        """Write a send's result now, or keep it (in order) when the database refuses it."""
+        if self._lost:
+            return
+        if self._kept:  # older results first
+            self._kept.append(write)
+            return
+        try:
+            write()
+        except StoreUnavailable as error:
+            log.error("cannot record a send's result (%s): kept in memory, retrying", error)
+            self._kept.append(write)
+        except FencedOut as error:
+            self._lease_lost(str(error))
+
+    async def _storage_ready(self) -> bool:
+        """Write every kept result, waiting with back-off while the database refuses them.
+        False when this runner must stop instead (its lease is over)."""
+        async with self._storage_lock:
+            while self._kept and not self._lost:
+                try:
+                    self._kept[0]()
+                except StoreUnavailable as error:
+                    await self._storage_failed(error)
+                    continue
+                except FencedOut as error:
+                    self._lease_lost(str(error))
+                    break
+                self._kept.popleft()
+                self._storage_recovered()
+        return not self._lost
+
+    async def _storage_failed(self, error: StoreUnavailable) -> None:
+        if self._storage_down_since is None:
+            self._storage_down_since = self.clock.now()
+            log.error(
+                "the database refuses writes (%s): nothing is claimed or sent until it takes "
+                "the %d result(s) kept in memory",
+                error, len(self._kept),
+            )  # fmt: skip
+        await self.sleep(self._storage_delay)
+        self._storage_delay = min(self._storage_delay * 2, KEPT_RETRY_MAX)
+
+    def _storage_recovered(self) -> None:
+        self._storage_delay = KEPT_RETRY_FIRST
+        if self._storage_down_since is not None and not self._kept:
+            log.warning(
+                "the database takes writes again (down since %s); kept results written",
+                self._storage_down_since.isoformat(),
+            )
+            self._storage_down_since = None
 
     @staticmethod
     def _delivery(row: OutboxRow) -> Delivery:
@@ -299,4 +497,5 @@ class DeliveryEngine:
             channel=row.channel,
             message=message_from_json(row.message),
             idempotency_key=idempotency_key(row.id),
+            due_at=row.due_at,
         )

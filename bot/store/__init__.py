@@ -5,9 +5,12 @@ default (sqlite-utils); a later backend lives beside it and passes the same cont
 (`tests/bot/store/`).
 """
 
+from bot.store.errors import FencedOut, StoreUnavailable
 from bot.store.sqlite import (
+    DELIVERY_LEASE,
     MIGRATIONS,
     OUTBOX_STATES,
+    LeaseRecord,
     NewNotification,
     OutboxRow,
     PlatformObject,
@@ -18,13 +21,17 @@ from bot.store.sqlite import (
 )
 
 __all__ = [
+    "DELIVERY_LEASE",
     "MIGRATIONS",
     "OUTBOX_STATES",
+    "FencedOut",
+    "LeaseRecord",
     "NewNotification",
     "OutboxRow",
     "PlatformObject",
     "SeasonEvent",
     "Store",
+    "StoreUnavailable",
     "from_db_time",
     "to_db_time",
 ]

@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import AlreadyExists
 from bot.models import Cadence, ChannelRef
-from bot.store import MIGRATIONS, NewNotification, Store
+from bot.store import DELIVERY_LEASE, MIGRATIONS, NewNotification, Store
 
 NOW = datetime(2023, 9, 13, tzinfo=UTC)
 
@@ -65,10 +65,12 @@ def test_outbox_insert_is_idempotent_per_subscription_and_key(store):
     )  # fmt: skip
     assert store.insert_notifications([row, row], NOW) == 1
     assert store.insert_notifications([row], NOW) == 0
-    claimed = store.claim_due(NOW, platforms=["console"])
+    generation = store.take_lease(DELIVERY_LEASE, expected_generation=0, holder="me", heartbeat=0)
+    claimed = store.claim_due(NOW, platforms=["console"], generation=generation)
     assert [r.notification_key for r in claimed] == ["episode:1:release"]
-    assert store.claim_due(NOW, platforms=["console"]) == []  # claimed rows are not re-claimed
-    store.mark_sent(claimed[0].id, "m1", NOW)
+    # claimed rows are not re-claimed
+    assert store.claim_due(NOW, platforms=["console"], generation=generation) == []
+    store.mark_sent(claimed[0].id, "m1", NOW, generation=generation)
     assert store.outbox_counts()["sent"] == 1
     # Unsubscribing removes the subscription's outbox rows with it.
     assert store.unsubscribe(ChannelRef.parse("console:general"), show, actor="t", now=NOW)

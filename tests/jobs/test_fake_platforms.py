@@ -22,7 +22,7 @@ from bot.store import Store
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import FakeSlackApi
 from jobs.delivery import DeliveryEngine
-from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
+from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START, claimed_by_a_crashed_runner
 
 DISCORD_CHANNELS = [str(1000 + n) for n in range(12)]
 SLACK_CHANNELS = [f"C{n:04d}" for n in range(12)]
@@ -144,7 +144,7 @@ async def test_slack_recover_finds_a_post_made_before_a_crash(store: Store, slac
     from jobs.outbox import materialize
 
     materialize(store, clock.now(), timedelta(hours=12))
-    claimed = store.claim_due(clock.now(), platforms=["slack"])
+    claimed = claimed_by_a_crashed_runner(store, clock.now(), ["slack"])
     # The process "dies" right after Slack accepted the first post.
     await sender.send(engine._delivery(claimed[0]))
     assert await engine.recover() == 2
