@@ -14,6 +14,16 @@ engine's limiter sits on top of that and decides how many sends run at once
   until an admin fixes it, so its subscription is paused.
 * 400 and other 4xx (e.g. 50035 Invalid Form Body: a payload Discord refuses) ->
   `PermanentSendError(pause=False)`: this post fails, the channel is fine, nothing pauses.
+
+Finding a post without the nonce. Discord keeps nonces for a few minutes only, so a row whose
+outcome is unknown for longer (a kill during a long outage, a paused runner taken over) could
+show twice on the nonce alone. Every post therefore carries its outbox key in the embed footer
+(`ref eb123`), and `find_sent` reads the channel's messages since the row fell due
+(`GET /channels/{id}/messages?after=<snowflake of the due time less a minute>&limit=100`, which
+needs Read Message History) and adopts the bot's own post with that footer. One page of 100
+is read: if the channel had 100 messages since the row fell due and none is ours,
+`CannotTellError` says so, and the engine resends under the nonce and counts it (`status`).
+Without Read Message History Discord answers an empty list: the check then finds nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -30,8 +41,9 @@ from discord.http import Route
 from pydantic import SecretStr
 
 from adapters.discord.endpoints import RedirectingHTTPClient
-from adapters.discord.render import render_message
+from adapters.discord.render import post_marker, render_message
 from bot.sender import (
+    CannotTellError,
     Delivery,
     PermanentSendError,
     SenderUnavailableError,
@@ -42,6 +54,8 @@ from bot.sender import (
 log = logging.getLogger(__name__)
 
 NONCE_LIMIT = 25  # Discord accepts a nonce of at most 25 characters
+HISTORY_LIMIT = 100  # Discord's largest page of channel messages
+HISTORY_MARGIN = timedelta(minutes=1)  # clock skew between us and Discord
 
 # Discord JSON error codes that mean "this channel will not take posts from us".
 _PERMANENT_CODES = {
@@ -92,7 +106,9 @@ class DiscordSender:
         self.max_concurrency = max_concurrency
         self.max_ratelimit_timeout = max_ratelimit_timeout
         self.timeout = timeout
+        self.history_limit = HISTORY_LIMIT
         self._http: RedirectingHTTPClient | None = None
+        self._bot_user_id: str | None = None
         self._login_lock = asyncio.Lock()
 
     def __repr__(self) -> str:  # never shows the token
@@ -115,7 +131,7 @@ class DiscordSender:
                 max_ratelimit_timeout=self.max_ratelimit_timeout,
             )
             try:
-                await http.static_login(self._token.get_secret_value())
+                me = await http.static_login(self._token.get_secret_value())
             except discord.LoginFailure:
                 await http.close()
                 raise SenderUnavailableError(_BAD_TOKEN) from None
@@ -123,6 +139,7 @@ class DiscordSender:
                 await http.close()
                 raise
             self._http = http
+            self._bot_user_id = str(me["id"])
 
     async def close(self) -> None:
         if self._http is not None:
@@ -140,10 +157,11 @@ class DiscordSender:
         """Post the message with `nonce` + `enforce_nonce`: a resend returns the first message.
 
         Safe to call again for the same delivery: Discord answers a repeated nonce (from the
-        same bot, within a few minutes) with the message it already created.
+        same bot, within a few minutes) with the message it already created; after that,
+        `find_sent` finds the post by the outbox key in its footer.
         """
         channel_id = _channel_id(delivery)
-        payload = render_message(delivery.message)
+        payload = render_message(delivery.message, ref=delivery.idempotency_key)
         payload["nonce"] = nonce_for(delivery.idempotency_key)
         payload["enforce_nonce"] = True
         if self._http is None:
@@ -151,7 +169,10 @@ class DiscordSender:
         assert self._http is not None
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
         try:
-            data = await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
+            # asyncio.timeout, not wait_for: no extra task, so the request leaves in the same
+            # loop step as the engine's last lease check.
+            async with asyncio.timeout(self.timeout):
+                data = await self._http.request(route, json=payload)
         except Exception as exc:
             mapped = _classify(exc, delivery)
             if mapped is None:
@@ -160,13 +181,35 @@ class DiscordSender:
         return SendReceipt(platform_message_id=str(data["id"]))
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
-        """Always None: Discord has no lookup by nonce, and none is needed.
-
-        After a crash the engine calls `send` again with the same idempotency key; Discord's
-        `enforce_nonce` returns the message created the first time instead of a second one.
-        That dedupe only lasts a few minutes on Discord's side, which covers a crash-restart;
-        a row stuck in `sending` for longer could show twice, the lesser evil next to losing it.
-        """
+        """The bot's earlier post of this delivery, found by the outbox key in its footer
+        among the channel's first 100 messages since the row fell due (module docstring)."""
+        channel_id = _channel_id(delivery)
+        if self._http is None:
+            await self.start()
+        assert self._http is not None
+        after = None
+        if delivery.due_at is not None:
+            after = discord.utils.time_snowflake(delivery.due_at - HISTORY_MARGIN, high=False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                messages = await self._http.logs_from(channel_id, self.history_limit, after=after)
+        except Exception as exc:
+            mapped = _classify(exc, delivery)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        marker = post_marker(delivery.idempotency_key)
+        for message in messages:
+            if str(message.get("author", {}).get("id")) != self._bot_user_id:
+                continue
+            if any((e.get("footer") or {}).get("text") == marker for e in message["embeds"]):
+                return SendReceipt(platform_message_id=str(message["id"]))
+        if len(messages) >= self.history_limit:
+            raise CannotTellError(
+                f"{len(messages)} messages in {delivery.channel} since "
+                f"{delivery.due_at.isoformat() if delivery.due_at else 'ever'} and none is "
+                f"the post of {delivery.notification_key}; it may be further on"
+            )
         return None
 
 

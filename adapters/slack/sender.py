@@ -24,8 +24,8 @@ internal and Marketplace apps keep Tier 3 (50+ per minute). Hence one small call
 fell due, not whatever the channel said last. The due time comes from the notification key
 (`…:release` is due at `message.release_at`, `…:before:1h` an hour earlier); for posts with no
 release time (announcements, trailers) `oldest` is left out and the newest 15 are read. If more
-than 15 messages arrived since and none is ours, `find_sent` cannot tell (logged) and returns
-None. A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
+than 15 messages arrived since and none is ours, `find_sent` cannot tell: it raises
+`CannotTellError`, the engine resends and `status` counts it (the same path as Discord's). A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
 posted twice meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):
@@ -62,6 +62,7 @@ from adapters.slack.render import render_message
 from bot.errors import BotError
 from bot.schedule import parse_durations
 from bot.sender import (
+    CannotTellError,
     Delivery,
     PermanentSendError,
     SenderUnavailableError,
@@ -302,13 +303,10 @@ class SlackSender:
             ):
                 return SendReceipt(platform_message_id=str(message["ts"]))
         if response.get("has_more"):
-            log.warning(
-                "find_sent cannot tell whether %s was posted to %s: more than %d messages "
-                "since %s; posting again may show it twice",
-                delivery.notification_key,
-                delivery.channel,
-                self.history_limit,
-                oldest.isoformat() if oldest else "ever",
+            raise CannotTellError(
+                f"more than {self.history_limit} messages in {delivery.channel} since "
+                f"{oldest.isoformat() if oldest else 'ever'} and none is the post of "
+                f"{delivery.notification_key}; posting again may show it twice"
             )
         return None
 
