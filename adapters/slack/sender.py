@@ -25,7 +25,8 @@ fell due, not whatever the channel said last. The due time comes from the notifi
 (`…:release` is due at `message.release_at`, `…:before:1h` an hour earlier); for posts with no
 release time (announcements, trailers) `oldest` is left out and the newest 15 are read. If more
 than 15 messages arrived since and none is ours, `find_sent` cannot tell: it raises
-`CannotTellError`, the engine resends and `status` counts it (the same path as Discord's). A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
+`CannotTellError`, the engine resends and `status` counts it (the same path as Discord's).
+A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
 posted twice meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):

@@ -248,3 +248,28 @@ async def test_a_season_move_leaves_posted_drops_where_they_were(world: World):
     assert reply.data["moved_episodes"] == 9
     airdates = [e["airdate"] for e in world.commands.schedule(OPERATOR, FAM).data["episodes"]]
     assert airdates[:3] == ["2023-11-10", "2023-11-10", "2023-11-17"]
+
+
+async def test_a_resend_the_platform_cannot_rule_out_is_counted_in_status(world: World):
+    from bot.sender import CannotTellError
+    from jobs.status import format_status, status_report
+
+    world.add_fam()
+    world.subscribe("busy")
+    world.clock.set(FAM_DROPS[0])
+    world.sender.fail = lambda _d: transient("timeout")
+    await world.engine.run_pass()  # the first attempt's outcome is unknown (a timeout)
+
+    async def too_busy(_delivery):
+        raise CannotTellError("100 messages in console:busy since the drop; none is ours")
+
+    world.sender.fail = lambda _d: None
+    world.sender.find_sent = too_busy  # type: ignore[method-assign]
+    world.clock.set(world.engine.next_wakeup())
+    result = await world.engine.run_pass()
+    assert result.sent == 1  # sent again: the nonce is all that is left
+    report = status_report(world.store, world.clock.now())
+    assert report["unchecked_resends"] == 1
+    assert report["delivery_lease"]["generation"] == 1
+    text = format_status(report)
+    assert "Sent again unchecked: 1" in text and "Delivery lease: generation 1" in text
