@@ -32,7 +32,7 @@ from bot.commands import Commands
 from bot.errors import BotError
 from bot.sender import Sender, SendError
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
@@ -289,6 +289,13 @@ def run(settings: Settings, **kwargs: Any) -> int:
         return 130
     except (BotError, SendError) as error:
         print(f"error: {getattr(error, 'reason', None) or error}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as error:
+        # Start-up could not take the lease: a process holds the database's write lock (a
+        # paused `run` mid-transaction keeps it until it resumes or dies), or the disk is full.
+        print(f"error: cannot write the database {settings.episode_bot_db} ({error}). Another "
+              "process may hold it locked (a stopped episode-bot?), or its disk is full.",
+              file=sys.stderr)  # fmt: skip
         return 2
     except (aiohttp.ClientError, OSError) as error:
         print(f"error: cannot reach a platform: {error}. Check the API base settings "

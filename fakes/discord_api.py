@@ -114,6 +114,8 @@ class FakeDiscord:
     Message history: `GET /channels/{id}/messages` with `before`/`after`/`around` and `limit`
     (1-100, default 50), newest first, as documented; `no_history` (channel ids) answers an
     empty list, as Discord does when the bot lacks Read Message History.
+    Fault loops (bench/chaos.py): `answer_delay` (seconds between storing a message and
+    answering), `on_message` (called with each message created).
     Nonces: `remember_nonces = False` turns the nonce memory off (a resend after Discord
     forgot the nonce, which it does after a few minutes, posts a second message).
     Failure injection: `unknown_channels` (404 10003), `missing_access` (403 50001),
@@ -146,6 +148,10 @@ class FakeDiscord:
         self.nonce_window = nonce_window
         self.remember_nonces = remember_nonces
         self.no_history: set[str] = set()  # channels where the bot lacks Read Message History
+        # A slow platform: a created message is stored at once, its answer sent this much later
+        # (the window in which a killed client has posted but not heard back).
+        self.answer_delay = 0.0
+        self.on_message: Callable[[dict[str, Any]], None] | None = None  # after each create
         self.guilds: dict[str, FakeGuild] = {g.id: g for g in guilds}
 
         self.unknown_channels: set[str] = set()
@@ -613,6 +619,10 @@ class FakeDiscord:
         self.messages[channel_id].append(message)
         if nonce is not None and body.get("enforce_nonce") and self.remember_nonces:
             self._nonces[str(nonce)] = (now, message)
+        if self.on_message is not None:
+            self.on_message(message)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return _json(message, headers=headers)
 
     async def _list_messages(self, request: web.Request) -> web.Response:
