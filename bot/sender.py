@@ -18,12 +18,25 @@ registered for the channel's platform and interprets the outcome:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.messages import Message
 from bot.models import ChannelRef
+
+
+def _always() -> bool:
+    return True
+
+
+# Set by the delivery engine for each send: may this process still post? The engine checks its
+# lease just before calling `send`; a sender calls this again at the last moment before its
+# request leaves (the Discord sender: as the bytes are written to the socket), so a runner that
+# was paused in between (SIGSTOP, a VM migration) and may have been taken over posts nothing.
+may_still_send: ContextVar[Callable[[], bool]] = ContextVar("may_still_send", default=_always)
 
 
 @dataclass(frozen=True)

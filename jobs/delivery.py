@@ -40,6 +40,7 @@ from bot.sender import (
     SendError,
     SenderUnavailableError,
     TransientSendError,
+    may_still_send,
 )
 from bot.store import FencedOut, OutboxRow, Store, StoreUnavailable
 from jobs.lease import RunnerLease
@@ -278,6 +279,7 @@ class DeliveryEngine:
         platform = row.channel.platform
         sender = self.senders[platform]
         generation = self._generation()
+        may_still_send.set(self._lease().fresh)  # this task's context: seen by the sender
         async with self._semaphores[platform]:
             limiter = self.limiters.get(platform)
             if limiter is not None and not self._stopping:
@@ -341,15 +343,15 @@ class DeliveryEngine:
         result.sent += 1
 
     async def _may_send(self, row: OutboxRow) -> bool:
-        """True when this runner may post `row` now: its results are all written and its
-        lease generation is still the current one (read from the store, not remembered)."""
+        """True when this runner may post `row` now: its results are all written and it
+        renewed its lease just now (the store refuses that once its generation is over)."""
         while True:
             if self._stopping or not await self._storage_ready():
                 if not self._lost:
                     self._give_back(row)
                 return False
             try:
-                current = self._lease().still_current()
+                current = self._lease().heartbeat()
             except StoreUnavailable as error:
                 await self._storage_failed(error)
                 continue

@@ -10,10 +10,15 @@ Fencing. A heartbeat proves nothing about a process that was paused (SIGSTOP, a 
 migration, a long GC pause, a laptop lid) and wakes up after another took over. So taking the
 lease bumps its generation, a fencing token: every outbox change a runner makes is applied
 only while its generation is still the lease's (the store checks it in the same statement),
-its heartbeat is refused once the generation is over, and the engine reads the lease again
-before each send. A runner that finds its generation over stops at once, says why in the log,
-and `run` exits with code 3 rather than standing by: its Discord gateway and Slack connection
-would otherwise answer commands twice beside the new holder's.
+its heartbeat is refused once the generation is over, and the engine renews the lease before
+each send. A pause can still fall between that renewal and the request leaving, so the sender
+asks once more as the bytes are written (`bot.sender.may_still_send` -> `fresh()`): a process
+whose last renewal is more than half the stale time old (by its monotonic clock, which runs on
+while it is stopped) posts nothing, and no other runner can have taken over sooner.
+
+A runner that finds its generation over stops at once, says why in the log, and `run` exits
+with code 3 rather than standing by: its Discord gateway and Slack connection would otherwise
+answer commands twice beside the new holder's.
 """
 
 from __future__ import annotations
@@ -90,10 +95,13 @@ class RunnerLease:
         *,
         wall_clock: Callable[[], float] = time.time,
         stale_after: float = STALE_AFTER,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.wall_clock = wall_clock
+        self.monotonic = monotonic
         self.stale_after = stale_after
+        self._renewed_at = 0.0
         self.token = uuid.uuid4().hex
         self.generation = 0  # 0: not taken yet
         self.lost_reason: str | None = None
@@ -125,6 +133,7 @@ class RunnerLease:
                 hint="Stop it first, or use another --db.",
             )
         self.generation, self.lost_reason = generation, None
+        self._renewed_at = self.monotonic()
         log.info("delivery lease taken: generation %d", generation)
         return generation
 
@@ -136,30 +145,30 @@ class RunnerLease:
     def held(self) -> bool:
         return self.generation > 0 and self.lost_reason is None
 
-    def still_current(self) -> bool:
-        """Read the lease: is our generation still the holder? (Raises `StoreUnavailable`
-        when the database cannot answer: the caller must not act as if it were.)"""
-        if not self.held:
-            return False
-        record = self.store.read_lease(DELIVERY_LEASE)
-        if record is None or record.generation != self.generation or not record.holder:
-            self.lose(_superseded(self.generation, record))
-            return False
-        return True
-
     def heartbeat(self) -> bool:
-        """Beat; False (and the lease counts as lost) when the store refuses it because our
-        generation is over."""
+        """Renew the lease: False (and the lease counts as lost) when the store refuses it
+        because our generation is over. Raises `StoreUnavailable` when the database cannot
+        answer: the caller must not act as if the lease were renewed.
+
+        The engine beats before each post too, so a superseded runner learns it before its
+        next send, not at its next periodic beat."""
         if not self.held:
             return False
         if self.store.renew_lease(
             DELIVERY_LEASE, generation=self.generation, heartbeat=self.wall_clock()
         ):
+            self._renewed_at = self.monotonic()
             return True
         self.lose("heartbeat refused: " + _superseded(
             self.generation, self.store.read_lease(DELIVERY_LEASE)
         ))  # fmt: skip
         return False
+
+    def fresh(self) -> bool:
+        """True while no other runner can have taken the lease over: it is held and was
+        renewed less than half the stale time ago, by this process's monotonic clock, which
+        keeps running while the process is stopped. Cheap: called as a request leaves."""
+        return self.held and self.monotonic() - self._renewed_at < self.stale_after / 2
 
     def lose(self, reason: str) -> None:
         """Our generation is over: stop everything that delivers (once)."""

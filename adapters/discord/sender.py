@@ -40,7 +40,7 @@ import discord
 from discord.http import Route
 from pydantic import SecretStr
 
-from adapters.discord.endpoints import RedirectingHTTPClient
+from adapters.discord.endpoints import RedirectingHTTPClient, RequestWithheld, guarded_connector
 from adapters.discord.render import post_marker, render_message
 from bot.sender import (
     CannotTellError,
@@ -49,6 +49,7 @@ from bot.sender import (
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
+    may_still_send,
 )
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class DiscordSender:
                 return
             http = RedirectingHTTPClient(
                 asyncio.get_running_loop(),
+                connector=guarded_connector(lambda: may_still_send.get()()),
                 api_base=self.api_base,
                 max_ratelimit_timeout=self.max_ratelimit_timeout,
             )
@@ -220,6 +222,15 @@ def _channel_id(delivery: Delivery) -> int:
     return int(channel.channel)
 
 
+def _withheld(exc: BaseException | None) -> bool:
+    """Did the last-moment lease guard stop this request (however aiohttp wrapped it)?"""
+    while exc is not None:
+        if isinstance(exc, RequestWithheld):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _retry_after(exc: discord.HTTPException) -> float | None:
     """Discord's wait after a 429 that outlasted discord.py's retries, from the headers."""
     response: Any = getattr(exc, "response", None)
@@ -259,6 +270,8 @@ def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
         return PermanentSendError(
             f"Discord refused the message ({status}, error {code})", pause=False
         )
+    if _withheld(exc):
+        return TransientSendError("not sent: this runner's delivery lease is no longer fresh")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TransientSendError("timed out talking to Discord")
     if isinstance(exc, aiohttp.ClientError | OSError):

@@ -175,3 +175,19 @@ async def test_rows_of_a_runner_that_is_gone_are_recovered_at_once(world: World)
     result = await world.engine.run_pass()
     assert sorted(world.sender.channels()) == ["a", "b"]
     assert result.sent == 1 and world.store.outbox_counts()["sent"] == 2
+
+
+def test_a_lease_not_renewed_for_half_its_stale_time_is_not_fresh(world: World):
+    """What the sender asks as a request leaves: a process stopped for long enough that
+    another could take over (its monotonic clock ran on) must not post on waking."""
+    monotonic, wall = WallClock(50.0), WallClock()
+    lease = RunnerLease(world.store, wall_clock=wall, stale_after=30, monotonic=monotonic)
+    lease.acquire()
+    assert lease.fresh()
+    monotonic.at += 14.9
+    assert lease.fresh()
+    monotonic.at += 0.2  # 15.1 s since the last renewal: a takeover is 15 s away at most
+    assert not lease.fresh()
+    assert lease.heartbeat() and lease.fresh()  # renewed
+    take_over(world.store, wall)
+    assert not lease.heartbeat() and not lease.fresh()  # superseded: never fresh again

@@ -70,6 +70,19 @@ def wrapped(world: World) -> tuple[DiskFillingStore, list[float]]:
     return DiskFillingStore(world.store), []
 
 
+def engine_on(store: DiskFillingStore, world: World, sender: FakeSender, sleep: Any) -> Any:
+    """The engine on the wrapped store, waiting through `sleep` (no real time passes)."""
+    lease = RunnerLease(world.store)
+    lease.acquire()
+    return DeliveryEngine(
+        store,  # type: ignore[arg-type]
+        {"console": sender},
+        world.clock,
+        lease=lease,
+        sleep=sleep,
+    )
+
+
 async def test_results_kept_while_the_disk_is_full_are_written_first(world: World):
     store, waits = wrapped(world)
     sender = Recorder(store, fill_on=2)
@@ -79,15 +92,7 @@ async def test_results_kept_while_the_disk_is_full_are_written_first(world: Worl
         if len(waits) == 4:
             store.full = False
 
-    lease = RunnerLease(world.store)
-    lease.acquire()
-    engine = DeliveryEngine(
-        store,
-        {"console": sender},
-        world.clock,
-        lease=lease,
-        sleep=backoff,  # type: ignore[arg-type]
-    )
+    engine = engine_on(store, world, sender, backoff)
     result = await engine.run_pass()
 
     assert sorted(sender.channels()) == ["a", "b", "c", "d"]  # each exactly once
@@ -116,15 +121,7 @@ async def test_nothing_is_claimed_while_the_disk_is_full(world: World):
         if len(waits) == 3:
             store.full = False
 
-    lease = RunnerLease(world.store)
-    lease.acquire()
-    engine = DeliveryEngine(
-        store,
-        {"console": sender},
-        world.clock,
-        lease=lease,
-        sleep=backoff,  # type: ignore[arg-type]
-    )
+    engine = engine_on(store, world, sender, backoff)
     from jobs.outbox import materialize
 
     materialize(world.store, FAM_DROPS[0], timedelta(hours=12))  # planned before the disk filled

@@ -19,6 +19,7 @@ from bot.sender import (
     SendError,
     SenderUnavailableError,
     TransientSendError,
+    may_still_send,
 )
 from fakes.discord_api import FakeDiscord
 from tests.adapters.discord.conftest import TOKEN
@@ -319,3 +320,16 @@ async def test_a_drop_for_many_channels_survives_429s_5xx_and_a_resend(api):
     assert api.status_counts[429] >= 5 and api.status_counts[503] == 4
     posts = api.requests_to("POST", "/messages$")
     assert all(p.json["nonce"] and p.json["enforce_nonce"] for p in posts)
+
+
+async def test_a_request_the_lease_guard_withholds_never_reaches_discord(api, sender):
+    """The engine's last word, asked as the bytes are written: a runner paused after its lease
+    check (and possibly taken over) posts nothing when it wakes up."""
+    await sender.send(delivery(key="eb1"))  # the connection is open and warm
+    may_still_send.set(lambda: False)
+    with pytest.raises(TransientSendError, match="no longer fresh"):
+        await sender.send(delivery(key="eb2"))
+    assert len(api.requests_to("POST", rf"^/channels/{CHANNEL}/messages$")) == 1
+    may_still_send.set(lambda: True)
+    await sender.send(delivery(key="eb3"))
+    assert api.message_count(CHANNEL) == 2
