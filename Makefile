@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench chaos lint format clean
+.PHONY: run test test-docker bench chaos lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "episode-bot needs Python >= 3.11"'
@@ -17,7 +17,10 @@ run: $(STAMP)
 	$(BIN)/episode-bot run
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not docker"
+
+test-docker: $(STAMP)
+	$(BIN)/python -m pytest -q -m docker tests/test_container.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,9 +1,10 @@
 """The local console adapter: the embedded default when no Discord/Slack credentials are set.
 
 Posts to `console:NAME` channels are printed to a stream (stdout). On a terminal, `run`
-also reads commands typed at a prompt and runs them through the same CLI commands (so the
-same core functions and validation) as the operator, so a new user can try everything
-without creating a Discord or Slack app.
+also reads commands typed at a prompt and runs them through the same CLI commands (built
+from the command catalogue, so the same core functions and validation) as the operator, on
+the database the bot runs on, so a new user can try everything without creating a Discord
+or Slack app.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot.catalogue import CATALOGUE
 from bot.messages import Message
 from bot.sender import Delivery, SendReceipt
 
@@ -34,6 +36,11 @@ def render(message: Message, channel: str) -> str:
     ]
     if fields:
         lines.append("    " + " | ".join(fields))
+    zone = ZoneInfo(message.timezone or "UTC")
+    for entry in message.entries:  # a digest: its times in the digest's own timezone
+        local = entry.at.astimezone(zone)
+        mark = f" ({entry.mark})" if entry.mark else ""
+        lines.append(f"    {local:%a %d %b %H:%M} {local.tzname()}  {entry.text}{mark}")
     if message.link:
         lines.append(f"    {message.link_label or 'Link'}: {message.link}")
     return "\n".join(lines)
@@ -69,10 +76,12 @@ class ConsoleAdapter:
         *,
         stream: TextIO | None = None,
         interactive: bool = False,
+        read_line: Callable[[], str | None] | None = None,
     ) -> None:
         self.sender = ConsoleSender(stream)
         self._run_command = run_command
         self._interactive = interactive and run_command is not None
+        self._read_line = read_line or _read_line
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -86,20 +95,32 @@ class ConsoleAdapter:
     async def _prompt_loop(self) -> None:
         print(
             'Type a command, e.g. `shows`, `schedule "For All Mankind"`, or `help`; '
-            "Ctrl-D leaves the prompt (the bot keeps running until Ctrl-C).",
+            "`quit` (or Ctrl-D) leaves the prompt, the bot keeps running until Ctrl-C.",
             flush=True,
         )
         while True:
-            line = await asyncio.to_thread(_read_line)
-            if line is None:
+            line = await asyncio.to_thread(self._read_line)
+            if line is None or line.strip().lower() in QUIT_WORDS:
+                print("Left the prompt; the bot keeps running until Ctrl-C.", flush=True)
                 return
             args = parse_console_line(line)
-            if args:
+            if args and self._run_command is not None:
                 await asyncio.to_thread(self._run_command, args)
 
 
+QUIT_WORDS = frozenset({"quit", "exit"})
+# Commands the running bot is doing itself (`run`, and `deliver`: a second engine in this
+# process would race the running one for the same posts).
+NOT_AT_THE_PROMPT = frozenset(command.words[0] for command in CATALOGUE if not command.in_prompt)
+# Global options of the CLI that pick another database than the bot's.
+DATABASE_OPTIONS = ("--db",)
+
+
 def parse_console_line(line: str) -> list[str]:
-    """Split a typed line like a shell would; `help` becomes `--help`."""
+    """Split a typed line like a shell would; `help` becomes `--help`.
+
+    Returns [] (after saying why on stderr) for what the prompt does not run.
+    """
     try:
         args = shlex.split(line)
     except ValueError as error:
@@ -107,9 +128,15 @@ def parse_console_line(line: str) -> list[str]:
         return []
     if args[:1] == ["help"]:
         args = [*args[1:], "--help"]
-    if args[:1] in (["run"], ["deliver"]):
-        # A second engine in this process would race the running one for the same posts.
+    if args[:1] and args[0] in NOT_AT_THE_PROMPT:
         print("error: the bot is already running and delivering.", file=sys.stderr)
+        return []
+    if any(arg.split("=", 1)[0] in DATABASE_OPTIONS for arg in args):
+        print(
+            "error: the prompt always uses the database the bot runs on; --db cannot switch "
+            "it here. For another database, run `episode-bot --db PATH ...` in a shell.",
+            file=sys.stderr,
+        )
         return []
     return args
 

@@ -5,6 +5,7 @@ python -m bench --only fanout         # Discord and Slack fan-out
 python -m bench --only discord --channels 1000 --rate 100
 python -m bench --only slack --slack-channels 1000 --slack-rate 50
 python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data set
+python -m bench --only sources        # 2,000 TVmaze-linked shows, 20 changed
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench.fanout import FanoutFigures, run_fanout, run_slack_fanout
+from bench.sources import SourceSyncFigures, run_source_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,6 +86,19 @@ def scale_rows(db: Path, reuse: bool) -> list[tuple[str, ...]]:
     ]  # fmt: skip
 
 
+def source_rows(f: SourceSyncFigures) -> list[tuple[str, ...]]:
+    return [
+        _row("TVmaze sync: linked / changed shows", f"{f.linked:,} / {f.changed}", "", None),
+        _row("  requests (updates + changed shows)", f"{f.requests}",
+             f"= 1 + {f.changed}", f.requests == 1 + f.changed),
+        _row("  shows synced", str(f.synced), str(f.changed), f.synced == f.changed),
+        _row("  wall at 20 calls / 10 s", f"{f.wall_s:.2f} s", f"bound {f.bound_s:.1f} s",
+             f.wall_s < f.bound_s + 5),
+        _row("  429 responses", str(f.status_429), "0", f.status_429 == 0),
+        _row("  linking 2,000 shows, no limit (set-up)", f"{f.import_s:.1f} s", "", None),
+    ]  # fmt: skip
+
+
 def print_table(rows: list[tuple[str, ...]]) -> None:
     header = ("figure", "value", "target", "")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
@@ -99,7 +114,7 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", choices=["fanout", "discord", "slack", "scale"],
+        "--only", choices=["fanout", "discord", "slack", "scale", "sources"],
         help="fanout = the Discord and the Slack fan-out; discord / slack = one of them",
     )  # fmt: skip
     discord = parser.add_argument_group("Discord fan-out")
@@ -125,6 +140,8 @@ def main() -> None:
             args.slack_channels, args.slack_rate, args.slack_concurrency
         )
         rows += fanout_rows(asyncio.run(slack_figures))
+    if args.only in (None, "sources"):
+        rows += source_rows(asyncio.run(run_source_sync()))
     if args.only in (None, "scale"):
         if args.db:
             rows += scale_rows(args.db, args.keep)

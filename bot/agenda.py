@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.plan import MAX_REMINDER, MessageCache, PlannedPost, SeasonChange, drops, plan_posts
+from bot import digest as digests
+from bot.plan import (
+    MAX_REMINDER,
+    MessageCache,
+    PlannedPost,
+    SeasonChange,
+    drops,
+    plan_posts,
+)
 from bot.store import SeasonEvent, Store
 
 # Subscriptions planned (and written, and sent) at a time: small enough to start posting
@@ -86,12 +94,69 @@ def post_pages(
             )
         )
     show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
-    if not show_ids:
-        return
-    pages = store.subscription_pages(show_ids=sorted(show_ids), page_size=page_size or PAGE_SIZE)
+    # Channels that asked for the weekly digest only get no per-drop posts or reminders.
+    digest_only = {d.channel for d in store.digests() if d.only}
     messages = MessageCache()
-    for page in pages:
-        yield plan_posts(releases, changes, page, start, end, messages=messages)
+    # Channels first, then members' DMs: a drop's channel posts are written (and so sent)
+    # before its direct messages.
+    for direct in (False, True) if show_ids else ():
+        pages = store.subscription_pages(
+            show_ids=sorted(show_ids), page_size=page_size or PAGE_SIZE, direct=direct
+        )
+        for page in pages:
+            posts = plan_posts(releases, changes, page, start, end, messages=messages)
+            if digest_only:
+                posts = [
+                    post
+                    for post in posts
+                    if post.episode_id is None or post.subscription.channel not in digest_only
+                ]
+            yield posts
+    if season_ids is None:
+        digest_page = digest_posts(store, start, end)
+        if digest_page:
+            yield digest_page
+
+
+def digest_posts(store: Store, start: datetime, end: datetime) -> list[PlannedPost]:
+    """Every weekly digest due in (start, end]: the drops of the following seven days of the
+    shows its channel follows. A week with nothing in it has no post.
+
+    The outbox addresses a post by subscription: a digest rides on its channel's oldest
+    active subscription (the key names the channel and week, so it stays once only)."""
+    posts = []
+    for digest in store.digests():
+        instants = digests.instants_between(digest, start, end)
+        if not instants:
+            continue
+        subscriptions = store.subscriptions(channel=digest.channel, active_only=True)
+        if not subscriptions:
+            continue
+        anchor = min(subscriptions, key=lambda subscription: subscription.id)
+        show_ids = {subscription.show_id for subscription in subscriptions}
+        for instant in instants:
+            week = [
+                drop
+                for show, season, episodes in store.releases_between(
+                    instant - timedelta(seconds=1), instant + digests.DIGEST_SPAN
+                )
+                if show.id in show_ids
+                for drop in drops(show, season, episodes)
+                if instant <= drop.release_at < instant + digests.DIGEST_SPAN
+            ]
+            messages = digests.compose_digest(digest, instant, week)
+            keys = digests.notification_keys(digest, instant, len(messages))
+            posts.extend(
+                PlannedPost(
+                    subscription=anchor,
+                    notification_key=key,
+                    due_at=instant,
+                    message=message,
+                    season_id=None,
+                )
+                for key, message in zip(keys, messages, strict=True)
+            )
+    return posts
 
 
 @dataclass(frozen=True)

@@ -14,42 +14,48 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot import digest as digests
 from bot import schedule, validation
+from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
 from bot.compose import episode_label, long_date
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
-from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    Actor,
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
 from bot.plan import Drop, drops
+from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
 
-
-@dataclass(frozen=True)
-class Reply:
-    """A command's answer.
-
-    `text` is plain text (adapters escape it for their platform); `data` is the same answer
-    as JSON-able data (CLI --json); `ephemeral` says whether only the invoker should see it;
-    `notices` are things the tenant's admins must hear about (paused subscriptions).
-    """
-
-    text: str
-    data: Any = None
-    ephemeral: bool = True
-    notices: tuple[str, ...] = field(default=())
+__all__ = ["Commands", "Reply"]
 
 
 class Commands:
     def __init__(
-        self, store: Store, clock: Clock, on_change: Callable[[], None] | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        on_change: Callable[[], None] | None = None,
+        *,
+        calendar_base_url: str | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         # Called after every change to the plan, e.g. to reconcile the scheduler's jobs.
         self.on_change = on_change
+        # Where the web server's calendar feeds are reached; None: the web server is off.
+        self.calendar_base_url = calendar_base_url
 
     # ================================================================== members
 
@@ -80,16 +86,16 @@ class Commands:
         )
         self._changed()
         verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [f"{verb} {channel} to {target.title}.{_options_text(subscription)}"]
+        lines = [line(f"{verb} {channel} to {target.title}.{_options_text(subscription)}")]
         upcoming = self._next_drop(target)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
-            lines.append(f"Next: {label} {_local(drop.release_at, season.timezone)}.")
+            lines.append(line(f"Next: {label} ", When(drop.release_at, season.timezone), "."))
         trailer = self._latest_trailer(target)
         if trailer:
-            lines.append(f"Trailer: {trailer}")
-        return self._reply(actor, "\n".join(lines), data=_subscription_data(subscription, target))
+            lines.append(line("Trailer: ", Link(trailer)))
+        return self._reply(actor, lines, data=_subscription_data(subscription, target))
 
     def unsubscribe(self, actor: Actor, channel: ChannelRef, show: str) -> Reply:
         self._check_channel(actor, channel)
@@ -142,20 +148,34 @@ class Commands:
                 f"{target.title} has no seasons yet.",
                 data={"show": _show_data(target), "episodes": []},
             )
-        lines, rows = [f"{target.title}" + (f" ({target.network})" if target.network else "")], []
+        heading = f"{target.title}" + (f" ({target.network})" if target.network else "")
+        lines, rows = [line(heading)], []
+        link = self.store.show_source(target.id)
+        if target.credit and target.source_page:
+            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+        elif link is not None:
+            lines.append(line(f"Follows {link.ref}"))
         for each in seasons:
-            lines.append(f"Season {each.number}: {each.cadence.describe()}")
+            held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
+            lines.append(line(f"Season {each.number}: {each.cadence.describe()}{held}"))
             for episode in self.store.episodes_of(each.id):
                 row = _episode_data(target, each, episode)
+                row.update(_provenance(link.kind if link else None, each, episode))
                 rows.append(row)
                 title = f" “{episode.title}”" if episode.title else ""
+                notes = ["time estimated"] if episode.time_estimated else []
+                notes += [f"{field} held" for field in row["held"]]
                 lines.append(
-                    f"  {episode_label(each, [episode])}{title}  "
-                    f"{row['local']}  ({row['airstamp_utc']})"
+                    line(
+                        f"  {episode_label(each, [episode])}{title}  ",
+                        When(episode.release_at, each.timezone, show_utc=True),
+                        f"  [{'; '.join(notes)}]" if notes else "",
+                    )
                 )
-        return self._reply(
-            actor, "\n".join(lines), data={"show": _show_data(target), "episodes": rows}
-        )
+        show_data = _show_data(target)
+        if link is not None:
+            show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
+        return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
         """The next drop of each show the channel follows (or of every visible show)."""
@@ -165,23 +185,22 @@ class Commands:
             shows = [s for s in self._visible(actor) if s.id in show_ids]
         else:
             shows = self._visible(actor)
-        upcoming: list[tuple[datetime, str, dict]] = []
+        upcoming: list[tuple[datetime, Line, dict]] = []
         for show in shows:
             found = self._next_drop(show)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
-                text = (
-                    f"{show.title} {episode_label(season, drop.episodes)}: "
-                    f"{data['local']} ({data['airstamp_utc']})"
+                text = line(
+                    f"{show.title} {episode_label(season, drop.episodes)}: ",
+                    When(drop.release_at, season.timezone, show_utc=True),
+                    " (time estimated)" if data["time_estimated"] else "",
                 )
                 upcoming.append((drop.release_at, text, data))
         upcoming.sort(key=lambda item: item[0])
         if not upcoming:
             return self._reply(actor, "Nothing is scheduled.", data=[])
-        return self._reply(
-            actor, "\n".join(text for _, text, _ in upcoming), data=[d for *_, d in upcoming]
-        )
+        return self._reply(actor, [text for _, text, _ in upcoming], data=[d for *_, d in upcoming])
 
     def trailer(self, actor: Actor, show: str) -> Reply:
         target = self._find_show(actor, show)
@@ -191,7 +210,7 @@ class Commands:
                 f"{target.title} has no trailer yet.",
                 hint="An admin can add one with `season trailer`.",
             )
-        return self._reply(actor, f"{target.title}: {url}", data={"url": url})
+        return self._reply(actor, [line(f"{target.title}: ", Link(url))], data={"url": url})
 
     def shows(self, actor: Actor, query: str | None = None) -> Reply:
         """The shows visible to the caller, best matches first when a query is given."""
@@ -318,9 +337,16 @@ class Commands:
         first, last = episodes_added[0], episodes_added[-1]
         return self._reply(
             actor,
-            f"Added {target.title} season {season.number}: {count} episodes, "
-            f"{cadence.describe()}, from {_local(first.release_at, season.timezone)} "
-            f"to {_local(last.release_at, season.timezone)}.",
+            [
+                line(
+                    f"Added {target.title} season {season.number}: {count} episodes, "
+                    f"{cadence.describe()}, from ",
+                    When(first.release_at, season.timezone),
+                    " to ",
+                    When(last.release_at, season.timezone),
+                    ".",
+                )
+            ],
             data={
                 "show": _show_data(target),
                 "season": season.number,
@@ -393,7 +419,8 @@ class Commands:
         )
         self._changed()
         return self._reply(
-            actor, f"Trailer set for {target.title} season {season.number}: {trailer_url}"
+            actor,
+            [line(f"Trailer set for {target.title} season {season.number}: ", Link(trailer_url))],
         )
 
     def season_remove(self, actor: Actor, show: str, number: int | str) -> Reply:
@@ -455,14 +482,85 @@ class Commands:
         )
         self._changed()
         updated = next(e for e in self.store.episodes_of(found_season.id) if e.number == number)
-        data = _episode_data(target, found_season, updated)
+        title = f" “{updated.title}”" if updated.title else ""
         return self._reply(
             actor,
-            f"{target.title} {episode_label(found_season, [updated])}"
-            + (f" “{updated.title}”" if updated.title else "")
-            + f": {data['local']} ({data['airstamp_utc']}).",
-            data=data,
+            [
+                line(
+                    f"{target.title} {episode_label(found_season, [updated])}{title}: ",
+                    When(updated.release_at, found_season.timezone, show_utc=True),
+                    ".",
+                )
+            ],
+            data=_episode_data(target, found_season, updated),
         )
+
+    # ================================================================== schedule sources
+
+    def sources_release(
+        self,
+        actor: Actor,
+        show: str,
+        season: int | str | None = None,
+        episode: int | str | None = None,
+    ) -> Reply:
+        """Give fields set by hand back to the show's source: the next sync applies it."""
+        target = self.editable_show(actor, show)
+        link = self.store.show_source(target.id)
+        if link is None:
+            raise InvalidInput(
+                "show",
+                f"{target.title} does not follow a source: nothing is held.",
+                hint="Import it with `show import` to follow TVmaze or a calendar feed.",
+            )
+        found = self._find_season(target, season) if season is not None else None
+        if episode is not None and found is None:
+            raise InvalidInput("episode", "Which season?", hint="Give --season with --episode.")
+        number = validation.parse_episode_number(episode) if episode is not None else None
+        released = self.store.release_holds(
+            target, season=found, episode_number=number, actor=_who(actor), now=self.clock.now()
+        )
+        scope = target.title
+        if found is not None:
+            scope += f" season {found.number}" + (f" episode {number}" if number else "")
+        if not released:
+            return self._reply(actor, f"Nothing of {scope} was held.", data={"released": 0})
+        return self._reply(
+            actor,
+            f"Released {released} hand edit(s) of {scope}: the next sync applies the source's "
+            f"values (run `sources sync {target.title}` to do it now).",
+            data={"released": released},
+        )
+
+    def require_admin(self, actor: Actor) -> None:
+        self._check_admin(actor)
+
+    def visible_shows(self, actor: Actor) -> list[Show]:
+        return self._visible(actor)
+
+    def visible_show(self, actor: Actor, title: str) -> Show | None:
+        """The show called `title` that the caller sees, or None."""
+        try:
+            return self._find_show(actor, title)
+        except UnknownShow:
+            return None
+
+    def editable_show(self, actor: Actor, title: str) -> Show:
+        """The show called `title`, if the caller is an admin who may change it."""
+        self._check_admin(actor)
+        target = self._find_show(actor, title)
+        self._check_can_edit(actor, target)
+        return target
+
+    def check_can_edit(self, actor: Actor, show: Show) -> None:
+        self._check_can_edit(actor, show)
+
+    def reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        return self._reply(actor, content, data=data)
+
+    def notify_changed(self) -> None:
+        """The catalog changed outside a command (a sync): re-plan."""
+        self._changed()
 
     # ================================================================== platform events
 
@@ -480,24 +578,58 @@ class Commands:
             self._changed()
         return paused
 
+    # ================================================================== calendar feeds
+
+    def calendar_url(
+        self, actor: Actor, channel: ChannelRef, *, server: bool = False, rotate: bool = False
+    ) -> Reply:
+        """The secret calendar feed URL of a channel, or (`server`) of every channel of the
+        caller's server/workspace; `rotate` revokes the old URL. Only the asker sees it."""
+        self._check_tenant(actor, channel)
+        if server:
+            self._check_admin(actor)  # a whole tenant's calendar is the admins' to hand out
+            scope = FeedScope(channel.platform, channel.tenant)
+        else:
+            scope = FeedScope.of_channel(channel)
+            if rotate:
+                self._check_channel(actor, channel)
+        if self.calendar_base_url is None:
+            raise NotFound(
+                "Calendar feeds are off: the bot's web server is not running.",
+                hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
+            )
+        token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        page = feed_url(self.calendar_base_url, token, ics=False)
+        # The last two lines are the page and the feed: links, so no platform escapes them.
+        *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
+        content = [*(line(each) for each in text), line("Page: ", Link(page)), line(Link(url))]
+        return self._reply(actor, content, data={"url": url, "page": page})
+
     # ================================================================== helpers
 
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
 
-    def _reply(self, actor: Actor, text: str, *, data: Any = None, ephemeral: bool = True) -> Reply:
-        return Reply(text=text, data=data, ephemeral=ephemeral, notices=self._notices(actor))
+    def _reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
+        """`content`: plain text, or lines with their instants and links."""
+        lines = Reply.say(content).lines if isinstance(content, str) else tuple(content)
+        return Reply(lines, data=data, notices=self._notices(actor))
 
     def _notices(self, actor: Actor) -> tuple[str, ...]:
-        """Paused subscriptions in the admin's tenant: told every time until mended."""
-        if not actor.is_admin or actor.is_operator:
+        """Paused subscriptions in the admin's tenant, and the member's own paused follows:
+        told every time until mended."""
+        if actor.is_operator:
             return ()
+        notices = self._follow_notices(actor)
+        if not actor.is_admin:
+            return notices
         paused = self.store.subscriptions(tenant_key=actor.tenant_key, paused_only=True)
         if not paused:
-            return ()
+            return notices
         titles = {show.id: show.title for show in self._visible(actor)}
-        return tuple(
+        return notices + tuple(
             f"Posts about {titles.get(sub.show_id, 'a show')} in {sub.channel} are paused: "
             f"{sub.paused_reason}. Fix it, then subscribe again to resume."
             for sub in paused
@@ -582,6 +714,175 @@ class Commands:
         urls = [s.trailer_url for s in self.store.seasons_of(show.id) if s.trailer_url]
         return urls[-1] if urls else None
 
+    # ================================================================== follows and digests
+
+    def follow(
+        self,
+        actor: Actor,
+        show: str | int,
+        *,
+        before: str | None = None,
+        user: UserRef | None = None,
+    ) -> Reply:
+        """Follow a show (a title, or an id from a "Notify me" button): its drops and the
+        reminders asked for, in the member's DMs.
+
+        A member follows for themselves, any show visible where they ask; the operator (CLI)
+        names the `user`, and a private show only for a member of that show's platform."""
+        member = self._member(actor, user)
+        target = (
+            self._show_by_id(actor, show) if isinstance(show, int) else self._find_show(actor, show)
+        )
+        followed_in = actor.tenant_key
+        if actor.is_operator:
+            followed_in = target.tenant_key or ""
+            if target.tenant_key and not target.tenant_key.startswith(f"{member.platform}:"):
+                raise PermissionDenied(
+                    f"{target.title} is private to another platform's server or workspace.",
+                    hint="Follow a show that member can see.",
+                )
+            private_elsewhere = target.tenant_key not in (None, member.inbox.tenant_key)
+            if member.platform == "slack" and private_elsewhere:
+                raise PermissionDenied(
+                    f"{target.title} is private to another workspace.",
+                    hint="Follow a show that member can see.",
+                )
+        reminders = schedule.parse_durations(before)
+        if before is None:  # a "Notify me" click keeps the reminders chosen earlier
+            earlier = [sub for sub, _ in self.store.follows(member) if sub.show_id == target.id]
+            reminders = earlier[0].reminders if earlier else ()
+        subscription, created = self.store.follow(
+            member,
+            target,
+            reminders=reminders,
+            followed_in=followed_in,
+            actor=_who(actor),
+            now=self.clock.now(),
+        )
+        self._changed()
+        you = "You" if not actor.is_operator else str(member)
+        stop = "Stop: /episodes unfollow" if not actor.is_operator else "Stop: unfollow"
+        upcoming = self._next_drop(target)
+        when = (
+            f"when {episode_label(upcoming[0], upcoming[1].episodes)} drops"
+            if upcoming
+            else f"when {target.title} has a new episode"
+        )
+        if created:
+            text = f"{you} will get a direct message {when}{_follow_options(subscription)}. {stop}"
+        else:
+            text = f"{you} already follow{'' if you == 'You' else 's'} {target.title}"
+            text += f"{_follow_options(subscription)}: a direct message {when}. {stop}"
+        data = {**_follow_data(subscription, target, followed_in), "created": created}
+        return self._reply(actor, text, data=data)
+
+    def unfollow(self, actor: Actor, show: str | int, *, user: UserRef | None = None) -> Reply:
+        """Stop following a show (a title, or an id from a DM's "Unfollow" button, which
+        works wherever the member clicks it: only their own follow is touched)."""
+        member = self._member(actor, user)
+        if isinstance(show, int):
+            followed = {sub.show_id for sub, _ in self.store.follows(member)}
+            target = self.store.get_show(show) if show in followed else None
+            if target is None:
+                raise NotFound("You no longer follow that show.", hint="See `following`.")
+        else:
+            target = self._find_show(actor, show)
+        if not self.store.unfollow(member, target, actor=_who(actor), now=self.clock.now()):
+            raise NotFound(
+                f"{'You do' if not actor.is_operator else f'{member} does'} not follow "
+                f"{target.title}.",
+                hint="See the shows followed with `following`.",
+            )
+        self._changed()
+        who = "You" if not actor.is_operator else str(member)
+        return self._reply(actor, f"{who} no longer get direct messages about {target.title}.")
+
+    def following(self, actor: Actor, *, user: UserRef | None = None) -> Reply:
+        """What a member follows: only they (and the operator) may ask."""
+        member = self._member(actor, user)
+        found = self.store.follows(member)
+        who = "You follow" if not actor.is_operator else f"{member} follows"
+        if not found:
+            return self._reply(actor, f"{who} no shows.", data=[])
+        shows = {show.id: show for show in self.store.visible_shows(None)}
+        lines = [f"{who}:"] + [
+            f"- {shows[sub.show_id].title}{_follow_options(sub)}" for sub, _ in found
+        ]
+        data = [_follow_data(sub, shows[sub.show_id], where) for sub, where in found]
+        return self._reply(actor, "\n".join(lines), data=data)
+
+    def forget_me(self, actor: Actor, *, user: UserRef | None = None) -> Reply:
+        """Delete every follow of the member and the direct messages not sent yet."""
+        member = self._member(actor, user)
+        follows, unsent = self.store.forget_user(member, now=self.clock.now())
+        if follows:
+            self._changed()
+        text = (
+            f"Deleted {follows} follow{'s' if follows != 1 else ''} and {unsent} direct "
+            f"message{'s' if unsent != 1 else ''} not yet sent. The bot keeps nothing about "
+            "what you followed."
+        )
+        return self._reply(actor, text, data={"follows": follows, "unsent": unsent})
+
+    def digest(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        when: str,
+        *,
+        tz: str | None = None,
+        only: bool = False,
+    ) -> Reply:
+        """Set a channel's weekly digest ("monday 09:00"), or turn it off ("off")."""
+        self._check_channel(actor, channel)
+        if (when or "").strip().casefold() == "off":
+            if not self.store.remove_digest(channel, actor=_who(actor), now=self.clock.now()):
+                raise NotFound(f"{channel} has no weekly digest.", hint='Set one: "monday 09:00".')
+            self._changed()
+            return self._reply(actor, f"No more weekly digest in {channel}.")
+        weekday, at = digests.parse_when(when)
+        zone = schedule.load_zone(tz or "UTC").key
+        digest = Digest(channel=channel, weekday=weekday, at=at, timezone=zone, only=only)
+        self.store.set_digest(digest, actor=_who(actor), now=self.clock.now())
+        self._changed()
+        first = digests.next_instant(digest, self.clock.now())
+        instead = " instead of a post per drop" if only else ""
+        lines = [
+            line(
+                f"{channel} gets a weekly digest{instead}: {digests.describe(digest)} (next ",
+                When(first, zone),
+                "). A week without drops posts nothing.",
+            )
+        ]
+        return self._reply(actor, lines, data=_digest_data(digest))
+
+    def _show_by_id(self, actor: Actor, show_id: int) -> Show:
+        for show in self._visible(actor):
+            if show.id == show_id:
+                return show
+        raise NotFound("That show is not available here.", hint="List the shows with `shows`.")
+
+    def _member(self, actor: Actor, user: UserRef | None) -> UserRef:
+        """Whose follows: the operator names anyone; a member only ever acts for themselves."""
+        if actor.is_operator:
+            if user is None:
+                raise InvalidInput(
+                    "user", "Whose follows?", hint="Name the user, e.g. discord-user:ID."
+                )
+            return user
+        return UserRef.of_actor(actor)
+
+    def _follow_notices(self, actor: Actor) -> tuple[str, ...]:
+        paused = [
+            sub for sub, _ in self.store.follows(UserRef.of_actor(actor)) if sub.paused_reason
+        ]
+        titles = {show.id: show.title for show in self.store.visible_shows(None)}
+        return tuple(
+            f"Your direct messages about {titles.get(sub.show_id, 'a show')} are paused: "
+            f"{sub.paused_reason}. Let the bot message you, then follow again to resume."
+            for sub in paused
+        )
+
 
 # ---------------------------------------------------------------------- module helpers
 
@@ -621,11 +922,6 @@ def _fuzzy(shows: list[Show], query: str, *, limit: int) -> list[Show]:
     return hits[:limit]
 
 
-def _local(instant: datetime, timezone: str) -> str:
-    local = instant.astimezone(schedule.load_zone(timezone))
-    return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
-
-
 def _show_data(show: Show) -> dict:
     return {
         "id": show.id,
@@ -651,6 +947,28 @@ def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
         "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
         "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
         "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+        # The source gave a date only: the time is the show's usual one.
+        "time_estimated": episode.time_estimated,
+    }
+
+
+def _provenance(source: str | None, season: Season, episode: Episode) -> dict:
+    """Where an episode's fields come from (the source, or an admin) and which are held:
+    set by hand on a show that follows a source, so a sync leaves them alone."""
+    from_source = source if source and episode.source_id else "admin"
+    dates_held = episode.manual or season.premiere_held
+    held = []
+    if source and dates_held:
+        held.append("airstamp")
+    if source and episode.title_held:
+        held.append("title")
+    return {
+        "from": {
+            "airstamp": "admin" if dates_held else from_source,
+            "title": "admin" if episode.title_held else from_source,
+        },
+        "held": held,
+        "source_id": episode.source_id,
     }
 
 
@@ -680,4 +998,34 @@ def _subscription_data(subscription: Subscription, show: Show) -> dict:
         "mention": subscription.mention,
         "hide_titles": subscription.hide_titles,
         "paused": subscription.paused_reason,
+    }
+
+
+def _follow_options(subscription: Subscription) -> str:
+    options = []
+    if subscription.reminders:
+        reminders = ", ".join(schedule.format_duration(s) for s in subscription.reminders)
+        options.append(f"and {reminders} before")
+    if subscription.paused_reason:
+        options.append(f"PAUSED: {subscription.paused_reason}")
+    return f" ({'; '.join(options)})" if options else ""
+
+
+def _follow_data(subscription: Subscription, show: Show, followed_in: str) -> dict:
+    return {
+        "user": str(subscription.channel),
+        "show": show.title,
+        "reminders": [schedule.format_duration(s) for s in subscription.reminders],
+        "followed_in": followed_in or None,
+        "paused": subscription.paused_reason,
+    }
+
+
+def _digest_data(digest: Digest) -> dict:
+    return {
+        "channel": str(digest.channel),
+        "weekday": digest.weekday,
+        "time": f"{digest.at:%H:%M}",
+        "timezone": digest.timezone,
+        "only": digest.only,
     }

@@ -57,12 +57,13 @@ def release_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -84,12 +85,13 @@ def reminder_message(
         show_title=show.title,
         season_number=season.number,
         episode_number=episodes[0].number,
-        fields=_episode_fields(show, season, episodes, hide_titles),
+        fields=_episode_fields(show, season, episodes, hide_titles) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -106,12 +108,13 @@ def announced_message(
         ),
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -127,6 +130,7 @@ def trailer_message(show: Show, season: Season, url: str, *, mention: str | None
         release_at=None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -138,19 +142,24 @@ def moved_message(
     new_premiere: date,
     *,
     mention: str | None = None,
+    episodes_label: str | None = None,
 ) -> Message:
+    """The premiere moved, or (`episodes_label`, e.g. "S4E5") a later drop did."""
+    what = episodes_label or f"season {season.number}"
+    moved = f"{episodes_label} moved" if episodes_label else "The premiere moved"
     return Message(
         kind=MessageKind.MOVED,
-        title=f"{show.title} season {season.number} has a new date",
-        text=(f"The premiere moved from {long_date(old_premiere)} to {long_date(new_premiere)}."),
+        title=f"{show.title} {what} has a new date",
+        text=f"{moved} from {long_date(old_premiere)} to {long_date(new_premiere)}.",
         show_title=show.title,
         season_number=season.number,
-        fields=_season_fields(season, episodes),
+        fields=_season_fields(season, episodes) + credit_fields(show),
         link=season.trailer_url,
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
         mention=mention,
+        show_id=show.id,
     )
 
 
@@ -181,3 +190,8 @@ def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[Message
         last: datetime = episodes[-1].release_at
         fields.append(MessageField("Finale (UTC)", f"{last:%Y-%m-%d %H:%M}"))
     return tuple(fields)
+
+
+def credit_fields(show: Show) -> tuple[MessageField, ...]:
+    """The credit a source's licence asks for (TVmaze: CC BY-SA, a link to the show)."""
+    return (MessageField("Source", show.credit),) if show.credit else ()

@@ -21,6 +21,19 @@ class MessageKind(StrEnum):
     EPISODE = "episode"
     FINALE = "finale"
     REMINDER = "reminder"
+    DIGEST = "digest"
+
+
+# The posts a member may follow the show from ("Notify me"): drops, announcements, trailers.
+FOLLOWABLE_KINDS = frozenset(
+    {
+        MessageKind.PREMIERE,
+        MessageKind.EPISODE,
+        MessageKind.FINALE,
+        MessageKind.ANNOUNCED,
+        MessageKind.TRAILER,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,16 @@ class MessageField:
     # A spoiler (an episode title the subscription hides): Discord wraps it in ||…||,
     # platforms without spoiler markup leave it out.
     spoiler: bool = False
+
+
+@dataclass(frozen=True)
+class MessageEntry:
+    """One line of a list post (a digest): a drop at `at` (UTC; adapters show each reader's
+    own time), e.g. "For All Mankind S4E1", marked "premiere" or "finale" or not at all."""
+
+    at: datetime
+    text: str
+    mark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,9 @@ class Message:
     release_at: datetime | None = None  # UTC; adapters render it in each reader's timezone
     timezone: str | None = None  # the show's IANA zone, for renderers without local time
     mention: str | None = None  # opted-in role/group id; None pings nobody
+    # The show the post is about, for the "Notify me" / "Unfollow" buttons (None: a digest).
+    show_id: int | None = None
+    entries: tuple[MessageEntry, ...] = ()
 
     def plain_text(self) -> str:
         """A one-paragraph fallback (Slack notification text, logs, console)."""
@@ -67,6 +93,8 @@ def message_to_json(message: Message) -> dict:
         "release_at": message.release_at.isoformat() if message.release_at else None,
         "timezone": message.timezone,
         "mention": message.mention,
+        "show_id": message.show_id,
+        "entries": [[e.at.isoformat(), e.text, e.mark] for e in message.entries],
     }
 
 
@@ -84,4 +112,9 @@ def message_from_json(data: dict) -> Message:
         release_at=datetime.fromisoformat(data["release_at"]) if data.get("release_at") else None,
         timezone=data.get("timezone"),
         mention=data.get("mention"),
+        show_id=data.get("show_id"),
+        entries=tuple(
+            MessageEntry(datetime.fromisoformat(at), text, mark)
+            for at, text, mark in data.get("entries", ())
+        ),
     )

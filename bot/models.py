@@ -42,7 +42,14 @@ class ChannelRef:
     def tenant_key(self) -> str:
         return f"{self.platform}:{self.tenant}"
 
+    @property
+    def is_direct(self) -> bool:
+        """A member's direct messages (a follow), not a channel: see `UserRef.inbox`."""
+        return self.channel.startswith(DIRECT_PREFIX)
+
     def __str__(self) -> str:
+        if self.is_direct:
+            return str(UserRef.of_inbox(self))
         if self.platform == "console":
             return f"console:{self.channel}"
         return f"{self.platform}:{self.tenant}/{self.channel}"
@@ -80,10 +87,21 @@ class Show:
     timezone: str
     release_time: time
     tenant_key: str | None  # None: global (operator's); else private to that tenant
+    source: str | None = None  # tvmaze | ics when the show follows a schedule source
+    source_page: str | None = None  # the show's page at the source
 
     @property
     def is_global(self) -> bool:
         return self.tenant_key is None
+
+    @property
+    def credit(self) -> str | None:
+        """The credit its data requires: TVmaze's is CC BY-SA, with a link to the show."""
+        if self.source == "tvmaze":
+            return "Data from TVmaze (CC BY-SA)" + (
+                f": {self.source_page}" if self.source_page else ""
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,8 @@ class Season:
     timezone: str
     trailer_url: str | None
     title: str | None
+    source_id: str | None = None  # the season's id at its schedule source, if imported
+    premiere_held: bool = False  # moved by hand: a sync leaves its dates alone
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,9 @@ class Episode:
     title: str | None
     release_at: datetime  # UTC
     manual: bool  # set by hand with `episode set`; a season move keeps it
+    time_estimated: bool = False  # the source gave a date only: the time is the show's
+    title_held: bool = False  # titled by hand: a sync leaves the title alone
+    source_id: str | None = None  # the episode's id at its schedule source, if imported
 
 
 @dataclass(frozen=True)
@@ -145,3 +168,72 @@ class Subscription:
     hide_titles: bool = False
     paused_reason: str | None = None
     created_at: datetime | None = None
+
+
+# A follow is stored like a subscription whose "channel" is the member's direct messages:
+# the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
+# occur in a real channel id (see `_ID`), so no typed channel can ever name someone's DMs.
+DIRECT_PREFIX = "@"
+# Discord users are global (a DM is not inside a server): their inbox has no tenant.
+_DISCORD_INBOX_TENANT = "@"
+_USER_RE = re.compile(
+    rf"^discord-user:({_ID})$|^slack-user:({_ID})/({_ID})$|^console-user:({_ID})$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class UserRef:
+    """A member who follows shows: `discord-user:ID`, `slack-user:TEAM/ID` or
+    `console-user:NAME`. Slack user ids are per workspace; Discord's are global."""
+
+    platform: str
+    tenant: str
+    user: str
+
+    @classmethod
+    def parse(cls, text: str) -> UserRef:
+        match = _USER_RE.match(text.strip())
+        if match is None:
+            raise InvalidInput(
+                "user",
+                f"{text.strip()[:80]!r} is not a user.",
+                hint="Write discord-user:ID, slack-user:TEAM/ID or console-user:NAME.",
+            )
+        if match[1]:
+            return cls("discord", _DISCORD_INBOX_TENANT, match[1])
+        if match[2]:
+            return cls("slack", match[2], match[3])
+        return cls("console", CONSOLE_TENANT, match[4])
+
+    @classmethod
+    def of_actor(cls, actor: Actor) -> UserRef:
+        tenant = _DISCORD_INBOX_TENANT if actor.platform == "discord" else actor.tenant
+        return cls(actor.platform, tenant, actor.user_id)
+
+    @classmethod
+    def of_inbox(cls, inbox: ChannelRef) -> UserRef:
+        return cls(inbox.platform, inbox.tenant, inbox.channel.removeprefix(DIRECT_PREFIX))
+
+    @property
+    def inbox(self) -> ChannelRef:
+        """Where this member's direct messages go, as the outbox addresses them."""
+        return ChannelRef(self.platform, self.tenant, DIRECT_PREFIX + self.user)
+
+    def __str__(self) -> str:
+        if self.platform == "discord":
+            return f"discord-user:{self.user}"
+        if self.platform == "slack":
+            return f"slack-user:{self.tenant}/{self.user}"
+        return f"console-user:{self.user}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's weekly "this week" post: on `weekday` (0=Monday) at `at` in `timezone`.
+    `only`: the digest replaces the channel's per-drop posts and reminders."""
+
+    channel: ChannelRef
+    weekday: int
+    at: time
+    timezone: str
+    only: bool

@@ -72,7 +72,7 @@ class PlannedPost:
     notification_key: str
     due_at: datetime
     message: Message
-    season_id: int
+    season_id: int | None  # None: a digest (about several seasons)
     episode_id: int | None = None
     # For reminders: the drop they announce. A reminder whose drop has happened is not sent.
     drop_at: datetime | None = None
@@ -196,6 +196,7 @@ def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPos
             date.fromisoformat(change.detail["from"]),
             date.fromisoformat(change.detail["to"]),
             mention=subscription.mention,
+            episodes_label=change.detail.get("episodes"),
         )
     else:  # an event kind from a newer version: nothing to say about it
         return None

@@ -36,6 +36,26 @@ class Settings(BaseSettings):
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
 
+    # Web server (calendar feeds and pages, /status, /healthz, /metrics); port 0: off
+    episode_bot_web_host: str = "127.0.0.1"
+    episode_bot_web_port: int = Field(8080, ge=0, le=65535)
+    # Bearer token for /status; unset: the page is off
+    episode_bot_operator_token: SecretStr | None = None
+    # Public address the printed feed URLs start with, e.g. https://episodes.example.org
+    # (behind a reverse proxy); unset: the server's own http://HOST:PORT
+    episode_bot_public_url: str | None = None
+    # Schedule sources (TVmaze, iCalendar feeds)
+    tvmaze_api_base: str = "https://api.tvmaze.com"
+    # How often `run` asks TVmaze which shows changed (/updates/shows).
+    episode_bot_sources_updates_hours: float = Field(1.0, gt=0)
+    # Each linked show is refreshed once this long before its next drop.
+    episode_bot_sources_before_drop_hours: float = Field(6.0, ge=0)
+    # How often `run` re-reads iCalendar feeds (conditional requests).
+    episode_bot_ical_refresh_hours: float = Field(1.0, gt=0)
+    # Who to contact about this bot: sent in the User-Agent (a URL or an e-mail address).
+    episode_bot_sources_contact: str = ""
+    # First wait before retrying a source that answered 5xx or timed out (doubles each time).
+    episode_bot_sources_backoff_seconds: float = Field(2.0, ge=0)
     # Seconds without a heartbeat after which another `run` may take over the delivery lease.
     episode_bot_lease_seconds: float = Field(30.0, ge=3, le=3600)
 
@@ -48,12 +68,45 @@ class Settings(BaseSettings):
         "discord_api_base",
         "discord_gateway_url",
         "slack_api_base",
+        "episode_bot_operator_token",
+        "episode_bot_public_url",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` copied as is leaves `DISCORD_TOKEN=`: that means "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("episode_bot_operator_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short operator token could be guessed; say so at start-up, not after a breach.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("EPISODE_BOT_OPERATOR_TOKEN must be at least 16 characters")
+        return value
+
+    @field_validator("episode_bot_public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("EPISODE_BOT_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def web_enabled(self) -> bool:
+        return self.episode_bot_web_port != 0
+
+    @property
+    def public_base_url(self) -> str:
+        """Where readers reach the web server: the setting, else the server's own address."""
+        if self.episode_bot_public_url:
+            return self.episode_bot_public_url
+        host = self.episode_bot_web_host
+        if host in ("", "0.0.0.0", "::"):  # listening everywhere: this machine's name works
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.episode_bot_web_port}"
 
     @property
     def slack_admins(self) -> frozenset[str]:

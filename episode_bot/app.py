@@ -30,13 +30,16 @@ import click
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
+from bot.observer import NullObserver, ObservedCommands, Observer
 from bot.sender import Sender, SendError
 from bot.settings import Settings
 from bot.store import Store, StoreUnavailable
+from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
-from jobs.lease import RunnerLease
+from jobs.lease import RunnerLease, live_runner
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
+from jobs.source_sync import SourceJobs
 
 log = logging.getLogger("episode_bot")
 
@@ -113,17 +116,24 @@ def _console_adapter(
 
 
 def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
-    """Typed console lines run as CLI commands against the same database.
+    """Typed console lines run as CLI commands against the bot's own database.
 
     They run in a worker thread with their own store; the scheduler notices their changes
     through `store.change_counter()` within a poll interval.
     """
 
-    def run(args: list[str]) -> int:
-        from episode_bot import cli
+    from episode_bot import cli
 
+    commands = cli.prompt_commands()
+
+    def run(args: list[str]) -> int:
         try:
-            cli.main(args=["--db", str(settings.episode_bot_db), *args], standalone_mode=False)
+            commands.main(
+                args=args,
+                prog_name=cli.PROMPT_NAME,
+                obj=cli.AppContext(settings),
+                standalone_mode=False,
+            )
         except SystemExit as done:
             return int(done.code or 0)
         except click.ClickException as error:  # usage errors: message and usage, as the CLI
@@ -166,6 +176,7 @@ def configure_logging(settings: Settings) -> None:
             settings.slack_bot_token,
             settings.slack_app_token,
             settings.slack_signing_secret,
+            settings.episode_bot_operator_token,
         )
         if value is not None
     ]
@@ -203,9 +214,13 @@ async def main(
             if hook is not None:
                 hook()
 
-    commands = Commands(store, clock, on_change=on_change)
     lease = RunnerLease(store, stale_after=settings.episode_bot_lease_seconds)
     lease.on_lost(lambda _reason: stop_event.set())
+    metrics = _metrics(settings, store, lease)
+    observer: Observer = metrics or NullObserver()
+    calendar_base_url = settings.public_base_url if settings.web_enabled else None
+    core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
+    commands: Any = ObservedCommands(core, observer)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
@@ -221,19 +236,25 @@ async def main(
         grace=timedelta(hours=settings.episode_bot_grace_hours),
         limiters={platform: limiter_for(platform) for platform in senders},
         lease=lease,
+        observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
+    source_service, source_http = build_sources(settings, commands, observer=observer)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
+    web_server = _web_server(settings, store, clock, metrics, lease, source_service.status)
     try:
+        if web_server is not None:
+            await web_server.start()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
         await engine.recover()
         drop_scheduler.start()
+        SourceJobs(source_service, drop_scheduler.scheduler).start()
         log.info(
             "episode-bot running: %s; %d upcoming job(s); grace window %.0f h",
             ", ".join(sorted(senders)),
@@ -257,10 +278,53 @@ async def main(
                 await adapter.stop()
             except Exception:
                 log.exception("stopping the %s adapter failed", adapter.platform)
+        if web_server is not None:
+            await web_server.stop()
+        await source_http.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()
         store.close()
+
+
+def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:
+    """Prometheus metrics when the web server is on (they are read at /metrics)."""
+    if not settings.web_enabled:
+        return None
+    from web.metrics import Metrics
+
+    return Metrics(store, lease_held=lambda: lease_is_ours(store, lease))
+
+
+def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
+    runner = live_runner(store, stale_after=lease.stale_after)
+    return runner is not None and runner.token == lease.token
+
+
+def _web_server(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    metrics: Any,
+    lease: RunnerLease,
+    sources_status: Callable[[], list[dict]],
+) -> Any:
+    """The web front end on EPISODE_BOT_WEB_HOST:PORT, or None when the port is 0."""
+    if metrics is None:
+        return None
+    from web.server import WebContext, WebServer
+
+    token = settings.episode_bot_operator_token
+    context = WebContext(
+        store=store,
+        clock=clock,
+        metrics=metrics,
+        public_url=settings.public_base_url,
+        operator_token=token.get_secret_value() if token is not None else None,
+        lease_token=lambda: lease.token,
+        sources_status=sources_status,
+    )
+    return WebServer(context, settings.episode_bot_web_host, settings.episode_bot_web_port)
 
 
 def _install_signal_handlers(

@@ -1,8 +1,11 @@
 """`episode-bot`: the command line, and the composition root with episode_bot/app.py.
 
-Every command calls the same core functions as the chat platforms (bot.commands), acting
-as the bot's operator. Exit codes: 0 success, 2 bad input (the message says what was
-wrong and how to mend it), 1 an unexpected failure.
+The commands are built from the command catalogue (bot/catalogue.py): each catalogue entry
+becomes a click command calling the same core function as the chat platforms, acting as
+the bot's operator; the CLI-only ones (`run`, `preview`, `deliver`, `status`, `discord
+sync`, `calendar url`) are functions here, installed with `cli_only` and checked against
+their entries. Exit codes: 0 success, 2 bad input (the message says what was wrong and how
+to mend it), 1 an unexpected failure.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import aiohttp
 import click
 from pydantic import ValidationError
 
+from bot import catalogue
+from bot.catalogue import CATALOGUE, SECTIONS, Command, Front, check_binding
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
-from bot.models import Actor, ChannelRef
+from bot.models import Actor, ChannelRef, UserRef
 from bot.settings import Settings
 from bot.store import Store
 
@@ -44,7 +49,8 @@ class AppContext:
 
     @cached_property
     def commands(self) -> Commands:
-        return Commands(self.store, self.clock)
+        web = self.settings.public_base_url if self.settings.web_enabled else None
+        return Commands(self.store, self.clock, calendar_base_url=web)
 
 
 def fail(message: str) -> None:
@@ -109,7 +115,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None) -> None:
     """New-episode notifications for Discord and Slack channels."""
-    if ctx.obj is not None:  # the console prompt passes its own context
+    if ctx.obj is not None:  # a caller passed its own context (tests: an injected clock)
         return
     try:
         settings = Settings()
@@ -124,272 +130,123 @@ def cli(ctx: click.Context, db: Path | None) -> None:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+# ---------------------------------------------------------------------- from the catalogue
+
+
+def _click_command(command: Command, callback: Callable[..., Any]) -> click.Command:
+    """The click command for a catalogue entry: its arguments and options, in its order.
+
+    Numbers stay text for core commands: the core checks them and says what was wrong in
+    one line (click's own type errors print a usage block). CLI-only commands, which have
+    no core to check for them, get click's types.
+    """
+    decorators: list[Callable[[Any], Any]] = []
+    for option in command.options_for(Front.CLI):
+        if option.positional:
+            decorators.append(
+                click.argument(option.name, metavar=option.metavar, required=option.required)
+            )
+        elif option.type is bool:
+            decorators.append(
+                click.option(
+                    option.flag,
+                    option.name,
+                    is_flag=True,
+                    flag_value=not option.default,
+                    default=bool(option.default),
+                    help=option.help,
+                )
+            )
+        else:
+            decorators.append(
+                click.option(
+                    option.flag,
+                    option.name,
+                    required=option.required,
+                    multiple=option.multiple,
+                    metavar=option.metavar,
+                    type=click.INT if option.type is int and command.core is None else None,
+                    help=option.help,
+                )
+            )
+    if command.json:
+        decorators.append(json_option)
+    if command.confirm:
+        decorators.append(click.confirmation_option(prompt=command.confirm))
+    for decorator in reversed(decorators):
+        callback = decorator(callback)
+    return click.command(command.words[-1], help=command.summary)(callback)
+
+
+def _install(command: Command, click_command: click.Command) -> None:
+    parent: click.Group = cli
+    for word in command.words[:-1]:
+        found = parent.commands.get(word)
+        if not isinstance(found, click.Group):
+            found = click.Group(word, help=SECTIONS.get(word))
+            parent.add_command(found)
+        parent = found
+    parent.add_command(click_command)
+    for alias in command.cli_aliases:  # top-level names: `shows` is `show list`
+        cli.add_command(click_command, name=alias)
+
+
+def _cli_values(command: Command, values: dict[str, Any]) -> dict[str, Any]:
+    """What click parsed -> the core's values: channels parsed, repeated options as lists."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        option = command.option(name)
+        if option.multiple:
+            value = list(value) or None
+        elif option.type in (ChannelRef, UserRef) and value is not None:
+            value = option.type.parse(value)
+        out[name] = value
+    return out
+
+
+def _core_command(command: Command) -> click.Command:
+    """Every core command runs the same way: parse, call the core as the operator, print."""
+
+    @pass_app
+    @handles_errors
+    def run_core(app: AppContext, as_json: bool = False, **values: Any) -> None:
+        emit(command.invoke(app.commands, app.actor, **_cli_values(command, values)), as_json)
+
+    return _click_command(command, run_core)
+
+
+def cli_only(command: Command) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Install a CLI-only command's function (`function(app, **options)`), checked against
+    its catalogue entry now, at import."""
+
+    def install(function: Callable[..., Any]) -> Callable[..., Any]:
+        check_binding(command, function, context=("app",))
+        _install(command, _click_command(command, pass_app(handles_errors(function))))
+        return function
+
+    return install
+
+
+for _command in CATALOGUE:
+    if _command.core is not None and Front.CLI in _command.fronts:
+        _install(_command, _core_command(_command))
+
+
 # ---------------------------------------------------------------------- run
 
 
-@cli.command()
-@pass_app
+@cli_only(catalogue.RUN)
 def run(app: AppContext) -> None:
-    """Run the bot: scheduler, delivery and every configured adapter (console if none)."""
     from episode_bot.app import run as run_bot
 
     sys.exit(run_bot(app.settings))
 
 
-# ---------------------------------------------------------------------- shows
-
-
-@cli.group()
-def show() -> None:
-    """Add and list shows."""
-
-
-@show.command("add")
-@click.argument("title")
-@click.option("--network", help='Where it streams, e.g. "Apple TV+".')
-@click.option("--tz", help="IANA timezone of its releases, e.g. America/New_York (default UTC).")
-@click.option("--time", "release_time", help="Usual release time, HH:MM (default 00:00).")
-@pass_app
-@handles_errors
-def show_add(
-    app: AppContext, title: str, network: str | None, tz: str | None, release_time: str | None
-) -> None:
-    """Add a show everyone can subscribe to."""
-    emit(app.commands.show_add(app.actor, title, network=network, tz=tz, time=release_time))
-
-
-@show.command("list")
-@click.argument("query", required=False)
-@json_option
-@pass_app
-@handles_errors
-def show_list(app: AppContext, query: str | None, as_json: bool) -> None:
-    """List shows (best matches first when QUERY is given)."""
-    emit(app.commands.shows(app.actor, query), as_json)
-
-
-# `shows`, as the chat command is called, is the same command as `show list`.
-cli.add_command(show_list, name="shows")
-
-
-# ---------------------------------------------------------------------- seasons
-
-
-@cli.group()
-def season() -> None:
-    """Add, move and remove seasons; set trailers."""
-
-
-@season.command("add")
-@click.argument("show_title", metavar="SHOW")
-@click.argument("number")
-@click.option("--premiere", required=True, help="Premiere date, YYYY-MM-DD (local).")
-@click.option("--episodes", required=True, help="Number of episodes (1-500).")
-@click.option("--every", help="Weekly on this day: monday .. sunday (default: premiere's day).")
-@click.option("--all-at-once", is_flag=True, help="Every episode drops at the premiere.")
-@click.option("--date", "dates", multiple=True, help="Explicit date per episode (repeat).")
-@click.option("--premiere-episodes", default="1", help="Episodes released at the premiere.")
-@click.option("--time", "release_time", help="Release time HH:MM (default: the show's).")
-@click.option("--tz", help="IANA timezone (default: the show's).")
-@click.option("--trailer", help="Trailer URL (http/https).")
-@click.option("--title", help="Season title.")
-@pass_app
-@handles_errors
-def season_add(app: AppContext, show_title: str, number: str, **options: Any) -> None:
-    """Add season NUMBER of SHOW and its episodes."""
-    emit(
-        app.commands.season_add(
-            app.actor,
-            show_title,
-            number,
-            premiere=options["premiere"],
-            episodes=options["episodes"],
-            every=options["every"],
-            all_at_once=options["all_at_once"],
-            dates=list(options["dates"]) or None,
-            premiere_episodes=options["premiere_episodes"],
-            time=options["release_time"],
-            tz=options["tz"],
-            trailer=options["trailer"],
-            title=options["title"],
-        )
-    )
-
-
-@season.command("move")
-@click.argument("show_title", metavar="SHOW")
-@click.argument("number")
-@click.option("--premiere", required=True, help="The new premiere date, YYYY-MM-DD.")
-@pass_app
-@handles_errors
-def season_move(app: AppContext, show_title: str, number: str, premiere: str) -> None:
-    """Move a season's premiere; its unreleased episodes follow."""
-    emit(app.commands.season_move(app.actor, show_title, number, premiere=premiere))
-
-
-@season.command("trailer")
-@click.argument("show_title", metavar="SHOW")
-@click.argument("number")
-@click.argument("url")
-@pass_app
-@handles_errors
-def season_trailer(app: AppContext, show_title: str, number: str, url: str) -> None:
-    """Set a season's trailer link (subscribed channels get a post)."""
-    emit(app.commands.season_trailer(app.actor, show_title, number, url))
-
-
-@season.command("remove")
-@click.argument("show_title", metavar="SHOW")
-@click.argument("number")
-@click.confirmation_option(prompt="Remove the season and everything planned for it?")
-@pass_app
-@handles_errors
-def season_remove(app: AppContext, show_title: str, number: str) -> None:
-    """Remove a season, its episodes and its pending posts."""
-    emit(app.commands.season_remove(app.actor, show_title, number))
-
-
-@cli.group()
-def episode() -> None:
-    """Change one episode."""
-
-
-@episode.command("set")
-@click.argument("show_title", metavar="SHOW")
-@click.argument("season_number", metavar="SEASON")
-@click.argument("episode_number", metavar="EPISODE")
-@click.option("--title", help="Episode title.")
-@click.option("--date", "release_date", help="New local release date, YYYY-MM-DD.")
-@click.option("--time", "release_time", help="New local release time, HH:MM.")
-@pass_app
-@handles_errors
-def episode_set(
-    app: AppContext,
-    show_title: str,
-    season_number: str,
-    episode_number: str,
-    title: str | None,
-    release_date: str | None,
-    release_time: str | None,
-) -> None:
-    """Set an episode's title or move it by hand."""
-    emit(
-        app.commands.episode_set(
-            app.actor,
-            show_title,
-            season_number,
-            episode_number,
-            title=title,
-            date=release_date,
-            time=release_time,
-        )
-    )
-
-
-# ---------------------------------------------------------------------- subscriptions
-
-
-@cli.command()
-@click.argument("channel")
-@click.argument("show_title", metavar="SHOW")
-@click.option("--before", help="Reminders before each drop, e.g. 1d,1h.")
-@click.option("--no-trailers", is_flag=True, help="No trailer/announcement/moved posts.")
-@click.option("--mention", help="Role (Discord) or user group (Slack) id to mention.")
-@click.option("--hide-titles", is_flag=True, help="Hide episode titles (spoilers).")
-@pass_app
-@handles_errors
-def subscribe(
-    app: AppContext,
-    channel: str,
-    show_title: str,
-    before: str | None,
-    no_trailers: bool,
-    mention: str | None,
-    hide_titles: bool,
-) -> None:
-    """Subscribe CHANNEL (discord:G/C, slack:T/C or console:NAME) to SHOW."""
-    emit(
-        app.commands.subscribe(
-            app.actor,
-            parse_channel(channel),
-            show_title,
-            before=before,
-            trailers=not no_trailers,
-            mention=mention,
-            hide_titles=hide_titles,
-        )
-    )
-
-
-@cli.command()
-@click.argument("channel")
-@click.argument("show_title", metavar="SHOW")
-@pass_app
-@handles_errors
-def unsubscribe(app: AppContext, channel: str, show_title: str) -> None:
-    """Stop posting about SHOW in CHANNEL."""
-    emit(app.commands.unsubscribe(app.actor, parse_channel(channel), show_title))
-
-
-@cli.command()
-@click.argument("channel", required=False)
-@json_option
-@pass_app
-@handles_errors
-def subscriptions(app: AppContext, channel: str | None, as_json: bool) -> None:
-    """List subscriptions (of CHANNEL, or all)."""
-    target = parse_channel(channel) if channel else None
-    emit(app.commands.subscriptions(app.actor, target), as_json)
-
-
-# ---------------------------------------------------------------------- schedule
-
-
-@cli.command("schedule")
-@click.argument("show_title", metavar="SHOW")
-@click.option("--season", "season_number", help="Only this season.")
-@json_option
-@pass_app
-@handles_errors
-def schedule_command(
-    app: AppContext, show_title: str, season_number: str | None, as_json: bool
-) -> None:
-    """Episodes of SHOW with local and UTC release times."""
-    emit(app.commands.schedule(app.actor, show_title, season_number), as_json)
-
-
-@cli.command("next")
-@click.argument("channel", required=False)
-@json_option
-@pass_app
-@handles_errors
-def next_command(app: AppContext, channel: str | None, as_json: bool) -> None:
-    """The next drop of each show (that CHANNEL follows)."""
-    target = parse_channel(channel) if channel else None
-    emit(app.commands.next(app.actor, target), as_json)
-
-
-@cli.command()
-@click.argument("show_title", metavar="SHOW")
-@pass_app
-@handles_errors
-def trailer(app: AppContext, show_title: str) -> None:
-    """The latest trailer link of SHOW."""
-    emit(app.commands.trailer(app.actor, show_title))
-
-
 # ---------------------------------------------------------------------- delivery
 
 
-@cli.command()
-@click.option("--from", "start", required=True, help="ISO 8601 with offset or Z.")
-@click.option("--to", "end", required=True, help="ISO 8601 with offset or Z.")
-@click.option("--channel", help="Only posts to this channel.")
-@json_option
-@pass_app
-@handles_errors
+@cli_only(catalogue.PREVIEW)
 def preview(app: AppContext, start: str, end: str, channel: str | None, as_json: bool) -> None:
-    """Every post that would go out between --from and --to; nothing is sent."""
     from bot.agenda import posts_between
     from bot.messages import message_to_json
 
@@ -425,7 +282,7 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
         )
 
 
-def build_senders(settings: Settings) -> dict[str, Any]:
+def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Any]:
     """The console sender, plus a REST-only sender for each platform with credentials.
 
     Imports a platform's adapter only when that platform is configured.
@@ -437,12 +294,12 @@ def build_senders(settings: Settings) -> dict[str, Any]:
         from adapters.discord.sender import DiscordSender
 
         senders["discord"] = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base
+            settings.discord_token, api_base=settings.discord_api_base, store=store
         )
     if settings.slack_bot_token is not None:
         from adapters.slack.sender import SlackSender
 
-        senders["slack"] = SlackSender.from_settings(settings)
+        senders["slack"] = SlackSender.from_settings(settings, store=store)
     return senders
 
 
@@ -466,12 +323,8 @@ async def _close_senders(senders: dict[str, Any]) -> None:
             await close()
 
 
-@cli.command()
-@click.option("--now", "now_text", required=True, help="Act as if the clock read this time.")
-@pass_app
-@handles_errors
+@cli_only(catalogue.DELIVER)
 def deliver(app: AppContext, now_text: str) -> None:
-    """One delivery pass as if the clock read --now: post what is due, once."""
     from episode_bot.app import configure_logging
     from jobs.delivery import DeliveryEngine
     from jobs.lease import held_lease
@@ -484,7 +337,7 @@ def deliver(app: AppContext, now_text: str) -> None:
             "and a later `run` will not post it again.",
             err=True,
         )
-    senders = build_senders(app.settings)
+    senders = build_senders(app.settings, app.store)
 
     async def one_pass() -> Any:
         async with held_lease(
@@ -518,17 +371,8 @@ def deliver(app: AppContext, now_text: str) -> None:
     )
 
 
-@cli.group()
-def discord() -> None:
-    """Discord set-up."""
-
-
-@discord.command("sync")
-@click.option("--guild", "guild_id", type=int, help="Sync to one server only (instant; dev).")
-@pass_app
-@handles_errors
+@cli_only(catalogue.DISCORD_SYNC)
 def discord_sync(app: AppContext, guild_id: int | None) -> None:
-    """Register the slash commands with Discord (globally, or in one server)."""
     if app.settings.discord_token is None or app.settings.discord_application_id is None:
         raise InvalidInput(
             "discord",
@@ -545,19 +389,101 @@ def discord_sync(app: AppContext, guild_id: int | None) -> None:
     click.echo(f"Synced /{', /'.join(names)} to {where}.")
 
 
-@cli.command()
-@json_option
-@pass_app
+@cli_only(catalogue.STATUS)
 def status(app: AppContext, as_json: bool) -> None:
-    """Upcoming drops, outbox counts, failures and last posts."""
     from jobs.status import format_status, status_report
 
     report = status_report(app.store, app.clock.now())
     click.echo(json.dumps(report, indent=2, default=str) if as_json else format_status(report))
 
 
+@cli_only(catalogue.CALENDAR_URL)
+def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
+    from bot.calendar import CalendarFeeds, FeedScope, feed_answer
+
+    scope = FeedScope.parse(channel)
+    token = CalendarFeeds(app.store, app.clock).token_for(scope, rotate=rotate)
+    for line in feed_answer(scope, app.settings.public_base_url, token, rotated=rotate):
+        click.echo(line)
+
+
+PROMPT_NAME = ""  # at the prompt, a command is typed without the program name
+
+
+def prompt_commands() -> click.Group:
+    """The console prompt's commands: the CLI's, on the database the bot runs on.
+
+    No global options (`--db` would open another database than the running bot's), and
+    none of the commands the running bot is doing itself (`run`, `deliver`).
+    """
+    hidden = {command.words[0] for command in CATALOGUE if not command.in_prompt}
+    return click.Group(
+        PROMPT_NAME,
+        commands={name: each for name, each in cli.commands.items() if name not in hidden},
+        help="Commands for the running bot, as the operator. `quit` leaves the prompt.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+# ---------------------------------------------------------------------- schedule sources
+
+
+def run_with_sources(app: AppContext, call: Callable[[Any], Any]) -> Any:
+    """Run `call(service)` (a coroutine) with the source service; its HTTP client is closed
+    afterwards."""
+    from episode_bot.sources import build_sources
+
+    async def go() -> Any:
+        service, http = build_sources(app.settings, app.commands)
+        try:
+            return await call(service)
+        finally:
+            await http.close()
+
+    return asyncio.run(go())
+
+
+@cli_only(catalogue.SHOW_IMPORT)
+def show_import(
+    app: AppContext,
+    source: str,
+    show: str | None,
+    tz: str | None,
+    time: str | None,
+    specials: bool,
+) -> None:
+    emit(
+        run_with_sources(
+            app,
+            lambda service: service.import_show(
+                app.actor, source, show=show, tz=tz, time=time, specials=specials
+            ),
+        )
+    )
+
+
+@cli_only(catalogue.SOURCES_SYNC)
+def sources_sync(app: AppContext, show: str | None, as_json: bool) -> None:
+    emit(run_with_sources(app, lambda service: service.sync(app.actor, show)), as_json)
+
+
+@cli_only(catalogue.SOURCES_STATUS)
+def sources_status(app: AppContext, as_json: bool) -> None:
+    from bot.sources.service import format_status
+    from episode_bot.sources import build_sources
+
+    service, _ = build_sources(app.settings, app.commands)  # reads the store: no request
+    rows = service.status()
+    click.echo(json.dumps(rows, indent=2) if as_json else format_status(rows))
+
+
+@cli_only(catalogue.SOURCES_RELEASE)
+def sources_release(app: AppContext, show: str, season: int | None, episode: int | None) -> None:
+    emit(app.commands.sources_release(app.actor, show, season, episode))
+
+
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:
-    """The console script; the console prompt calls it with the typed words as `args`."""
+    """The console script."""
     return cli.main(args=args, prog_name="episode-bot", standalone_mode=standalone_mode)
 
 

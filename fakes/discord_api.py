@@ -158,6 +158,12 @@ class FakeDiscord:
         self.missing_access: set[str] = set()
         self.missing_permissions: set[str] = set()
         self.events_forbidden: set[str] = set()  # guilds where the bot lacks Manage Events
+        # Direct messages: user id -> DM channel id; users with DMs closed to the bot (50007
+        # on posting) and ids that are nobody (50033 on opening).
+        self.dm_channels: dict[str, str] = {}
+        self.dms_closed: set[str] = set()
+        self.unknown_users: set[str] = set()
+        self._dm_users: dict[str, str] = {}  # DM channel id -> user id
         self.record_requests = True  # the benchmark may turn this off for memory
 
         self.requests: list[RecordedRequest] = []
@@ -516,6 +522,7 @@ class FakeDiscord:
             web.get(f"{p}/channels/{{channel_id}}", self._get_channel),
             web.post(f"{p}/channels/{{channel_id}}/messages", self._create_message),
             web.get(f"{p}/channels/{{channel_id}}/messages", self._list_messages),
+            web.post(f"{p}/users/@me/channels", self._create_dm),
             web.post(f"{p}/interactions/{{id}}/{{token}}/callback", self._interaction_callback),
             web.post(f"{p}/webhooks/{{app_id}}/{{token}}", self._followup),
             web.get(f"{p}/webhooks/{{app_id}}/{{token}}/messages/@original", self._original),
@@ -531,6 +538,8 @@ class FakeDiscord:
         ]
 
     def _channel_error(self, channel_id: str) -> web.Response | None:
+        if channel_id in self._dm_users and self._dm_users[channel_id] in self.dms_closed:
+            return _error(403, 50007, "Cannot send messages to this user")
         if channel_id in self.unknown_channels:
             return _error(404, 10003, "Unknown Channel")
         if channel_id in self.missing_access:
@@ -592,6 +601,27 @@ class FakeDiscord:
                 "permission_overwrites": [],
                 "nsfw": False,
                 "parent_id": None,
+            }
+        )
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        """`POST /users/@me/channels` {recipient_id}: the DM channel object (type 1), the same
+        one for the same user every time, as Discord answers."""
+        body = request[_RECORD].json or {}
+        user_id = str(body.get("recipient_id", ""))
+        if not user_id.isdigit() or user_id in self.unknown_users:
+            return _json({"message": "Invalid Recipient(s)", "code": 50033}, status=400)
+        channel_id = self.dm_channels.setdefault(user_id, self.snowflake())
+        self._dm_users[channel_id] = user_id
+        recipient = {"id": user_id, "username": f"u{user_id[-4:]}", "discriminator": "0",
+                     "global_name": None, "avatar": None}  # fmt: skip
+        return _json(
+            {
+                "id": channel_id,
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [recipient],
             }
         )
 

@@ -92,6 +92,7 @@ class FakeUser:
     is_owner: bool = False
     is_primary_owner: bool = False
     deleted: bool = False
+    is_bot: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,7 +106,7 @@ class FakeUser:
             "is_primary_owner": self.is_primary_owner,
             "is_restricted": False,
             "is_ultra_restricted": False,
-            "is_bot": False,
+            "is_bot": self.is_bot,
             "tz": "Europe/Berlin",
         }
 
@@ -672,6 +673,28 @@ class FakeSlackApi:
             return _error("channel_not_found")
         return web.json_response({"ok": True, "channel": channel.as_json()})
 
+    def _conversations_open(self, args: dict[str, Any]) -> web.Response:
+        """An IM with one user (`users`): the same D… channel every time, as Slack answers
+        (`already_open` once it exists). Errors as documented for a user the app cannot DM."""
+        user_id = str(args.get("users", ""))
+        if "," in user_id or args.get("channel"):
+            return _error("not_implemented")  # group DMs and reopening by id: not needed here
+        user = self.users.get(user_id)
+        if user is None:
+            return _error("user_not_found")
+        if user.is_bot:
+            return _error("cannot_dm_bot")
+        if user.deleted:
+            return _error("user_disabled")
+        channel_id = f"D{user_id}"
+        already_open = channel_id in self.channels
+        if not already_open:
+            self.add_channel(channel_id, name=f"im-{user_id.lower()}")
+        body = {"id": channel_id, "is_im": True, "user": user_id, "created": 1_500_000_000}
+        return web.json_response(
+            {"ok": True, "no_op": already_open, "already_open": already_open, "channel": body}
+        )
+
     def _post_check(self, channel_id: str) -> tuple[FakeChannel | None, web.Response | None]:
         channel = self._channel(channel_id)
         if channel is None:
@@ -823,6 +846,7 @@ _HANDLERS: dict[str, Callable[[FakeSlackApi, dict[str, Any]], web.Response]] = {
     "users.info": FakeSlackApi._users_info,
     "conversations.info": FakeSlackApi._conversations_info,
     "conversations.history": FakeSlackApi._conversations_history,
+    "conversations.open": FakeSlackApi._conversations_open,
     "chat.postMessage": FakeSlackApi._chat_post_message,
     "chat.scheduleMessage": FakeSlackApi._chat_schedule_message,
     "chat.deleteScheduledMessage": FakeSlackApi._chat_delete_scheduled_message,

@@ -25,6 +25,7 @@ import functools
 import logging
 import math
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.messages import message_from_json
+from bot.observer import FAILED, RETRY, SENT, SKIPPED, NullObserver, Observer
 from bot.sender import (
     CannotTellError,
     Delivery,
@@ -57,6 +59,8 @@ class PassResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    # Seconds from a drop's instant to its first accepted post in this pass, if any.
+    drop_latency: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class DeliveryEngine:
         batch_size: int = 500,
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
+        observer: Observer | None = None,
         lease: RunnerLease | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -132,6 +137,8 @@ class DeliveryEngine:
         self.lease = lease
         if lease is not None:
             lease.on_lost(self._lease_lost)
+        # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
+        self.observer: Observer = observer or NullObserver()
 
     @property
     def platforms(self) -> list[str]:
@@ -155,6 +162,7 @@ class DeliveryEngine:
         (Slack's 3-second acknowledgement, Discord's heartbeat).
         """
         result = PassResult()
+        started = time.perf_counter()
         # Rows a runner that is gone (its generation is over) left in `sending`.
         await self.recover()
         now = self.clock.now()
@@ -184,6 +192,8 @@ class DeliveryEngine:
         planned = planning.result()  # a planning error surfaces here
         result.planned, result.skipped = planned.pending, planned.skipped
         await self.drain(result)
+        if result.sent:
+            self.observer.fanout_finished(time.perf_counter() - started, result.sent)
         return result
 
     async def drain(self, result: PassResult | None = None) -> PassResult:
@@ -295,6 +305,7 @@ class DeliveryEngine:
                     self.store.mark_skipped, row.id, "the drop has already happened",
                     self.clock.now(), generation=generation,
                 ))  # fmt: skip
+                self.observer.post_finished(platform, SKIPPED)
                 return
             unchecked = False
             try:
@@ -327,7 +338,11 @@ class DeliveryEngine:
             except TransientSendError as error:
                 if limiter is not None and error.retry_after:
                     limiter.back_off(error.retry_after)
-                self._retry_or_give_up(row, error.reason, error.retry_after, result)
+                # A platform that says when to come back is rate-limiting us (HTTP 429).
+                self._retry_or_give_up(
+                    row, error.reason, error.retry_after, result,
+                    rate_limited=error.retry_after is not None,
+                )  # fmt: skip
                 return
             except PermanentSendError as error:
                 await self._fail(row, error.reason, result, pause=error.pause)
@@ -336,11 +351,17 @@ class DeliveryEngine:
                 log.exception("unexpected error sending outbox row %s", row.id)
                 self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
                 return
+        now = self.clock.now()
         self._record(functools.partial(
-            self.store.mark_sent, row.id, receipt.platform_message_id, self.clock.now(),
+            self.store.mark_sent, row.id, receipt.platform_message_id, now,
             generation=generation, unchecked=unchecked,
         ))  # fmt: skip
         result.sent += 1
+        first_try_of_drop = row.attempts == 1 and row.notification_key.endswith(":release")
+        if first_try_of_drop and result.drop_latency is None:
+            result.drop_latency = (now - row.due_at).total_seconds()
+            self.observer.drop_delivered(result.drop_latency)
+        self.observer.post_finished(platform, SENT)
 
     async def _may_send(self, row: OutboxRow) -> bool:
         """True when this runner may post `row` now: its results are all written and it
@@ -372,6 +393,7 @@ class DeliveryEngine:
         result: PassResult,
         *,
         counts: bool = True,
+        rate_limited: bool = False,
     ) -> None:
         now = self.clock.now()
         generation = self._generation()
@@ -385,6 +407,7 @@ class DeliveryEngine:
                 now, pause=False, generation=generation,
             ))  # fmt: skip
             result.failed += 1
+            self.observer.post_finished(row.channel.platform, FAILED)
             return
         # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
         # and the retry would spin inside the same pass.
@@ -394,6 +417,7 @@ class DeliveryEngine:
             generation=generation,
         ))  # fmt: skip
         result.retrying += 1
+        self.observer.post_finished(row.channel.platform, RETRY, rate_limited=rate_limited)
 
     async def _fail(self, row: OutboxRow, reason: str, result: PassResult, *, pause: bool) -> None:
         log.warning(
@@ -405,6 +429,7 @@ class DeliveryEngine:
             generation=self._generation(),
         ))  # fmt: skip
         result.failed += 1
+        self.observer.post_finished(row.channel.platform, FAILED)
         if self.on_permanent_failure is not None:
             outcome = self.on_permanent_failure(row, reason)
             if asyncio.iscoroutine(outcome):
@@ -416,7 +441,7 @@ class DeliveryEngine:
         if self.lease is None:  # a test or a benchmark: hold the lease for the engine's life
             self.lease = RunnerLease(self.store)
             self.lease.on_lost(self._lease_lost)
-            self.lease.acquire("this delivery engine")
+            self.lease.acquire("this delivery engine", supersede_own_process=True)
         return self.lease
 
     def _generation(self) -> int:

@@ -111,10 +111,15 @@ class RunnerLease:
     def heartbeat_every(self) -> float:
         return self.stale_after / BEATS_PER_STALE
 
-    def acquire(self, action: str = "a second run") -> int:
-        """Take the lease (a new generation) unless another live process holds it."""
+    def acquire(self, action: str = "a second run", *, supersede_own_process: bool = False) -> int:
+        """Take the lease (a new generation) unless another live process holds it.
+
+        `supersede_own_process`: a lease held by this very process is taken over (an engine
+        that a test or a benchmark builds after another one on the same database)."""
         current = self.store.read_lease(DELIVERY_LEASE)
         previous = _live(current, self.wall_clock, self.stale_after)
+        if previous is not None and supersede_own_process and previous.pid == os.getpid():
+            previous = None
         if previous is not None and previous.token != self.token:
             raise RunnerBusy(
                 f"episode-bot is already delivering from this database ({previous.describe()}); "

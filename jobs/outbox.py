@@ -98,6 +98,7 @@ def materialize(
                     season_id=post.season_id,
                     episode_id=post.episode_id,
                     last_error=reason,
+                    priority=delivery_priority(post),
                 )
             )
         # Each page is committed on its own so the engine can send it at once; a crash
@@ -109,6 +110,17 @@ def materialize(
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
     return MaterializeResult(planned - skipped, skipped)
+
+
+# Among rows due at the same instant the engine claims lower numbers first: a drop reaches its
+# channels before its followers' DMs. (The one seam for ordering; a fair-share policy can
+# refine it.)
+CHANNEL_PRIORITY = 0
+DIRECT_MESSAGE_PRIORITY = 1
+
+
+def delivery_priority(post: PlannedPost) -> int:
+    return DIRECT_MESSAGE_PRIORITY if post.subscription.channel.is_direct else CHANNEL_PRIORITY
 
 
 def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:

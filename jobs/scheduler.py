@@ -31,6 +31,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot import digest as digests
 from bot.clock import Clock
 from bot.store import Store
 from jobs.delivery import DeliveryEngine, PassResult
@@ -130,10 +131,10 @@ class DropScheduler:
         """Make the `drop:` jobs equal to the upcoming instants; refresh the retry job."""
         now = self.clock.now()
         self._seen_changes = self.store.change_counter()
-        wanted = {
-            drop_job_id(instant): instant
-            for instant in self.store.upcoming_due_instants(now, limit=self.horizon)
-        }
+        instants = self.store.upcoming_due_instants(now, limit=self.horizon)
+        # Each weekly digest's next instant (the pass after it plans the one after).
+        instants += [digests.next_instant(d, now) for d in self.store.digests()]
+        wanted = {drop_job_id(instant): instant for instant in instants}
         scheduled = {job.id for job in self.scheduler.get_jobs() if job.id.startswith(DROP_PREFIX)}
         removed = sorted(scheduled - wanted.keys())
         added = sorted(wanted.keys() - scheduled)

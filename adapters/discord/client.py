@@ -18,6 +18,7 @@ from typing import Any, cast
 import discord
 from discord import app_commands
 
+from adapters.discord.buttons import BUTTONS
 from adapters.discord.commands import EpisodeTree, install_commands
 from adapters.discord.endpoints import redirect_process
 from adapters.discord.events import ScheduledEventSync
@@ -65,6 +66,8 @@ class EpisodeClient(discord.Client):
         )
         self.core = core
         self.tree = EpisodeTree(self)
+        # "Notify me" / "Unfollow" on posts of any age: matched by custom id, not by message.
+        self.add_dynamic_items(*BUTTONS)
 
     async def on_ready(self) -> None:
         log.info("Discord gateway ready as %s in %d servers", self.user, len(self.guilds))
@@ -103,7 +106,9 @@ class DiscordAdapter:
             raise DiscordStartupError("DISCORD_TOKEN is not set")
         self.settings = settings
         self.commands = commands
-        self.sender = DiscordSender(settings.discord_token, api_base=settings.discord_api_base)
+        self.sender = DiscordSender(
+            settings.discord_token, api_base=settings.discord_api_base, store=commands.store
+        )
         self.client = EpisodeClient(
             commands,
             application_id=settings.discord_application_id,

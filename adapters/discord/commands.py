@@ -1,8 +1,10 @@
 """The slash commands: `/episodes …` for members and `/episodes-admin …` for server managers.
 
-Only declarations and translation live here: typed options (so Discord validates ranges and
-choices before we see them), autocomplete, and one core call per command. The core validates
-every value again (autocomplete is a suggestion, not a guarantee).
+Only declarations live here: typed options (so Discord validates ranges and choices before
+we see them) and autocomplete. Each callback hands its options, by name, to the command's
+entry in the catalogue (bot/catalogue.py); tests/adapters/discord/test_catalogue.py holds
+these declarations to the catalogue (names, types, limits, choices, groups). The core
+validates every value again (autocomplete is a suggestion, not a guarantee).
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice, Range
 
-from adapters.discord.interactions import AUTOCOMPLETE_LIMIT, CommandRunner, answer, apology
+from adapters.discord.interactions import (
+    AUTOCOMPLETE_LIMIT,
+    NOT_GIVEN,
+    CommandRunner,
+    answer,
+    apology,
+)
+from bot import catalogue
 from bot.commands import Commands, Reply
 from bot.models import WEEKDAYS
 
 log = logging.getLogger(__name__)
 
 BEFORE_CHOICES = [
-    Choice(name="no reminder", value="none"),
+    Choice(name="no reminder", value=NOT_GIVEN),
     Choice(name="1 hour before", value="1h"),
     Choice(name="1 day before", value="1d"),
     Choice(name="1 day and 1 hour before", value="1d,1h"),
@@ -48,25 +57,6 @@ async def complete_timezone(interaction: discord.Interaction, current: str) -> l
     prefix = [n for n in names if n.lower().startswith(needle)]
     rest = [n for n in names if needle in n.lower() and not n.lower().startswith(needle)]
     return [Choice(name=n, value=n) for n in (prefix + rest)[:AUTOCOMPLETE_LIMIT]]
-
-
-def mention_refusal(interaction: discord.Interaction, role: discord.Role) -> str | None:
-    """Why `role` may not be the subscription's ping for this member, or None if it may.
-
-    Subscribing needs only Manage Channels, but the bot pings the role on every post (its
-    `allowed_mentions` names the role, which overrides the role's own setting). So a member
-    may pick a role only if anyone could ping it (`mentionable`) or they may ping any role
-    themselves (Mention @everyone, @here and All Roles); @everyone is never a choice.
-    """
-    if role.is_default():
-        return "Pick a role to mention, not @everyone."
-    if role.mentionable or interaction.permissions.mention_everyone:
-        return None
-    return (
-        f"You cannot make the bot ping @{role.name}: that role is not mentionable and you lack "
-        "the Mention @everyone, @here and All Roles permission. Ask an admin, or make the role "
-        "mentionable in Server Settings > Roles. Nothing was changed."
-    )
 
 
 class EpisodesGroup(app_commands.Group):
@@ -97,66 +87,94 @@ class EpisodesGroup(app_commands.Group):
         trailers: bool = True,
         hide_titles: bool = False,
     ) -> None:
-        if mention is not None and (refusal := mention_refusal(interaction, mention)):
-            await answer(interaction, _reply(refusal))
-            return
-        reminders = None if before is None or before.value == "none" else before.value
-        role = str(mention.id) if mention is not None else None
-        await self.runner.run(
-            interaction,
-            lambda actor, channel: self.runner.core.subscribe(
-                actor,
-                channel,
-                show,
-                before=reminders,
-                trailers=trailers,
-                mention=role,
-                hide_titles=hide_titles,
-            ),
-            slow=True,
-        )
+        await self.runner.invoke(interaction, catalogue.SUBSCRIBE, _options(locals()))
 
     @app_commands.command(name="unsubscribe", description="Stop posting a show here")
     async def unsubscribe(self, interaction: discord.Interaction, show: Show) -> None:
-        await self.runner.run(
-            interaction, lambda a, c: self.runner.core.unsubscribe(a, c, show), slow=True
-        )
+        await self.runner.invoke(interaction, catalogue.UNSUBSCRIBE, _options(locals()))
 
     @app_commands.command(name="subscriptions", description="The shows this channel follows")
     @app_commands.describe(everywhere="List every channel of this server")
     async def subscriptions(
         self, interaction: discord.Interaction, everywhere: bool = False
     ) -> None:
-        await self.runner.run(
-            interaction,
-            lambda a, c: self.runner.core.subscriptions(a, None if everywhere else c),
-        )
+        await self.runner.invoke(interaction, catalogue.SUBSCRIPTIONS, _options(locals()))
 
     @app_commands.command(name="schedule", description="A show's episodes and release times")
     async def schedule(
         self, interaction: discord.Interaction, show: Show, season: SeasonNumber | None = None
     ) -> None:
-        await self.runner.run(interaction, lambda a, c: self.runner.core.schedule(a, show, season))
+        await self.runner.invoke(interaction, catalogue.SCHEDULE, _options(locals()))
 
     @app_commands.command(name="next", description="The next drops for this channel's shows")
     async def next_(self, interaction: discord.Interaction) -> None:
-        await self.runner.run(interaction, lambda a, c: self.runner.core.next(a, c))
+        await self.runner.invoke(interaction, catalogue.NEXT, _options(locals()))
 
     @app_commands.command(name="trailer", description="A show's latest trailer")
     async def trailer(self, interaction: discord.Interaction, show: Show) -> None:
-        await self.runner.run(interaction, lambda a, c: self.runner.core.trailer(a, show))
+        await self.runner.invoke(interaction, catalogue.TRAILER, _options(locals()))
 
     @app_commands.command(name="shows", description="Shows you can subscribe to")
     @app_commands.describe(query="Part of a title")
     async def shows(
         self, interaction: discord.Interaction, query: Range[str, 0, 100] | None = None
     ) -> None:
-        await self.runner.run(interaction, lambda a, c: self.runner.core.shows(a, query))
+        await self.runner.invoke(interaction, catalogue.SHOWS, _options(locals()))
+
+    @app_commands.command(name="calendar", description="This channel's calendar feed URL")
+    @app_commands.describe(
+        server="Every channel of this server (admins)",
+        rotate="Revoke the current URL and issue a new one",
+    )
+    async def calendar(
+        self, interaction: discord.Interaction, server: bool = False, rotate: bool = False
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.CALENDAR, _options(locals()))
+
+    @app_commands.command(name="follow", description="Get a show's new episodes by direct message")
+    @app_commands.describe(show="The show", before="Also remind you before each episode")
+    @app_commands.choices(before=BEFORE_CHOICES)
+    async def follow(
+        self, interaction: discord.Interaction, show: Show, before: Choice[str] | None = None
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.FOLLOW, _options(locals()))
+
+    @app_commands.command(name="unfollow", description="No more direct messages about a show")
+    async def unfollow(self, interaction: discord.Interaction, show: Show) -> None:
+        await self.runner.invoke(interaction, catalogue.UNFOLLOW, _options(locals()))
+
+    @app_commands.command(name="following", description="The shows you follow (only you see it)")
+    async def following(self, interaction: discord.Interaction) -> None:
+        await self.runner.invoke(interaction, catalogue.FOLLOWING, _options(locals()))
+
+    @app_commands.command(
+        name="forget-me", description="Delete every follow of yours and your pending messages"
+    )
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        await self.runner.invoke(interaction, catalogue.FORGET_ME, _options(locals()))
+
+    @app_commands.command(name="digest", description="One post a week listing this channel's drops")
+    @app_commands.describe(
+        when='A weekday and a time, e.g. "monday 09:00"; or off',
+        timezone="The time's timezone (IANA; default UTC)",
+        only="The digest replaces the post for each drop",
+    )
+    async def digest(
+        self,
+        interaction: discord.Interaction,
+        when: Range[str, 2, 40],
+        timezone: str | None = None,
+        only: bool = False,
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.DIGEST, _options(locals()))
 
     subscribe.autocomplete("show")(_shows)
     unsubscribe.autocomplete("show")(_shows)
     schedule.autocomplete("show")(_shows)
     trailer.autocomplete("show")(_shows)
+    follow.autocomplete("show")(_shows)
+    unfollow.autocomplete("show")(_shows)
+    digest.autocomplete("timezone")(complete_timezone)
 
 
 class AdminGroup(app_commands.Group):
@@ -184,10 +202,6 @@ class AdminGroup(app_commands.Group):
     async def _shows(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return await self.runner.complete_shows(interaction, current)
 
-    async def _run(self, interaction: discord.Interaction, method: str, *args: Any, **kw: Any):
-        call = getattr(self.runner.core, method)
-        await self.runner.run(interaction, lambda a, c: call(a, *args, **kw), admin=True, slow=True)
-
     @show.command(name="add", description="Add a show for this server")
     @app_commands.describe(
         title="The show's title",
@@ -199,11 +213,11 @@ class AdminGroup(app_commands.Group):
         self,
         interaction: discord.Interaction,
         title: Show,
-        network: Range[str, 1, 100] | None = None,
+        network: Range[str, 1, 60] | None = None,
         timezone: str | None = None,
         time: Range[str, 1, 5] | None = None,
     ) -> None:
-        await self._run(interaction, "show_add", title, network=network, tz=timezone, time=time)
+        await self.runner.invoke(interaction, catalogue.SHOW_ADD, _options(locals()))
 
     @season.command(name="add", description="Add a season and its episodes")
     @app_commands.describe(
@@ -235,21 +249,7 @@ class AdminGroup(app_commands.Group):
         trailer: Range[str, 1, 512] | None = None,
         title: Range[str, 1, 100] | None = None,
     ) -> None:
-        await self._run(
-            interaction,
-            "season_add",
-            show,
-            number,
-            premiere=premiere,
-            episodes=episodes,
-            every=every.value if every else None,
-            all_at_once=all_at_once,
-            premiere_episodes=premiere_episodes,
-            time=time,
-            tz=timezone,
-            trailer=trailer,
-            title=title,
-        )
+        await self.runner.invoke(interaction, catalogue.SEASON_ADD, _options(locals()))
 
     @season.command(name="move", description="Move a season's premiere; reschedules the rest")
     @app_commands.describe(premiere="New premiere date, YYYY-MM-DD")
@@ -260,7 +260,7 @@ class AdminGroup(app_commands.Group):
         number: SeasonNumber,
         premiere: Range[str, 8, 10],
     ) -> None:
-        await self._run(interaction, "season_move", show, number, premiere=premiere)
+        await self.runner.invoke(interaction, catalogue.SEASON_MOVE, _options(locals()))
 
     @season.command(name="trailer", description="Set a season's trailer link")
     async def season_trailer(
@@ -270,13 +270,13 @@ class AdminGroup(app_commands.Group):
         number: SeasonNumber,
         url: Range[str, 1, 512],
     ) -> None:
-        await self._run(interaction, "season_trailer", show, number, url)
+        await self.runner.invoke(interaction, catalogue.SEASON_TRAILER, _options(locals()))
 
     @season.command(name="remove", description="Remove a season and its episodes")
     async def season_remove(
         self, interaction: discord.Interaction, show: Show, number: SeasonNumber
     ) -> None:
-        await self._run(interaction, "season_remove", show, number)
+        await self.runner.invoke(interaction, catalogue.SEASON_REMOVE, _options(locals()))
 
     @episode.command(name="set", description="Set one episode's title, date or time")
     @app_commands.describe(date="Release date, YYYY-MM-DD", time="Release time, HH:MM")
@@ -290,9 +290,7 @@ class AdminGroup(app_commands.Group):
         date: Range[str, 8, 10] | None = None,
         time: Range[str, 1, 5] | None = None,
     ) -> None:
-        await self._run(
-            interaction, "episode_set", show, season, episode, title=title, date=date, time=time
-        )
+        await self.runner.invoke(interaction, catalogue.EPISODE_SET, _options(locals()))
 
     for _command in (season_add, season_move, season_trailer, season_remove, episode_set):
         _command.autocomplete("show")(_shows)
@@ -337,4 +335,13 @@ def install_commands(
 
 
 def _reply(text: str) -> Reply:
-    return Reply(text, ephemeral=True)
+    return Reply.say(text)
+
+
+def _options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """A command callback's `locals()` (taken first thing) -> its options by Discord name.
+
+    Passing them on by name, rather than binding each by hand, is what lets a test hold the
+    declarations to the catalogue: the option a parameter fills is the one with its name.
+    """
+    return {k: v for k, v in parameters.items() if k not in ("self", "interaction")}

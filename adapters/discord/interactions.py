@@ -21,11 +21,13 @@ import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from adapters.discord.render import render_reply
+from bot.catalogue import CatalogueError, Command, Front, Group
 from bot.commands import Commands, Reply
 from bot.errors import BotError
 from bot.models import Actor, ChannelRef
@@ -45,6 +47,30 @@ ADMIN_REFUSAL = (
 )
 
 CoreCall = Callable[[Actor, ChannelRef], Reply]
+
+NOT_GIVEN = "none"  # a choice's value meaning "none of these" (e.g. no reminder)
+# Options only the Discord declarations have, and what they do to the core call.
+EVERYWHERE = "everywhere"  # `subscriptions everywhere:True`: every channel of the server
+DISCORD_ONLY_OPTIONS = frozenset({EVERYWHERE})
+
+
+def mention_refusal(interaction: discord.Interaction, role: discord.Role) -> str | None:
+    """Why `role` may not be the subscription's ping for this member, or None if it may.
+
+    Subscribing needs only Manage Channels, but the bot pings the role on every post (its
+    `allowed_mentions` names the role, which overrides the role's own setting). So a member
+    may pick a role only if anyone could ping it (`mentionable`) or they may ping any role
+    themselves (Mention @everyone, @here and All Roles); @everyone is never a choice.
+    """
+    if role.is_default():
+        return "Pick a role to mention, not @everyone."
+    if role.mentionable or interaction.permissions.mention_everyone:
+        return None
+    return (
+        f"You cannot make the bot ping @{role.name}: that role is not mentionable and you lack "
+        "the Mention @everyone, @here and All Roles permission. Ask an admin, or make the role "
+        "mentionable in Server Settings > Roles. Nothing was changed."
+    )
 
 
 def check_permission_name(name: str) -> str:
@@ -80,6 +106,43 @@ class CommandRunner:
     def channel(interaction: discord.Interaction) -> ChannelRef:
         return ChannelRef("discord", str(interaction.guild_id), str(interaction.channel_id))
 
+    async def invoke(
+        self, interaction: discord.Interaction, command: Command, options: dict[str, Any]
+    ) -> None:
+        """Run catalogue `command` with a slash command's `options` (by Discord name).
+
+        Discord's values become the core's: a choice its value, a role its id (if this
+        member may make the bot ping it). The group and whether to defer come from the
+        catalogue: admin commands are checked here, schedule changes are deferred.
+        """
+        by_name = {option.discord: option for option in command.options_for(Front.DISCORD)}
+        values: dict[str, Any] = {}
+        everywhere = bool(options.pop(EVERYWHERE, False))
+        for name, value in options.items():
+            if name not in by_name:
+                raise CatalogueError(f"/{command.name} has no Discord option {name!r}")
+            if isinstance(value, app_commands.Choice):
+                value = value.value
+            if isinstance(value, discord.Role):
+                refusal = mention_refusal(interaction, value)
+                if refusal:
+                    await answer(interaction, Reply.say(refusal))
+                    return
+                value = str(value.id)
+            values[by_name[name].name] = None if value == NOT_GIVEN else value
+
+        def call(actor: Actor, channel: ChannelRef) -> Reply:
+            if command.chat_channel:
+                values["channel"] = None if everywhere else channel
+            return command.invoke(self.core, actor, **values)
+
+        await self.run(
+            interaction,
+            call,
+            admin=command.group is Group.ADMIN,
+            slow=command.changes_schedule,
+        )
+
     async def run(
         self,
         interaction: discord.Interaction,
@@ -93,13 +156,13 @@ class CommandRunner:
         `slow`: the call changes the schedule, so defer first and answer with followups.
         """
         if interaction.guild_id is None or interaction.channel_id is None:
-            await answer(interaction, Reply(DM_ANSWER))
+            await answer(interaction, Reply.say(DM_ANSWER))
             return
         actor = self.actor(interaction)
         if admin and not actor.is_admin:
             # Discord lets server owners override the group's default permissions, so the
             # default_permissions hint is not a check; this is.
-            await answer(interaction, Reply(ADMIN_REFUSAL))
+            await answer(interaction, Reply.say(ADMIN_REFUSAL))
             return
         if slow:
             # Ephemeral: every answer of these commands concerns only the invoker, and a
@@ -108,7 +171,7 @@ class CommandRunner:
         try:
             reply = call(actor, self.channel(interaction))
         except BotError as error:
-            reply = Reply(str(error), ephemeral=True)
+            reply = Reply.say(str(error))
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception(
@@ -152,10 +215,9 @@ def choices(values: list[str]) -> list[app_commands.Choice[str]]:
 
 
 def apology(error_id: str) -> Reply:
-    return Reply(
+    return Reply.say(
         f"Sorry, something went wrong on our side (error id {error_id}). "
-        "Nothing was changed; the bot's operator can look the id up in the logs.",
-        ephemeral=True,
+        "Nothing was changed; the bot's operator can look the id up in the logs."
     )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.commands import Reply
-from bot.messages import Message, MessageKind
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageKind
+from bot.replies import Link, PartRenderer, Reply
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -40,7 +40,12 @@ _COLORS = {
     MessageKind.EPISODE: 0x2ECC71,
     MessageKind.FINALE: 0x9B59B6,
     MessageKind.REMINDER: 0x95A5A6,
+    MessageKind.DIGEST: 0x5865F2,
 }
+# The follow buttons' custom ids, which survive restarts: the id alone says what to do
+# (adapters/discord/buttons.py).
+FOLLOW_ID = "episode-bot:follow:{show_id}"
+UNFOLLOW_ID = "episode-bot:unfollow:{show_id}"
 _ROLE_ID = re.compile(r"^<?@?&?(\d{1,20})>?$")
 
 
@@ -76,10 +81,14 @@ def post_marker(ref: str) -> str:
     return f"ref {ref}"
 
 
-def render_message(message: Message, *, ref: str | None = None) -> dict[str, Any]:
-    """The body of `POST /channels/{id}/messages` for one release post (without the nonce).
+def render_message(
+    message: Message, *, direct: bool = False, ref: str | None = None
+) -> dict[str, Any]:
+    """The body of `POST /channels/{id}/messages` for one post (without the nonce).
 
-    `ref`, the delivery's idempotency key, goes into the embed footer (`post_marker`)."""
+    `direct`: a follower's DM, which carries an "Unfollow" button; channel posts about a
+    drop, an announcement or a trailer carry "Notify me". `ref`, the delivery's idempotency
+    key, goes into the embed footer (`post_marker`)."""
     embed: dict[str, Any] = {
         "type": "rich",
         "title": truncate(safe_text(message.title), TITLE_LIMIT),
@@ -87,6 +96,11 @@ def render_message(message: Message, *, ref: str | None = None) -> dict[str, Any
     }
     if message.text:
         embed["description"] = truncate(safe_text(message.text), DESCRIPTION_LIMIT)
+    if message.entries:
+        lines = [_entry_line(entry) for entry in message.entries]
+        embed["description"] = truncate(
+            "\n".join([embed.get("description", ""), *lines]).strip(), DESCRIPTION_LIMIT
+        )
     link = _http_url(message.link)
     if link:
         embed["url"] = link
@@ -102,31 +116,52 @@ def render_message(message: Message, *, ref: str | None = None) -> dict[str, Any
     if role is not None:
         payload["content"] = truncate(f"<@&{role}> {safe_text(message.title)}", CONTENT_LIMIT)
         payload["allowed_mentions"] = {"parse": [], "roles": [role]}
+    buttons = []
     if link:
         label = message.link_label or ("Watch the trailer" if message.kind == "trailer" else "Open")
-        payload["components"] = [
-            {
-                "type": 1,
-                "components": [
-                    {
-                        "type": 2,
-                        "style": 5,
-                        "label": truncate(label, BUTTON_LABEL_LIMIT),
-                        "url": link,
-                    }
-                ],
-            }
-        ]
+        buttons.append(
+            {"type": 2, "style": 5, "label": truncate(label, BUTTON_LABEL_LIMIT), "url": link}
+        )
+    if message.show_id is not None and direct:
+        custom_id = UNFOLLOW_ID.format(show_id=message.show_id)
+        buttons.append({"type": 2, "style": 2, "label": "Unfollow", "custom_id": custom_id})
+    elif message.show_id is not None and message.kind in FOLLOWABLE_KINDS:
+        custom_id = FOLLOW_ID.format(show_id=message.show_id)
+        buttons.append({"type": 2, "style": 1, "label": "Notify me", "custom_id": custom_id})
+    if buttons:
+        payload["components"] = [{"type": 1, "components": buttons}]
     return payload
+
+
+def _entry_line(entry: MessageEntry) -> str:
+    """A digest line: the time in each reader's own zone, the drop, premiere/finale marked."""
+    mark = f" · **{entry.mark}**" if entry.mark else ""
+    return f"{timestamp(entry.at, 'f')} · {safe_text(entry.text)}{mark}"
+
+
+def _reply_link(link: Link) -> str:
+    url = _http_url(link.url)
+    # `<url>`: clickable, without the preview card a bare link would unfold.
+    return f"<{url}>" if url and ">" not in url else safe_text(link.url)
+
+
+REPLY_PARTS = PartRenderer(
+    text=safe_text,
+    when=lambda when: f"{timestamp(when.at, 'F')} ({timestamp(when.at, 'R')})",
+    link=_reply_link,
+    spoiler=lambda spoiler: f"||{safe_text(spoiler.text)}||",
+)
 
 
 def render_reply(reply: Reply) -> list[str]:
     """A command answer as one or more message contents (each within 2000 characters).
 
-    The core's text is plain; it is escaped here so that names echoed back (a show called
-    `@everyone`) stay inert. Long answers (a long schedule) are split on line boundaries.
+    The core's text parts are plain; they are escaped here so that names echoed back (a
+    show called `@everyone`) stay inert. Instants become `<t:…:F>` and `<t:…:R>` stamps,
+    which every reader sees in their own timezone. Long answers (a long schedule) are split
+    on line boundaries.
     """
-    text = safe_text(reply.text)
+    text = "\n".join(reply.render(REPLY_PARTS))
     if reply.notices:
         text += "\n\n" + "\n".join("⚠ " + safe_text(n) for n in reply.notices)
     return split_lines(text or "Done.", CONTENT_LIMIT)

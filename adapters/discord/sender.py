@@ -24,6 +24,11 @@ needs Read Message History) and adopts the bot's own post with that footer. One 
 is read: if the channel had 100 messages since the row fell due and none is ours,
 `CannotTellError` says so, and the engine resends under the nonce and counts it (`status`).
 Without Read Message History Discord answers an empty list: the check then finds nothing.
+
+A follower's direct message goes to the DM channel Discord gives for that user
+(`POST /users/@me/channels`), opened once and remembered in the store's platform objects, so
+later posts (and restarts) reuse it. 50007 (the member has DMs closed, or shares no server
+with the bot) and 50033 (no such user) pause that follow only.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -42,6 +47,7 @@ from pydantic import SecretStr
 
 from adapters.discord.endpoints import RedirectingHTTPClient, RequestWithheld, guarded_connector
 from adapters.discord.render import post_marker, render_message
+from bot.models import UserRef
 from bot.sender import (
     CannotTellError,
     Delivery,
@@ -51,6 +57,7 @@ from bot.sender import (
     TransientSendError,
     may_still_send,
 )
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +71,13 @@ _PERMANENT_CODES = {
     50001: "the bot cannot see the channel (Discord: Missing Access)",
     50013: "the bot lacks permission to post there: it needs View Channel, Send Messages and "
     "Embed Links (Discord: Missing Permissions)",
+    50007: "the member does not accept direct messages from the bot (Discord: Cannot send "
+    "messages to this user)",
+    50033: "no such Discord user (Discord: Invalid Recipient)",
 }
+# The store keeps each follower's DM channel id under this platform name (apart from the
+# scheduled events, which are kept per guild under "discord").
+DM_CHANNELS = "discord-dm"
 _BAD_TOKEN = (
     "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN "
     "(Developer Portal > your app > Bot > Reset Token)"
@@ -101,6 +114,7 @@ class DiscordSender:
         max_concurrency: int = 25,
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
+        store: Store | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self.api_base = api_base
@@ -111,6 +125,10 @@ class DiscordSender:
         self._http: RedirectingHTTPClient | None = None
         self._bot_user_id: str | None = None
         self._login_lock = asyncio.Lock()
+        # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
+        # so that a restart does not open them again.
+        self.store = store
+        self._dm_channels: dict[str, int] = {}
 
     def __repr__(self) -> str:  # never shows the token
         return f"DiscordSender(api_base={self.api_base!r}, max_concurrency={self.max_concurrency})"
@@ -162,33 +180,67 @@ class DiscordSender:
         same bot, within a few minutes) with the message it already created; after that,
         `find_sent` finds the post by the outbox key in its footer.
         """
-        channel_id = _channel_id(delivery)
-        payload = render_message(delivery.message, ref=delivery.idempotency_key)
+        direct = delivery.channel.is_direct
+        payload = render_message(delivery.message, direct=direct, ref=delivery.idempotency_key)
         payload["nonce"] = nonce_for(delivery.idempotency_key)
         payload["enforce_nonce"] = True
         if self._http is None:
             await self.start()
         assert self._http is not None
+        channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        data = await self._request(route, payload, delivery)
+        return SendReceipt(platform_message_id=str(data["id"]))
+
+    async def _request(self, route: Route, payload: dict[str, Any], delivery: Delivery) -> Any:
+        assert self._http is not None
         try:
-            # asyncio.timeout, not wait_for: no extra task, so the request leaves in the same
-            # loop step as the engine's last lease check.
+            # asyncio.timeout, not wait_for: no extra task, so the request is written in the
+            # same loop step as the engine's last lease check when a connection is free.
             async with asyncio.timeout(self.timeout):
-                data = await self._http.request(route, json=payload)
+                return await self._http.request(route, json=payload)
         except Exception as exc:
             mapped = _classify(exc, delivery)
             if mapped is None:
                 raise
             raise mapped from exc
-        return SendReceipt(platform_message_id=str(data["id"]))
+
+    async def _dm_channel(self, delivery: Delivery) -> int:
+        """The follower's DM channel: remembered, or opened once (`POST /users/@me/channels`,
+        which returns the existing DM channel if there is one)."""
+        user = UserRef.of_inbox(delivery.channel).user
+        if not user.isdigit():
+            raise PermanentSendError(f"{delivery.channel} is not a Discord user")
+        if user in self._dm_channels:
+            return self._dm_channels[user]
+        known = self.store.platform_object(DM_CHANNELS, "", user) if self.store else None
+        if known is not None:
+            channel_id = int(known.remote_id)
+        else:
+            route = Route("POST", "/users/@me/channels")
+            data = await self._request(route, {"recipient_id": user}, delivery)
+            channel_id = int(data["id"])
+            if self.store is not None:
+                self.store.put_platform_object(
+                    DM_CHANNELS,
+                    "",
+                    user,
+                    remote_id=str(channel_id),
+                    payload_hash="",
+                    expires_at=None,
+                    now=datetime.now(UTC),
+                )
+        self._dm_channels[user] = channel_id
+        return channel_id
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """The bot's earlier post of this delivery, found by the outbox key in its footer
         among the channel's first 100 messages since the row fell due (module docstring)."""
-        channel_id = _channel_id(delivery)
         if self._http is None:
             await self.start()
         assert self._http is not None
+        direct = delivery.channel.is_direct
+        channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
         after = None
         if delivery.due_at is not None:
             after = discord.utils.time_snowflake(delivery.due_at - HISTORY_MARGIN, high=False)

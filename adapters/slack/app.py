@@ -38,8 +38,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import grammar, modal
-from adapters.slack.render import fit, render_reply, render_reply_text
+from adapters.slack.render import (
+    FOLLOW_ACTION,
+    UNFOLLOW_ACTION,
+    fit,
+    render_reply,
+    render_reply_text,
+)
 from adapters.slack.sender import SlackSender
+from bot import catalogue
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
@@ -48,7 +55,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SIGNATURE_WINDOW = 60 * 5
-CHANNEL_METHODS = frozenset({"subscribe", "unsubscribe", "subscriptions", "next"})
 ADMIN_CACHE_SECONDS = 60.0
 SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
@@ -96,6 +102,17 @@ class ReplayGuard:
         self._seen.add(signature)
         self._expiry.append((now + 2 * SIGNATURE_WINDOW, signature))
         return await next()
+
+
+def interaction_tenant(body: dict[str, Any]) -> str:
+    """The tenant of an interactivity payload (a button, a form), where Slack puts it."""
+    team = body.get("team") or {}
+    enterprise = body.get("enterprise") or {}
+    return tenant_of(
+        team.get("id") or (body.get("user") or {}).get("team_id"),
+        enterprise.get("id") if isinstance(enterprise, dict) else None,
+        body.get("is_enterprise_install"),
+    )
 
 
 def check_settings(settings: Settings) -> None:
@@ -153,7 +170,9 @@ class SlackAdapter:
         if settings.slack_api_base:
             client_kwargs["base_url"] = settings.slack_api_base
         self.client = AsyncWebClient(**client_kwargs)
-        self.sender = sender or SlackSender(token, base_url=settings.slack_api_base)
+        self.sender = sender or SlackSender(
+            token, base_url=settings.slack_api_base, store=getattr(commands, "store", None)
+        )
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,
@@ -176,6 +195,8 @@ class SlackAdapter:
         self.app.event("app_uninstalled")(self._on_app_uninstalled)
         self.app.event("tokens_revoked")(self._on_tokens_revoked)
         self.app.action("episode_link")(self._on_link_clicked)
+        self.app.action(FOLLOW_ACTION)(self._on_follow_clicked)
+        self.app.action(UNFOLLOW_ACTION)(self._on_unfollow_clicked)
         self.app.view(modal.CALLBACK_ID)(self._on_season_form_submitted)
         self.app.options(modal.SHOW_ACTION)(self._on_show_suggestion)
 
@@ -315,7 +336,8 @@ class SlackAdapter:
             if grammar.opens_season_form(text):
                 return await self._open_season_form(body, context)
             parsed = grammar.parse(text)
-            if parsed.method == "help":
+            command = parsed.command
+            if command is None:
                 return _ephemeral(grammar.help_text())
             tenant = tenant_of(
                 body.get("team_id") or context.get("team_id"),
@@ -328,13 +350,12 @@ class SlackAdapter:
                 _require_admin(is_admin)
             actor = Actor("slack", tenant, user_id, is_admin=is_admin)
             args = dict(parsed.args)
-            if parsed.method in CHANNEL_METHODS:
+            if command.chat_channel:
                 channel_id = str(body.get("channel_id") or "")
-                if parsed.method == "subscribe":
+                if command in (catalogue.SUBSCRIBE, catalogue.DIGEST):
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
-            reply = getattr(self.commands, parsed.method)(actor, **args)
-            return render_reply(reply)
+            return render_reply(command.invoke(self.commands, actor, **args))
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
 
@@ -400,13 +421,7 @@ class SlackAdapter:
         self, body: dict[str, Any], view: dict[str, Any]
     ) -> tuple[Any, str, str]:
         user = body.get("user") or {}
-        team = body.get("team") or {}
-        enterprise = body.get("enterprise") or {}
-        tenant = tenant_of(
-            team.get("id") or user.get("team_id"),
-            enterprise.get("id") if isinstance(enterprise, dict) else None,
-            body.get("is_enterprise_install"),
-        )
+        tenant = interaction_tenant(body)
         user_id = str(user.get("id") or "")
         _require_admin(await self._is_admin(tenant, user_id))
         metadata = modal.metadata_of(view)
@@ -416,7 +431,7 @@ class SlackAdapter:
                 hint="Open it again with /episodes admin season add in this workspace.",
             )
         actor = Actor("slack", tenant, user_id, is_admin=True)
-        reply = self.commands.season_add(actor, **modal.form_args(view))
+        reply = catalogue.SEASON_ADD.invoke(self.commands, actor, **modal.form_args(view))
         return reply, metadata.get("channel", ""), user_id
 
     async def _tell(self, channel_id: str, user_id: str, text: str) -> None:
@@ -435,13 +450,7 @@ class SlackAdapter:
     async def _on_show_suggestion(self, ack: Any, body: dict[str, Any]) -> None:
         """Options for the modal's show picker when a workspace sees more than 100 shows."""
         try:
-            team = body.get("team") or {}
-            enterprise = body.get("enterprise") or {}
-            tenant = tenant_of(
-                team.get("id") or (body.get("user") or {}).get("team_id"),
-                enterprise.get("id") if isinstance(enterprise, dict) else None,
-                body.get("is_enterprise_install"),
-            )
+            tenant = interaction_tenant(body)
             actor = Actor("slack", tenant, str((body.get("user") or {}).get("id") or ""))
             query = str(body.get("value") or "")[:200]
             titles = self.commands.complete_show_titles(actor, query, limit=modal.STATIC_LIMIT)
@@ -460,6 +469,35 @@ class SlackAdapter:
 
     async def _on_link_clicked(self, ack: Any) -> None:
         await ack()  # a link button still sends an interaction; acknowledge it, nothing else
+
+    async def _on_follow_clicked(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """ "Notify me" on a post: the clicker follows the show; only they see the answer."""
+        await ack()
+        await respond(**await self._button(body, "follow"))
+
+    async def _on_unfollow_clicked(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        """ "Unfollow" in a follower's DM."""
+        await ack()
+        await respond(**await self._button(body, "unfollow"))
+
+    async def _button(self, body: dict[str, Any], method: str) -> dict[str, Any]:
+        """A block_actions click -> the core call for the clicking member -> an ephemeral
+        answer that leaves the post itself as it is."""
+        try:
+            user = body.get("user") or {}
+            tenant = interaction_tenant(body)
+            [action] = body.get("actions") or [{}]
+            value = str(action.get("value") or "")
+            if not value.isdigit():
+                raise BotError("That button is out of date.", hint="Use /episodes follow SHOW.")
+            actor = Actor("slack", tenant, str(user.get("id") or ""))
+            answer = render_reply(getattr(self.commands, method)(actor, int(value)))
+        except BotError as error:
+            answer = _ephemeral(render_reply_text(str(error)))
+        except Exception:  # never leave the member without an answer
+            log.exception("Slack %s button failed", method)
+            answer = _ephemeral("Something went wrong on our side. Please try again later.")
+        return {**answer, "response_type": "ephemeral", "replace_original": False}
 
     def _pause(self, context: Any, reason: str) -> None:
         tenant = tenant_of(

@@ -2,7 +2,9 @@
 
 Why a table instead of argparse: argparse prints to stderr and exits, and its messages talk
 about "positional arguments"; a chat user needs one line of correct usage. Every command is a
-`Spec` (words, positional names, options), so the help text and the parser cannot disagree.
+`Spec` (words, positional names, options) built from its entry in the command catalogue
+(bot/catalogue.py), so the catalogue, the help text and the parser cannot disagree. Values
+stay text; the core checks them (numbers included) with the same words as everywhere.
 
 Slack-specific clean-up of the raw text, in this order:
 
@@ -21,10 +23,13 @@ positional (the show title), so `subscribe For All Mankind` works without quotes
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import catalogue
+from bot.catalogue import Command, Front, Group, for_front
 from bot.errors import BotError
 
 COMMAND = "/episodes"
@@ -40,21 +45,24 @@ class UsageError(BotError):
 
 
 @dataclass(frozen=True)
-class Option:
-    dest: str  # keyword argument name in bot.commands.Commands
+class Flag:
+    """How one `--flag` of the text fills a core parameter."""
+
+    dest: str  # the catalogue option (the core function's parameter)
     takes_value: bool = True
     value_when_set: Any = True  # for flags (takes_value=False)
     required: bool = False
-    integer: bool = False  # the core signature takes an int (schedule --season)
 
 
 @dataclass(frozen=True)
 class Spec:
+    """One `/episodes` command, derived from its catalogue entry (`help` has none)."""
+
     words: tuple[str, ...]  # ("admin", "season", "add")
-    method: str  # Commands method name
+    command: Command | None
     positionals: tuple[str, ...] = ()  # required, in order; the first absorbs surplus words
     optional_tail: str | None = None  # one optional positional (rest of the text), e.g. QUERY
-    options: dict[str, Option] = field(default_factory=dict)
+    options: dict[str, Flag] = field(default_factory=dict)
     usage: str = ""
     summary: str = ""
 
@@ -69,129 +77,70 @@ class Spec:
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    """What to call: `method` on Commands with `args` (the adapter adds actor and channel)."""
+    """What to call: `command` with `args` (the adapter adds actor and channel)."""
 
     spec: Spec
     args: dict[str, Any]
 
     @property
+    def command(self) -> Command | None:
+        return self.spec.command
+
+    @property
     def method(self) -> str:
-        return self.spec.method
+        """The core function's name (`help` for the help text)."""
+        command = self.spec.command
+        return command.core.__name__ if command is not None and command.core else "help"
 
     @property
     def admin(self) -> bool:
         return self.spec.admin
 
 
-_TIME = Option("time")
-_TZ = Option("tz")
+# How a few values read in Slack's usage lines (a user group is picked by typing @).
+_SLACK_METAVARS = {"mention": "@group"}
+
+
+def _spec(command: Command) -> Spec:
+    options = command.options_for(Front.SLACK)
+    words = ("admin", *command.on_chat) if command.group is Group.ADMIN else command.on_chat
+    positionals = tuple(o.name for o in options if o.positional and o.required)
+    tail = [o.name for o in options if o.positional and not o.required]
+    flags = {
+        o.flag: Flag(o.name, False, not o.default) if o.type is bool else Flag(o.name)
+        for o in options
+        if not o.positional
+    }
+    for option in options:
+        if option.required and not option.positional:
+            flags[option.flag] = dataclasses.replace(flags[option.flag], required=True)
+    usage = " ".join(
+        [
+            *words,
+            *(
+                dataclasses.replace(o, metavar=_SLACK_METAVARS.get(o.name, o.metavar)).usage
+                for o in options
+            ),
+        ]
+    )
+    summary = command.summary.rstrip(".")
+    if command is catalogue.SEASON_ADD:
+        summary += " (alone, `admin season add` opens a form)"
+    return Spec(
+        words,
+        command,
+        positionals,
+        tail[0] if tail else None,
+        flags,
+        usage=usage,
+        summary=summary,
+    )
+
 
 SPECS: tuple[Spec, ...] = (
-    Spec(
-        ("subscribe",),
-        "subscribe",
-        ("show",),
-        options={
-            "--before": Option("before"),
-            "--no-trailers": Option("trailers", False, False),
-            "--hide-titles": Option("hide_titles", False, True),
-            "--mention": Option("mention"),
-        },
-        usage="subscribe SHOW [--before 1d,1h] [--no-trailers] [--hide-titles] [--mention @group]",
-        summary="post this show's drops in this channel",
-    ),
-    Spec(
-        ("unsubscribe",),
-        "unsubscribe",
-        ("show",),
-        usage="unsubscribe SHOW",
-        summary="stop posting this show here",
-    ),
-    Spec(
-        ("subscriptions",),
-        "subscriptions",
-        usage="subscriptions",
-        summary="what this channel follows",
-    ),
-    Spec(
-        ("schedule",),
-        "schedule",
-        ("show",),
-        options={"--season": Option("season", integer=True)},
-        usage="schedule SHOW [--season N]",
-        summary="episodes with dates and times",
-    ),
-    Spec(("next",), "next", usage="next", summary="the next drops for this channel"),
-    Spec(
-        ("trailer",), "trailer", ("show",), usage="trailer SHOW", summary="the latest trailer link"
-    ),
-    Spec(
-        ("shows",),
-        "shows",
-        optional_tail="query",
-        usage="shows [QUERY]",
-        summary="list or search shows",
-    ),
-    Spec(("help",), "help", usage="help", summary="this help"),
-    Spec(
-        ("admin", "show", "add"),
-        "show_add",
-        ("title",),
-        options={"--network": Option("network"), "--tz": _TZ, "--time": _TIME},
-        usage="admin show add TITLE [--network N] [--tz IANA] [--time HH:MM]",
-        summary="add a show to this workspace",
-    ),
-    Spec(
-        ("admin", "season", "add"),
-        "season_add",
-        ("show", "number"),
-        options={
-            "--premiere": Option("premiere", required=True),
-            "--episodes": Option("episodes", required=True),
-            "--every": Option("every"),
-            "--all-at-once": Option("all_at_once", False, True),
-            "--premiere-episodes": Option("premiere_episodes"),
-            "--time": _TIME,
-            "--tz": _TZ,
-            "--trailer": Option("trailer"),
-            "--title": Option("title"),
-        },
-        usage="admin season add SHOW N --premiere YYYY-MM-DD --episodes N "
-        "[--every friday | --all-at-once] [--premiere-episodes K] [--time HH:MM] "
-        "[--tz IANA] [--trailer URL]",
-        summary="add a season (alone, `admin season add` opens a form)",
-    ),
-    Spec(
-        ("admin", "season", "move"),
-        "season_move",
-        ("show", "number"),
-        options={"--premiere": Option("premiere", required=True)},
-        usage="admin season move SHOW N --premiere YYYY-MM-DD",
-        summary="reschedule a season's unreleased episodes",
-    ),
-    Spec(
-        ("admin", "season", "trailer"),
-        "season_trailer",
-        ("show", "number", "url"),
-        usage="admin season trailer SHOW N URL",
-        summary="set a season's trailer link",
-    ),
-    Spec(
-        ("admin", "season", "remove"),
-        "season_remove",
-        ("show", "number"),
-        usage="admin season remove SHOW N",
-        summary="remove a season",
-    ),
-    Spec(
-        ("admin", "episode", "set"),
-        "episode_set",
-        ("show", "season", "episode"),
-        options={"--title": Option("title"), "--date": Option("date"), "--time": _TIME},
-        usage="admin episode set SHOW SEASON EPISODE [--title T] [--date YYYY-MM-DD] "
-        "[--time HH:MM]",
-        summary="fix one episode's title, date or time",
-    ),
+    *(_spec(command) for command in for_front(Front.SLACK) if command.group is Group.MEMBER),
+    Spec(("help",), None, usage="help", summary="this help"),
+    *(_spec(command) for command in for_front(Front.SLACK) if command.group is Group.ADMIN),
 )
 
 SUBTEAM_PREFIX = "subteam:"
@@ -336,11 +285,6 @@ def _bind(spec: Spec, tokens: list[str]) -> ParsedCommand:
     for name, option in spec.options.items():
         if option.required and option.dest not in args:
             raise UsageError(f"{name} is required.", usage)
-    for name, option in spec.options.items():
-        if option.integer and option.dest in args:
-            if not str(args[option.dest]).isdigit():
-                raise UsageError(f"{name} takes a whole number.", usage)
-            args[option.dest] = int(args[option.dest])
     if "mention" in args:
         args["mention"] = _group_id(str(args["mention"]), usage)
     if "every" in args and args.get("all_at_once"):

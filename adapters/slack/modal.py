@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.catalogue import SEASON_ADD
 from bot.errors import AlreadyExists, BotError, InvalidInput
+from bot.models import WEEKDAYS
 
 CALLBACK_ID = "episodes_season_add"
 SHOW_ACTION = "episodes_show"  # the action_id of the show picker (also for block_suggestion)
@@ -42,9 +44,25 @@ PREMIERE_EPISODES = "premiere_episodes"
 TIME = "time"
 TZ = "tz"
 TRAILER = "trailer"
+TITLE = "title"
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ALL_AT_ONCE = "all_at_once"
+
+# The catalogue options of `season add` (bot/catalogue.py) each input fills; the cadence
+# fills one of two. A test holds this to the catalogue: every option the chat offers has
+# an input (explicit per-episode dates are a CLI option).
+BLOCK_OPTIONS: dict[str, tuple[str, ...]] = {
+    SHOW: ("show",),
+    NUMBER: ("number",),
+    PREMIERE: ("premiere",),
+    EPISODES: ("episodes",),
+    CADENCE: ("every", "all_at_once"),
+    PREMIERE_EPISODES: ("premiere_episodes",),
+    TIME: ("time",),
+    TZ: ("tz",),
+    TRAILER: ("trailer",),
+    TITLE: ("title",),
+}
 
 # InvalidInput.field (as bot.validation / bot.schedule name them) -> the block it concerns
 _FIELD_BLOCKS = {
@@ -67,6 +85,7 @@ _FIELD_BLOCKS = {
     "tz": TZ,
     "trailer url": TRAILER,
     "trailer": TRAILER,
+    "episode title": TITLE,  # the season title is checked like an episode title
 }
 
 
@@ -140,8 +159,8 @@ def season_form(titles: list[str], *, channel_id: str, team: str) -> dict[str, A
                     "type": "number_input",
                     "action_id": VALUE_ACTION,
                     "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": "1000",
+                    "min_value": str(SEASON_ADD.option("number").min),
+                    "max_value": str(SEASON_ADD.option("number").max),
                 },
             ),
             _input(
@@ -161,8 +180,8 @@ def season_form(titles: list[str], *, channel_id: str, team: str) -> dict[str, A
                     "type": "number_input",
                     "action_id": VALUE_ACTION,
                     "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": "500",
+                    "min_value": str(SEASON_ADD.option("episodes").min),
+                    "max_value": str(SEASON_ADD.option("episodes").max),
                 },
             ),
             _input(
@@ -184,8 +203,8 @@ def season_form(titles: list[str], *, channel_id: str, team: str) -> dict[str, A
                     "type": "number_input",
                     "action_id": VALUE_ACTION,
                     "is_decimal_allowed": False,
-                    "min_value": "1",
-                    "max_value": "500",
+                    "min_value": str(SEASON_ADD.option("premiere_episodes").min),
+                    "max_value": str(SEASON_ADD.option("premiere_episodes").max),
                 },
                 optional=True,
                 hint="Left empty: 1.",
@@ -223,6 +242,16 @@ def season_form(titles: list[str], *, channel_id: str, team: str) -> dict[str, A
                 },
                 optional=True,
             ),
+            _input(
+                TITLE,
+                "Season title",
+                {
+                    "type": "plain_text_input",
+                    "action_id": VALUE_ACTION,
+                    "max_length": SEASON_ADD.option("title").max,
+                },
+                optional=True,
+            ),
         ],
     }
 
@@ -256,7 +285,7 @@ def _selected(state: dict[str, Any]) -> str | None:
 
 
 def form_args(view: Any) -> dict[str, Any]:
-    """A submitted view's state -> `Commands.season_add(actor, **args)` arguments.
+    """A submitted view's state -> the values of `catalogue.SEASON_ADD` (its options' names).
 
     Missing required values are passed on empty so the core reports them with its own words.
     """
@@ -276,6 +305,7 @@ def form_args(view: Any) -> dict[str, Any]:
         "time": _str(_state(view, TIME).get("selected_time")),
         "tz": _str(_state(view, TZ).get("value")),
         "trailer": _str(_state(view, TRAILER).get("value")),
+        "title": _str(_state(view, TITLE).get("value")),
     }
     args.update({k: v for k, v in optional.items() if v is not None})
     return args

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.messages import Message, MessageField
+from bot.messages import FOLLOWABLE_KINDS, Message, MessageEntry, MessageField
+from bot.replies import Link, PartRenderer, Reply
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150
@@ -33,6 +34,12 @@ URL_LIMIT = 3000
 TEXT_LIMIT = 3000  # the notification fallback; Slack truncates `text` beyond 40k anyway
 REPLY_LIMIT = 12000
 ELLIPSIS = "…"
+POST_DATE_FORMAT = "{date_long_pretty} {time}"  # a drop post: "Friday, November 10th 12:00 AM"
+REPLY_DATE_FORMAT = "{date_short_pretty} {time}"  # a line of a list: "Nov 10, 2023 12:00 AM"
+
+# The follow buttons: Bolt routes a click by `action_id`; `value` carries the show's id.
+FOLLOW_ACTION = "episode_bot_follow"
+UNFOLLOW_ACTION = "episode_bot_unfollow"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
@@ -71,8 +78,10 @@ def fit(text: str, limit: int) -> str:
     return "".join(out).rstrip() + ELLIPSIS
 
 
-def date_token(when: datetime, timezone: str | None = None) -> str:
-    """`<!date^UNIX^{date_long_pretty} {time}|fallback>`: each reader sees their own zone.
+def date_token(
+    when: datetime, timezone: str | None = None, token_format: str = POST_DATE_FORMAT
+) -> str:
+    """`<!date^UNIX^{token_format}|fallback>`: each reader sees their own zone.
 
     The fallback (for clients that cannot render the token, and notifications) is the time in
     the show's zone when known, else UTC.
@@ -88,7 +97,7 @@ def date_token(when: datetime, timezone: str | None = None) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     fallback = f"{local:%a %d %b %Y %H:%M} {zone_name}"
-    return f"<!date^{int(when.timestamp())}^{{date_long_pretty}} {{time}}|{escape(fallback)}>"
+    return f"<!date^{int(when.timestamp())}^{token_format}|{escape(fallback)}>"
 
 
 def group_mention(group_id: str | None) -> str | None:
@@ -120,8 +129,10 @@ def _field(item: MessageField) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
 
 
-def render_message(message: Message) -> SlackPayload:
-    """A release post: header, text (+ opted-in mention and local time), fields, link button."""
+def render_message(message: Message, *, direct: bool = False) -> SlackPayload:
+    """A post: header, text (+ opted-in mention and local time), fields or digest lines, and
+    buttons: the link, "Notify me" on a channel's drop/announcement/trailer posts, "Unfollow"
+    in a follower's DM (`direct`)."""
     mention = group_mention(message.mention)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(message.title, HEADER_LIMIT)}]
 
@@ -136,6 +147,9 @@ def render_message(message: Message) -> SlackPayload:
 
     fields = [f for f in message.fields if not f.spoiler]  # Slack has no spoiler markup
     max_sections = MAX_BLOCKS - len(blocks) - 1  # leave room for the actions block
+    for entry in message.entries[:max_sections]:  # a digest: one line per drop
+        blocks.append(_section(_entry_line(entry, message.timezone)))
+    max_sections -= min(len(message.entries), max_sections)
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         if max_sections <= 0:
             break
@@ -143,25 +157,40 @@ def render_message(message: Message) -> SlackPayload:
         blocks.append({"type": "section", "fields": [_field(f) for f in chunk]})
         max_sections -= 1
 
+    buttons = []
     url = _safe_url(message.link)
     if url is not None:
         label = message.link_label or ("Watch the trailer" if "trailer" in message.kind else "Open")
-        blocks.append(
+        buttons.append(
             {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": "episode_link",
-                        "text": _plain(label, BUTTON_TEXT_LIMIT),
-                        "url": url,
-                    }
-                ],
+                "type": "button",
+                "action_id": "episode_link",
+                "text": _plain(label, BUTTON_TEXT_LIMIT),
+                "url": url,
             }
         )
+    if message.show_id is not None and (direct or message.kind in FOLLOWABLE_KINDS):
+        action, label = (UNFOLLOW_ACTION, "Unfollow") if direct else (FOLLOW_ACTION, "Notify me")
+        button = {
+            "type": "button",
+            "action_id": action,
+            "text": _plain(label, BUTTON_TEXT_LIMIT),
+            "value": str(message.show_id),
+        }
+        if not direct:
+            button["style"] = "primary"
+        buttons.append(button)
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
 
     text = lead + fit(message.plain_text(), TEXT_LIMIT - len(lead))
     return SlackPayload(text=text, blocks=blocks[:MAX_BLOCKS])
+
+
+def _entry_line(entry: MessageEntry, timezone: str | None) -> str:
+    """A digest line: the time in each reader's own zone, the drop, premiere/finale marked."""
+    mark = f" · *{escape(entry.mark)}*" if entry.mark else ""
+    return f"{date_token(entry.at, timezone)} · {fit(entry.text, 500)}{mark}"
 
 
 def render_reply_text(text: str) -> str:
@@ -169,60 +198,37 @@ def render_reply_text(text: str) -> str:
     return fit(text, REPLY_LIMIT)
 
 
-def _episode_rows(data: Any) -> list[dict[str, Any]]:
-    """Episode rows (the core's TVmaze-style dicts with `airstamp`) in a reply's data."""
-    rows = data.get("episodes") if isinstance(data, dict) else data
-    if not isinstance(rows, list):
-        return []
-    return [r for r in rows if isinstance(r, dict) and r.get("airstamp") and r.get("local")]
+def _reply_link(link: Link) -> str:
+    url = _safe_url(link.url)
+    return f"<{escape(url)}>" if url else escape(link.url)
 
 
-def _line_with_date(line: str, row: dict[str, Any]) -> str | None:
-    """Replace the core's "local time (UTC time)" in one line with a Slack date token."""
-    start = line.find(str(row["local"]))
-    if start < 0:
-        return None
-    end = start + len(str(row["local"]))
-    utc = f"({row.get('airstamp_utc', '')})"
-    after = line.find(utc, end)
-    if after >= 0 and not line[end:after].strip():
-        end = after + len(utc)
-    try:
-        when = datetime.fromisoformat(str(row["airstamp"]).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    token = date_token(when, row.get("timezone"))
-    return escape(line[:start]) + token + escape(line[end:])
+REPLY_PARTS = PartRenderer(
+    text=escape,
+    when=lambda when: date_token(when.at, when.timezone, REPLY_DATE_FORMAT),
+    link=_reply_link,
+    spoiler=lambda spoiler: "(hidden)",  # Slack has no spoiler markup
+)
 
 
-def _text_with_dates(text: str, rows: list[dict[str, Any]]) -> str:
-    """Escape `text`; lines that show an episode's time get `<!date^…>` (reader's zone)."""
-    out: list[str] = []
-    pending = iter(rows)
-    row = next(pending, None)
-    for line in text.split("\n"):
-        rendered = _line_with_date(line, row) if row is not None else None
-        if rendered is None:
-            out.append(escape(line))
-        else:
-            out.append(rendered)
-            row = next(pending, None)
-    return "\n".join(out)
-
-
-def render_reply(reply: Any) -> dict[str, Any]:
+def render_reply(reply: Reply) -> dict[str, Any]:
     """A core `Reply` -> keyword arguments for Bolt's `respond()`.
 
-    Ephemeral unless the core said the answer is for the whole channel. Episode times (the
-    `schedule` and `next` answers) become date tokens so each reader sees their own zone.
-    Admin notices (paused subscriptions) are appended as separate lines.
+    Ephemeral unless the catalogue says the answer is for the whole channel. Instants
+    become date tokens so each reader sees their own zone. Admin notices (paused
+    subscriptions) are appended as separate lines. A long answer keeps its first lines
+    (whole, so no token or entity is cut) and ends with an ellipsis.
     """
-    rows = _episode_rows(getattr(reply, "data", None))
-    if rows and len(reply.text) < REPLY_LIMIT // 2:
-        body = _text_with_dates(reply.text, rows)
-    else:
-        body = render_reply_text(reply.text)
-    notices = [render_reply_text(n) for n in getattr(reply, "notices", ()) if n]
+    kept: list[str] = []
+    size = 0
+    for rendered in reply.render(REPLY_PARTS):
+        if size + len(rendered) + 1 > REPLY_LIMIT - len(ELLIPSIS):
+            kept.append(ELLIPSIS)
+            break
+        kept.append(rendered)
+        size += len(rendered) + 1
+    body = "\n".join(kept)
+    notices = [render_reply_text(n) for n in reply.notices if n]
     text = "\n".join(part for part in (body, *notices) if part)
-    response_type = "ephemeral" if getattr(reply, "ephemeral", True) else "in_channel"
+    response_type = "ephemeral" if reply.ephemeral else "in_channel"
     return {"text": text or " ", "response_type": response_type}

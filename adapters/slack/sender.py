@@ -40,6 +40,11 @@ Errors are mapped for the engine (see bot/sender.py):
 * HTTP 429 (after slack_sdk's rate-limit retry handler gave up or the wait is too long for a
   concurrency slot), 5xx, `ratelimited`/`internal_error`-style codes, connection errors and
   timeouts -> TransientSendError, with Slack's `Retry-After` as `retry_after`.
+
+A follower's direct message goes to the IM channel `conversations.open` gives for that user
+(opened once, remembered in memory and in the store's platform objects), so that `find_sent`
+can read its history like any channel's. `cannot_dm_bot`, `user_not_found`,
+`user_not_visible` and `user_disabled` pause that follow only.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -61,6 +66,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import render_message
 from bot.errors import BotError
+from bot.models import UserRef
 from bot.schedule import parse_durations
 from bot.sender import (
     CannotTellError,
@@ -70,6 +76,7 @@ from bot.sender import (
     SendReceipt,
     TransientSendError,
 )
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +112,14 @@ CHANNEL_REASONS = {
     "restricted_action_thread_locked": "posting is restricted in this channel",
     "ekm_access_denied": "the workspace's encryption keys refuse access to the channel",
     "messages_tab_disabled": "the person's Messages tab with the bot is disabled",
+    # A follower's DMs (conversations.open): that follow is paused.
+    "cannot_dm_bot": "the member is a bot, which cannot get direct messages",
+    "user_not_found": "no such Slack user (left the workspace?)",
+    "user_not_visible": "the bot cannot see this Slack user",
+    "user_disabled": "the member's Slack account is deactivated",
 }
+# The store keeps each follower's IM channel id under this platform name.
+DM_CHANNELS = "slack-dm"
 # Slack refuses this payload; the channel is fine: the post fails, nothing is paused.
 PAYLOAD_REASONS = {
     "invalid_blocks": "Slack refused the message layout (invalid_blocks)",
@@ -207,6 +221,7 @@ class SlackSender:
         history_limit: int = HISTORY_LIMIT,
         timeout: int = 15,
         retry_handler: BoundedRateLimitRetryHandler | None = None,
+        store: Store | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
         self.history_limit = history_limit
@@ -216,6 +231,9 @@ class SlackSender:
         self.retry_handler = retry_handler or BoundedRateLimitRetryHandler()
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
+        # Followers' IM channels ((team, user) -> D… id), kept in `store` too if given.
+        self.store = store
+        self._dm_channels: dict[tuple[str, str], str] = {}
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> SlackSender:
@@ -253,8 +271,8 @@ class SlackSender:
         self._client = None
 
     async def send(self, delivery: Delivery) -> SendReceipt:
-        channel = _channel_id(delivery)
-        payload = render_message(delivery.message)
+        channel = await self._target(delivery)
+        payload = render_message(delivery.message, direct=delivery.channel.is_direct)
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -276,7 +294,7 @@ class SlackSender:
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """The earlier post of this delivery, found by its metadata key in one history call
         (see the module docstring for why one call of at most 15 messages since it was due)."""
-        channel = _channel_id(delivery)
+        channel = await self._target(delivery)
         oldest = earliest_post(delivery)
         args: dict[str, Any] = {
             "channel": channel,
@@ -310,6 +328,41 @@ class SlackSender:
                 f"{delivery.notification_key}; posting again may show it twice"
             )
         return None
+
+    async def _target(self, delivery: Delivery) -> str:
+        """The channel id to post to: the channel's, or the follower's IM channel with the app
+        (remembered, or `conversations.open`ed once)."""
+        if not delivery.channel.is_direct:
+            return _channel_id(delivery)
+        user = UserRef.of_inbox(delivery.channel)
+        key = (user.tenant, user.user)
+        if key in self._dm_channels:
+            return self._dm_channels[key]
+        known = None
+        if self.store is not None:
+            known = self.store.platform_object(DM_CHANNELS, user.tenant, user.user)
+        if known is not None:
+            channel = known.remote_id
+        else:
+            try:
+                response = await self.client.conversations_open(users=user.user)
+            except SlackApiError as error:
+                raise _translate(error) from None
+            except (TimeoutError, aiohttp.ClientError) as error:
+                raise TransientSendError(f"network error: {type(error).__name__}") from None
+            channel = str(response["channel"]["id"])
+            if self.store is not None:
+                self.store.put_platform_object(
+                    DM_CHANNELS,
+                    user.tenant,
+                    user.user,
+                    remote_id=channel,
+                    payload_hash="",
+                    expires_at=None,
+                    now=datetime.now(UTC),
+                )
+        self._dm_channels[key] = channel
+        return channel
 
 
 def earliest_post(delivery: Delivery) -> datetime | None:

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,20 @@ from typing import Any
 import sqlite_utils
 
 from bot.errors import AlreadyExists
-from bot.models import Cadence, ChannelRef, Episode, Season, Show, Subscription
+from bot.models import (
+    DIRECT_PREFIX,
+    Cadence,
+    ChannelRef,
+    Digest,
+    Episode,
+    Season,
+    Show,
+    Subscription,
+    UserRef,
+)
+from bot.sources.base import SourceLink
+from bot.sources.rules import CatalogEpisode
+from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
 from bot.store.errors import FencedOut, StoreUnavailable
 
 # ----------------------------------------------------------------------------- time as text
@@ -178,7 +191,75 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX subscriptions_reminders ON subscriptions (show_id, reminders)
         WHERE reminders != '' AND paused_reason IS NULL;
     """,
-    # 4: fencing. A lease row per named lease (the delivering runner) whose generation grows
+    # 4: calendar feeds. A secret token per channel or tenant (`scope`: `discord:1/2`,
+    # `discord:1`); rotating replaces the row, so the old token stops working at once. The
+    # digest is what requests are looked up by. Each drop's revision (iCalendar SEQUENCE and
+    # LAST-MODIFIED) is bumped when what the feed says about it changes, whatever changed it.
+    """
+    CREATE TABLE calendar_tokens (
+        scope TEXT PRIMARY KEY,
+        token TEXT NOT NULL,                -- shown again by `calendar url`
+        token_digest TEXT NOT NULL UNIQUE,  -- sha256 of token, hex
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE calendar_revisions (
+        episode_id INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,          -- sha256 of what the feed says about the drop
+        sequence INTEGER NOT NULL,
+        modified_at TEXT NOT NULL
+    );
+    """,
+    # 5: follows and weekly digests. A follow is a subscription whose channel is a member's
+    # direct messages ('@<user id>', see bot.models.UserRef), so it shares the plan, the
+    # outbox and once-only delivery; `followed_in` is the tenant where the member followed.
+    # `priority` orders the claim among rows due at the same time: channel posts (0) before
+    # direct messages (1).
+    """
+    ALTER TABLE subscriptions ADD COLUMN followed_in TEXT;
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        weekday INTEGER NOT NULL,           -- 0 = Monday
+        at_time TEXT NOT NULL,              -- HH:MM local
+        timezone TEXT NOT NULL,
+        only_digest INTEGER NOT NULL DEFAULT 0,  -- 1: no per-drop posts in this channel
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, tenant, channel)
+    );
+    ALTER TABLE notifications ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_claim ON notifications (state, next_attempt_at, priority, id);
+    """,
+    # 6: schedule sources (TVmaze, iCalendar feeds): where a show comes from, how its last
+    # sync went, which records came from the source and which fields an admin holds.
+    """
+    CREATE TABLE show_sources (
+        show_id INTEGER PRIMARY KEY REFERENCES shows(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,                 -- tvmaze | ics
+        ref TEXT NOT NULL,                  -- TVmaze show id, or the feed URL
+        page_url TEXT,                      -- the show's page at the source (attribution)
+        series TEXT,                        -- ics: which series of the feed
+        include_specials INTEGER NOT NULL DEFAULT 0,
+        summary TEXT,
+        etag TEXT,                          -- ics: conditional requests
+        last_modified TEXT,
+        source_updated INTEGER,             -- TVmaze `updated` at the last good sync
+        last_attempt_at TEXT,
+        last_ok_at TEXT,
+        last_result TEXT,                   -- what the last good sync changed
+        last_error TEXT,                    -- why the last attempt failed (NULL: it did not)
+        next_sync_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX show_sources_ref ON show_sources (kind, ref);
+    ALTER TABLE seasons ADD COLUMN source_id TEXT;
+    ALTER TABLE seasons ADD COLUMN premiere_held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN source_id TEXT;
+    ALTER TABLE episodes ADD COLUMN time_estimated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE episodes ADD COLUMN title_held INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 7: fencing. A lease row per named lease (the delivering runner) whose generation grows
     # with every takeover; each outbox row remembers the generation that claimed it, and a
     # runner changes a row only while its generation is current. `unchecked_resend`: the row
     # was sent again after the platform could not tell whether the first attempt got through.
@@ -228,6 +309,13 @@ _OUTBOX_SELECT = (
 )
 
 
+# A show with the source it follows, if any (posts credit TVmaze).
+_SHOW_SELECT = (
+    "SELECT shows.*, src.kind AS source, src.page_url AS source_page FROM shows "
+    "LEFT JOIN show_sources src ON src.show_id = shows.id "
+)
+
+
 @dataclass(frozen=True)
 class SeasonEvent:
     id: int
@@ -265,6 +353,7 @@ class NewNotification:
     season_id: int | None
     episode_id: int | None
     last_error: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
 
 
 @dataclass(frozen=True)
@@ -456,15 +545,15 @@ class Store:
         return self.get_show(show_id)
 
     def get_show(self, show_id: int) -> Show:
-        return _show(self._rows("SELECT * FROM shows WHERE id = ?", [show_id])[0])
+        return _show(self._rows(_SHOW_SELECT + "WHERE id = ?", [show_id])[0])
 
     def visible_shows(self, tenant_key: str | None) -> list[Show]:
         """Global shows plus the tenant's private ones; None (the operator) sees every show."""
         if tenant_key is None:
-            rows = self._rows("SELECT * FROM shows ORDER BY title_key")
+            rows = self._rows(_SHOW_SELECT + "ORDER BY title_key")
         else:
             rows = self._rows(
-                "SELECT * FROM shows WHERE tenant_key IN ('', ?) ORDER BY title_key",
+                _SHOW_SELECT + "WHERE tenant_key IN ('', ?) ORDER BY title_key",
                 [tenant_key],
             )
         return [_show(row) for row in rows]
@@ -592,7 +681,9 @@ class Store:
                 if current.get(episode_id) not in released
             }
             self._exec(
-                "UPDATE seasons SET premiere = ?, cadence_dates = ? WHERE id = ?",
+                # Moved by hand: a sync leaves the season's dates alone until released.
+                "UPDATE seasons SET premiere = ?, cadence_dates = ?, premiere_held = 1 "
+                "WHERE id = ?",
                 [
                     premiere.isoformat(),
                     json.dumps([d.isoformat() for d in cadence.dates]),
@@ -640,7 +731,10 @@ class Store:
     ) -> None:
         with self._write():
             if title is not None:
-                self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+                self._exec(
+                    "UPDATE episodes SET title = ?, title_held = 1 WHERE id = ?",
+                    [title, episode.id],
+                )
             if release_at is not None:
                 self._move_episode(episode.id, release_at)
                 self._exec("UPDATE episodes SET manual = 1 WHERE id = ?", [episode.id])
@@ -920,8 +1014,13 @@ class Store:
         show_ids: Sequence[int] | None = None,
         active_only: bool = False,
         paused_only: bool = False,
+        direct: bool | None = False,
     ) -> list[Subscription]:
+        """Channel subscriptions by default; `direct=True`: follows (a member's DMs), which
+        only that member and the operator may see; None: both."""
         clauses, params = [], []
+        if direct is not None and channel is None:
+            clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
         if paused_only:
             clauses.append("paused_reason IS NOT NULL")
         if channel is not None:
@@ -947,19 +1046,21 @@ class Store:
         return [_subscription(row) for row in rows]
 
     def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int
+        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
     ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time.
+        """The active subscriptions of these shows, `page_size` at a time (only channels or
+        only follows when `direct` says so).
 
         One query per page (keyset on id), so memory stays flat however many there are and
         no lock is held between pages.
         """
         marks = ",".join("?" * len(show_ids))
+        kind = "" if direct is None else f"AND {'' if direct else 'NOT '}{_DIRECT_CLAUSE} "
         after_id = 0
         while True:
             rows = self._tuples(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > ? "
-                f"AND show_id IN ({marks}) AND paused_reason IS NULL ORDER BY id LIMIT ?",
+                f"AND show_id IN ({marks}) AND paused_reason IS NULL {kind}ORDER BY id LIMIT ?",
                 [after_id, *show_ids, page_size],
             )
             if not rows:
@@ -972,7 +1073,8 @@ class Store:
         result: dict[str, set[int]] = {}
         for row in self._rows(
             "SELECT DISTINCT tenant, show_id FROM subscriptions "
-            "WHERE platform = ? AND paused_reason IS NULL ORDER BY tenant, show_id",
+            f"WHERE platform = ? AND paused_reason IS NULL AND NOT {_DIRECT_CLAUSE} "
+            "ORDER BY tenant, show_id",
             [platform],
         ):
             result.setdefault(row["tenant"], set()).add(row["show_id"])
@@ -1033,6 +1135,13 @@ class Store:
                 [platform, tenant],
             )
         return [_platform_object(row) for row in rows]
+
+    def platform_object(self, platform: str, tenant: str, object_key: str) -> PlatformObject | None:
+        rows = self._rows(
+            "SELECT * FROM platform_objects WHERE platform = ? AND tenant = ? AND object_key = ?",
+            [platform, tenant, object_key],
+        )
+        return _platform_object(rows[0]) if rows else None
 
     def put_platform_object(
         self,
@@ -1110,6 +1219,7 @@ class Store:
                 row.message_json,
                 stamp,
                 stamp,
+                row.priority,
             )
             for row in rows
         ]
@@ -1120,7 +1230,7 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1161,7 +1271,8 @@ class Store:
             rows = list(
                 self.db.query(
                     _OUTBOX_SELECT + f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
-                    f"AND n.platform IN ({marks}) ORDER BY n.next_attempt_at, n.id LIMIT ?",
+                    f"AND n.platform IN ({marks}) "
+                    "ORDER BY n.next_attempt_at, n.priority, n.id LIMIT ?",
                     [to_db_time(now), *platforms, limit],
                 )
             )
@@ -1356,6 +1467,449 @@ class Store:
         )
         return {row["platform"]: from_db_time(row["at"]) for row in rows if row["at"]}
 
+    # ------------------------------------------------------------------ calendar feeds
+
+    def calendar_token(self, scope: str) -> str | None:
+        rows = self._rows("SELECT token FROM calendar_tokens WHERE scope = ?", [scope])
+        return rows[0]["token"] if rows else None
+
+    def replace_calendar_token(self, scope: str, token: str, now: datetime) -> None:
+        """Issue `token` for `scope`; any earlier token of the scope stops working."""
+        with self._write():
+            self._exec("DELETE FROM calendar_tokens WHERE scope = ?", [scope])
+            self._exec(
+                "INSERT INTO calendar_tokens (scope, token, token_digest, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [scope, token, hashlib.sha256(token.encode()).hexdigest(), to_db_time(now)],
+            )
+
+    def calendar_token_by_digest(self, digest: str) -> tuple[str, str] | None:
+        """(scope, token) of the token whose sha256 is `digest`, if it is current."""
+        rows = self._rows(
+            "SELECT scope, token FROM calendar_tokens WHERE token_digest = ?", [digest]
+        )
+        return (rows[0]["scope"], rows[0]["token"]) if rows else None
+
+    def calendar_revisions(
+        self, episode_ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, datetime]]:
+        """episode id -> (fingerprint, sequence, modified_at) of the drops seen before."""
+        found: dict[int, tuple[str, int, datetime]] = {}
+        ids = list(episode_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self._rows(
+                "SELECT * FROM calendar_revisions "
+                f"WHERE episode_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[row["episode_id"]] = (
+                    row["fingerprint"],
+                    row["sequence"],
+                    from_db_time(row["modified_at"]),
+                )
+        return found
+
+    def save_calendar_revisions(self, revisions: Iterable[tuple[int, str, int, datetime]]) -> None:
+        """Record (episode id, fingerprint, sequence, modified_at) for each drop given."""
+        with self._write():
+            for episode_id, fingerprint, sequence, modified_at in revisions:
+                self._exec("DELETE FROM calendar_revisions WHERE episode_id = ?", [episode_id])
+                self._exec(
+                    "INSERT INTO calendar_revisions (episode_id, fingerprint, sequence, "
+                    "modified_at) VALUES (?, ?, ?, ?)",
+                    [episode_id, fingerprint, sequence, to_db_time(modified_at)],
+                )
+
+    # ------------------------------------------------------------------ follows
+
+    def follow(
+        self,
+        user: UserRef,
+        show: Show,
+        *,
+        reminders: Sequence[int],
+        followed_in: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Follow (or change the reminders of, and resume) a show; whether it is new.
+
+        Stored as a subscription of the member's DMs: drops and reminders only, no trailer,
+        announcement or move posts."""
+        with self._write():
+            subscription, created = self.subscribe(
+                user.inbox,
+                show,
+                reminders=reminders,
+                trailers=False,
+                mention=None,
+                hide_titles=False,
+                actor=actor,
+                now=now,
+            )
+            self._exec(
+                "UPDATE subscriptions SET followed_in = ? WHERE id = ?",
+                [followed_in, subscription.id],
+            )
+        return subscription, created
+
+    def unfollow(self, user: UserRef, show: Show, *, actor: str, now: datetime) -> bool:
+        return self.unsubscribe(user.inbox, show, actor=actor, now=now)
+
+    def follows(self, user: UserRef) -> list[tuple[Subscription, str]]:
+        """The member's follows with the tenant where each was made."""
+        inbox = user.inbox
+        rows = self._tuples(
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, followed_in FROM subscriptions "
+            "WHERE platform = ? AND tenant = ? AND channel = ? ORDER BY id",
+            [inbox.platform, inbox.tenant, inbox.channel],
+        )
+        return [(_subscription(row[:-1]), row[-1] or "") for row in rows]
+
+    def forget_user(self, user: UserRef, *, now: datetime) -> tuple[int, int]:
+        """Delete every follow of the member, with their outbox rows and the audit entries
+        that name them; (follows, unsent DMs)."""
+        inbox = user.inbox
+        where = "platform = ? AND tenant = ? AND channel = ?"
+        params = [inbox.platform, inbox.tenant, inbox.channel]
+        with self._write():
+            unsent = self._exec(
+                "SELECT COUNT(*) FROM notifications WHERE state IN ('pending', 'sending') AND "
+                f"subscription_id IN (SELECT id FROM subscriptions WHERE {where})",
+                params,
+            ).fetchone()[0]
+            removed = self._exec(f"DELETE FROM subscriptions WHERE {where}", params).rowcount
+            # Their follow/unfollow entries (the member's other acts, e.g. as an admin, stay).
+            self._exec(
+                "DELETE FROM audit_log WHERE json_extract(detail, '$.channel') = ?", [str(inbox)]
+            )
+            if removed:
+                # No user id in the log: forgetting someone must not leave their name behind.
+                self.audit("a member", inbox.tenant_key, "forget", {"follows": removed}, now)
+                self._bump_changes()
+        return removed, unsent
+
+    # ------------------------------------------------------------------ digests
+
+    def set_digest(self, digest: Digest, *, actor: str, now: datetime) -> bool:
+        """Set (or replace) a channel's weekly digest; whether it is new."""
+        channel = digest.channel
+        key = [channel.platform, channel.tenant, channel.channel]
+        values = [digest.weekday, digest.at.strftime("%H:%M"), digest.timezone, int(digest.only)]
+        with self._write():
+            updated = self._exec(
+                "UPDATE digests SET weekday = ?, at_time = ?, timezone = ?, only_digest = ? "
+                "WHERE platform = ? AND tenant = ? AND channel = ?",
+                [*values, *key],
+            ).rowcount
+            if not updated:
+                self._exec(
+                    "INSERT INTO digests (weekday, at_time, timezone, only_digest, platform, "
+                    "tenant, channel, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    [*values, *key, to_db_time(now)],
+                )
+            self.audit(actor, channel.tenant_key, "digest", {"channel": str(channel)}, now)
+            self._bump_changes()
+        return not updated
+
+    def remove_digest(self, channel: ChannelRef, *, actor: str, now: datetime) -> bool:
+        with self._write():
+            removed = self._exec(
+                "DELETE FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            ).rowcount
+            if removed:
+                self.audit(actor, channel.tenant_key, "digest off", {"channel": str(channel)}, now)
+                self._bump_changes()
+        return removed > 0
+
+    def digests(self, channel: ChannelRef | None = None) -> list[Digest]:
+        if channel is None:
+            rows = self._rows("SELECT * FROM digests ORDER BY platform, tenant, channel")
+        else:
+            rows = self._rows(
+                "SELECT * FROM digests WHERE platform = ? AND tenant = ? AND channel = ?",
+                [channel.platform, channel.tenant, channel.channel],
+            )
+        return [_digest(row) for row in rows]
+
+    # ------------------------------------------------------------------ schedule sources
+
+    def show_source(self, show_id: int) -> SourceLink | None:
+        rows = self._rows("SELECT * FROM show_sources WHERE show_id = ?", [show_id])
+        return _source_link(rows[0]) if rows else None
+
+    def linked_sources(self, kind: str | None = None) -> list[SourceLink]:
+        """Every show's link to its source (of one kind), in show id order."""
+        if kind is None:
+            rows = self._rows("SELECT * FROM show_sources ORDER BY show_id")
+        else:
+            rows = self._rows("SELECT * FROM show_sources WHERE kind = ? ORDER BY show_id", [kind])
+        return [_source_link(row) for row in rows]
+
+    def shows_linked_to(self, kind: str, ref: str) -> list[int]:
+        """Ids of the shows that follow this source (one TVmaze show, one feed)."""
+        rows = self._tuples(
+            "SELECT show_id FROM show_sources WHERE kind = ? AND ref = ? ORDER BY show_id",
+            [kind, ref],
+        )
+        return [row[0] for row in rows]
+
+    def released_episode_ids(self, season_ids: Sequence[int]) -> set[int]:
+        """Episodes whose release was posted (or is being posted) to some channel."""
+        if not season_ids:
+            return set()
+        marks = ",".join("?" * len(season_ids))
+        rows = self._tuples(
+            "SELECT DISTINCT episode_id FROM notifications WHERE season_id IN "
+            f"({marks}) AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
+            list(season_ids),
+        )
+        return {row[0] for row in rows}
+
+    def next_release_by_show(self, show_ids: Sequence[int], after: datetime) -> dict[int, datetime]:
+        """Each show's first episode release after `after` (shows with none are absent)."""
+        if not show_ids:
+            return {}
+        rows = self._tuples(
+            "SELECT s.show_id, MIN(e.release_at) FROM episodes e JOIN seasons s "
+            f"ON s.id = e.season_id WHERE s.show_id IN ({','.join('?' * len(show_ids))}) "
+            "AND e.release_at > ? GROUP BY s.show_id",
+            [*show_ids, to_db_time(after)],
+        )
+        return {show_id: from_db_time(at) for show_id, at in rows}
+
+    def import_source_show(
+        self,
+        title: str,
+        *,
+        network: str | None,
+        timezone: str,
+        release_time: time,
+        tenant_key: str | None,
+        link: SourceLink,
+        changes: SyncChanges,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> Show:
+        """A new show, its link to the source and everything the source holds: one
+        transaction, so a failed import leaves nothing behind."""
+        with self._write():
+            show = self.add_show(
+                title,
+                network=network,
+                timezone=timezone,
+                release_time=release_time,
+                tenant_key=tenant_key,
+                actor=actor,
+                now=now,
+            )
+            self.link_source(replace(link, show_id=show.id), now=now)
+            self.apply_source_changes(
+                show, changes, kind=link.kind, actor=actor, now=now, fetched=fetched
+            )
+        return self.get_show(show.id)
+
+    def link_source(self, link: SourceLink, *, now: datetime) -> None:
+        """Make `link` the show's source (replacing any earlier one)."""
+        with self._write():
+            self._exec("DELETE FROM show_sources WHERE show_id = ?", [link.show_id])
+            self._exec(
+                "INSERT INTO show_sources (show_id, kind, ref, page_url, series, "
+                "include_specials, summary, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    link.show_id,
+                    link.kind,
+                    link.ref,
+                    link.page_url,
+                    link.series,
+                    int(link.include_specials),
+                    link.summary,
+                    to_db_time(now),
+                ],
+            )
+
+    def apply_source_changes(
+        self,
+        show: Show,
+        changes: SyncChanges,
+        *,
+        kind: str,
+        actor: str,
+        now: datetime,
+        fetched: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a sync's changes and record it as the show's last good sync, atomically.
+
+        Released episodes are read again inside the transaction: one whose drop was posted
+        since the changes were computed is neither moved nor removed. `fetched` holds what
+        the source answered besides (etag, last_modified, source_updated, summary).
+        """
+        with self._write():
+            if changes.network:
+                self._exec("UPDATE shows SET network = ? WHERE id = ?", [changes.network, show.id])
+            for new in changes.new_seasons:
+                self._insert_source_season(show, new, now)
+            for each in changes.seasons:
+                self._apply_season_changes(each, now)
+            state = {"last_result": "; ".join(changes.describe()) or "no change", **(fetched or {})}
+            columns = ", ".join(f"{name} = ?" for name in state)
+            self._exec(
+                f"UPDATE show_sources SET {columns}, last_attempt_at = ?, last_ok_at = ?, "
+                "last_error = NULL WHERE show_id = ?",
+                [*state.values(), to_db_time(now), to_db_time(now), show.id],
+            )
+            if not changes.is_empty():
+                self.audit(
+                    actor,
+                    show.tenant_key or "",
+                    "source sync",
+                    {"show": show.title, "source": kind, "changes": changes.describe()},
+                    now,
+                )
+                self._bump_changes()
+
+    def _insert_source_season(self, show: Show, new: NewSeason, now: datetime) -> None:
+        cursor = self._exec(
+            "INSERT INTO seasons (show_id, number, premiere, episode_count, cadence_kind, "
+            "cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone, "
+            "created_at, source_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                show.id,
+                new.number,
+                new.premiere.isoformat(),
+                max(e.number for e in new.episodes),
+                new.cadence.kind,
+                new.cadence.weekday,
+                json.dumps([d.isoformat() for d in new.cadence.dates]),
+                new.premiere_episodes,
+                new.release_time.strftime("%H:%M"),
+                new.timezone,
+                to_db_time(now),
+                new.source_id,
+            ],
+        )
+        for record in new.episodes:
+            self._insert_source_episode(cursor.lastrowid, record)
+        self._add_event(cursor.lastrowid, "announced", now, {})
+
+    def _insert_source_episode(self, season_id: int | None, record: CatalogEpisode) -> None:
+        self._exec(
+            "INSERT INTO episodes (season_id, number, title, release_at, time_estimated, "
+            "source_id) VALUES (?,?,?,?,?,?)",
+            [
+                season_id,
+                record.number,
+                record.title,
+                to_db_time(record.release_at),
+                int(record.time_estimated),
+                record.source_id,
+            ],
+        )
+
+    def _apply_season_changes(self, each: SeasonChanges, now: datetime) -> None:
+        season = each.season
+        released = self.released_episode_ids([season.id])
+        for episode, record in each.moved:
+            if episode.id not in released:
+                self._move_episode(episode.id, record.release_at)
+        for episode, record in [*each.moved, *each.marked]:
+            if episode.id not in released:
+                self._exec(
+                    "UPDATE episodes SET time_estimated = ?, source_id = ? WHERE id = ?",
+                    [int(record.time_estimated), record.source_id, episode.id],
+                )
+        for episode, title in each.retitled:
+            self._exec("UPDATE episodes SET title = ? WHERE id = ?", [title, episode.id])
+        for record in each.added:
+            self._insert_source_episode(season.id, record)
+        for episode in each.removed:
+            if episode.id not in released:
+                self._exec("DELETE FROM episodes WHERE id = ?", [episode.id])
+        self._exec("UPDATE seasons SET source_id = ? WHERE id = ?", [each.source_id, season.id])
+        if each.cadence is not None:
+            self._exec(
+                "UPDATE seasons SET premiere = ?, episode_count = ?, cadence_kind = ?, "
+                "cadence_weekday = ?, cadence_dates = ?, premiere_episodes = ? WHERE id = ?",
+                [
+                    (each.premiere or season.premiere).isoformat(),
+                    each.episode_count,
+                    each.cadence.kind,
+                    each.cadence.weekday,
+                    json.dumps([d.isoformat() for d in each.cadence.dates]),
+                    each.premiere_episodes,
+                    season.id,
+                ],
+            )
+        if each.announcement is not None:
+            self._add_event(season.id, "moved", now, each.announcement)
+        elif each.replans:
+            # Posts nothing itself; tells the next delivery pass to re-plan the season.
+            self._add_event(season.id, "rescheduled", now, {"source": "sync"})
+
+    def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None:
+        """The source could not be read or its answer was refused: say why, change nothing."""
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET last_attempt_at = ?, last_error = ? WHERE show_id = ?",
+                [to_db_time(now), error[:500], show_id],
+            )
+
+    def set_next_sync(self, show_id: int, at: datetime | None) -> None:
+        with self._write():
+            self._exec(
+                "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
+                [at and to_db_time(at), show_id],
+            )
+
+    def release_holds(
+        self,
+        show: Show,
+        *,
+        season: Season | None,
+        episode_number: int | None,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Let the source own the fields an admin set by hand again (a show, a season or one
+        episode); returns how many records held something."""
+        with self._write():
+            seasons = self.seasons_of(show.id) if season is None else [season]
+            season_ids = [s.id for s in seasons]
+            if not season_ids:
+                return 0
+            marks = ",".join("?" * len(season_ids))
+            where = f"season_id IN ({marks})"
+            params: list[Any] = list(season_ids)
+            if episode_number is not None:
+                where += " AND number = ?"
+                params.append(episode_number)
+            released = self._exec(
+                f"UPDATE episodes SET manual = 0, title_held = 0 WHERE {where} "
+                "AND (manual = 1 OR title_held = 1)",
+                params,
+            ).rowcount
+            if episode_number is None:
+                released += self._exec(
+                    f"UPDATE seasons SET premiere_held = 0 WHERE id IN ({marks}) "
+                    "AND premiere_held = 1",
+                    list(season_ids),
+                ).rowcount
+            self.audit(
+                actor,
+                show.tenant_key or "",
+                "sources release",
+                {
+                    "show": show.title,
+                    "season": season.number if season else None,
+                    "episode": episode_number,
+                },
+                now,
+            )
+            return released
+
     def unchecked_resends(self) -> int:
         """Rows sent again although the platform could not tell whether they were there."""
         return self._tuples("SELECT COUNT(*) FROM notifications WHERE unchecked_resend = 1")[0][0]
@@ -1417,6 +1971,19 @@ class Store:
 # ----------------------------------------------------------------------------- row mapping
 
 
+_DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
+
+
+def _digest(row: dict) -> Digest:
+    return Digest(
+        channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
+        weekday=row["weekday"],
+        at=time.fromisoformat(row["at_time"]),
+        timezone=row["timezone"],
+        only=bool(row["only_digest"]),
+    )
+
+
 def _split_sql(script: str) -> list[str]:
     """A migration's statements, comments removed first (a `;` in a comment is no end)."""
     lines = [line.split("--")[0].rstrip() for line in script.splitlines()]
@@ -1437,6 +2004,8 @@ def _show(row: dict) -> Show:
         timezone=row["timezone"],
         release_time=time.fromisoformat(row["release_time"]),
         tenant_key=row["tenant_key"] or None,
+        source=row.get("source"),
+        source_page=row.get("source_page"),
     )
 
 
@@ -1457,6 +2026,8 @@ def _season(row: dict) -> Season:
         timezone=row["timezone"],
         trailer_url=row["trailer_url"],
         title=row["title"],
+        source_id=row.get("source_id"),
+        premiere_held=bool(row.get("premiere_held")),
     )
 
 
@@ -1468,6 +2039,9 @@ def _episode(row: dict) -> Episode:
         title=row["title"],
         release_at=from_db_time(row["release_at"]),
         manual=bool(row["manual"]),
+        time_estimated=bool(row.get("time_estimated")),
+        title_held=bool(row.get("title_held")),
+        source_id=row.get("source_id"),
     )
 
 
@@ -1502,6 +2076,29 @@ def _subscription(row: Sequence[Any]) -> Subscription:
         hide_titles=bool(hide_titles),
         paused_reason=paused_reason,
         created_at=from_db_time(created_at),
+    )
+
+
+def _source_link(row: dict) -> SourceLink:
+    def instant(name: str) -> datetime | None:
+        return from_db_time(row[name]) if row[name] else None
+
+    return SourceLink(
+        show_id=row["show_id"],
+        kind=row["kind"],
+        ref=row["ref"],
+        page_url=row["page_url"],
+        series=row["series"],
+        include_specials=bool(row["include_specials"]),
+        summary=row["summary"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        source_updated=row["source_updated"],
+        last_attempt_at=instant("last_attempt_at"),
+        last_ok_at=instant("last_ok_at"),
+        last_result=row["last_result"],
+        last_error=row["last_error"],
+        next_sync_at=instant("next_sync_at"),
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime
 
-from adapters.console import ConsoleSender, parse_console_line, render
+import pytest
+
+from adapters.console import ConsoleAdapter, ConsoleSender, parse_console_line, render
 from bot.messages import Message, MessageField, MessageKind
 from bot.models import ChannelRef
 from bot.sender import Delivery
 from bot.settings import Settings
+from bot.store import Store
 from episode_bot.app import _cli_runner
 
 PREMIERE = Message(
@@ -55,6 +59,50 @@ def test_prompt_lines_split_like_a_shell():
     assert parse_console_line("run") == []  # already running
     assert parse_console_line("deliver --now 2023-11-10T05:00:00Z") == []  # would race it
     assert parse_console_line('show add "unclosed') == []
+
+
+def test_the_prompt_refuses_to_switch_database(capsys):
+    for line in ("--db other.db shows", "shows --db other.db", "--db=other.db shows"):
+        assert parse_console_line(line) == []
+        err = capsys.readouterr().err
+        assert "the prompt always uses the database the bot runs on" in err
+        assert "episode-bot --db PATH" in err
+
+
+def test_prompt_help_shows_the_commands_but_no_database_option(tmp_path, capsys):
+    run = _cli_runner(Settings(episode_bot_db=tmp_path / "bot.db"))
+    assert run(parse_console_line("help")) == 0
+    out = capsys.readouterr().out
+    assert "--db" not in out
+    assert "schedule" in out and "subscribe" in out
+    assert "deliver" not in out and "run " not in out  # the running bot does those
+    assert "quit" in out
+    assert run(parse_console_line("help schedule")) == 0
+    assert capsys.readouterr().out.startswith("Usage: schedule [OPTIONS] SHOW")
+
+
+def test_prompt_commands_use_the_bots_database(tmp_path, capsys):
+    bots = tmp_path / "bot.db"
+    run = _cli_runner(Settings(episode_bot_db=bots))
+    assert run(["show", "add", "Severance"]) == 0
+    assert Store.open(bots).visible_shows(None)[0].title == "Severance"
+
+
+@pytest.mark.parametrize("word", ["quit", "exit", " QUIT "])
+async def test_quit_and_exit_end_the_prompt(word, capsys):
+    typed = iter(["shows", word, "shows"])
+    ran: list[list[str]] = []
+
+    def run_command(args: list[str]) -> int:
+        ran.append(args)
+        return 0
+
+    adapter = ConsoleAdapter(run_command, interactive=True, read_line=lambda: next(typed, None))
+    await adapter.start()
+    await asyncio.wait_for(adapter._task, timeout=5)
+    assert ran == [["shows"]]  # nothing after `quit` ran
+    assert "Left the prompt" in capsys.readouterr().out
+    assert next(typed) == "shows"  # the prompt stopped reading
 
 
 def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):

@@ -4,6 +4,8 @@ the real core -> the interaction callback the fake Discord server receives."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import discord
 
@@ -71,9 +73,15 @@ async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: 
     answer = await invoke(bot, api, command("episodes schedule", options(show="For All Mankind")))
     content = answer["data"]["content"]
     assert answer["data"]["allowed_mentions"] == {"parse": []}
-    fridays = re.findall(r"S4E\d+  Fri \d\d ", content)
-    assert len(fridays) == 10, content
-    assert "2023" in content and "2024" in content
+    # Every reader sees the times in their own zone: Discord stamps, not the show's zone.
+    stamps = [int(s) for s in re.findall(r"S4E\d+  <t:(\d+):F> \(<t:\1:R>\)", content)]
+    assert len(stamps) == 10, content
+    new_york = ZoneInfo("America/New_York")
+    fridays = [datetime.fromtimestamp(stamp, new_york) for stamp in stamps]
+    assert fridays[0] == datetime(2023, 11, 10, 21, tzinfo=new_york)
+    assert fridays[-1] == datetime(2024, 1, 12, 21, tzinfo=new_york)
+    assert all(day.weekday() == 4 and day.hour == 21 for day in fridays)
+    assert "EST" not in content
 
 
 async def test_subscribe_and_unsubscribe(bot, api, core: Commands):

@@ -10,8 +10,8 @@ from adapters.discord.render import (
     render_reply,
     safe_text,
 )
-from bot.commands import Reply
 from bot.messages import Message, MessageField, MessageKind
+from bot.replies import Link, Reply, Spoiler, When, line
 from fakes.discord_api import _invalid_message, _pings
 
 RELEASE = datetime(2023, 11, 10, 2, 0, tzinfo=UTC)
@@ -152,10 +152,27 @@ def test_a_malformed_mention_pings_nobody():
 
 
 def test_long_replies_are_split_on_lines():
-    parts = render_reply(Reply("\n".join(f"line {i} " + "x" * 90 for i in range(60))))
+    parts = render_reply(Reply.say("\n".join(f"line {i} " + "x" * 90 for i in range(60))))
     assert len(parts) > 1 and all(len(p) <= 2000 for p in parts)
 
 
 def test_reply_notices_are_appended():
-    [text] = render_reply(Reply("Done.", notices=("#news is paused: channel not found",)))
+    [text] = render_reply(Reply.say("Done.", notices=("#news is paused: channel not found",)))
     assert "paused" in text
+
+
+def test_reply_instants_are_stamps_links_stay_clickable_and_spoilers_hidden() -> None:
+    at = datetime(2023, 11, 10, 5, tzinfo=UTC)
+    reply = Reply(
+        (
+            line("@everyone S4E1: ", When(at, "America/New_York", show_utc=True)),
+            line("Trailer: ", Link("https://www.youtube.com/watch?v=0x_Emw")),
+            line("Title: ", Spoiler("The *twist*")),
+        )
+    )
+    [text] = render_reply(reply)
+    assert text.split("\n") == [
+        "@\u200beveryone S4E1: <t:1699592400:F> (<t:1699592400:R>)",
+        "Trailer: <https://www.youtube.com/watch?v=0x_Emw>",
+        "Title: ||The \\*twist\\*||",
+    ]

@@ -43,7 +43,7 @@ async def test_fam_s4_schedule_lists_ten_fridays(slack: SlackHarness) -> None:
     assert answer["response_type"] == "ephemeral"
     stamps = [
         int(s)
-        for s in re.findall(r"<!date\^(\d+)\^\{date_long_pretty\} \{time\}\|", answer["text"])
+        for s in re.findall(r"<!date\^(\d+)\^\{date_short_pretty\} \{time\}\|", answer["text"])
     ]
     assert len(stamps) == 10
     local = [
@@ -134,7 +134,7 @@ async def test_malformed_commands_get_usage_and_change_nothing(slack: SlackHarne
 async def test_help(slack: SlackHarness) -> None:
     answer = await slack.slash("")
     assert "/episodes subscribe SHOW" in answer["text"]
-    assert "/episodes admin season add SHOW N --premiere" in answer["text"]
+    assert "/episodes admin season add SHOW NUMBER --premiere" in answer["text"]
 
 
 async def test_workspace_isolation(slack: SlackHarness) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from adapters.slack.render import (
     HEADER_LIMIT,
     MAX_BLOCKS,
+    REPLY_LIMIT,
     SECTION_LIMIT,
     date_token,
     escape,
@@ -16,8 +17,8 @@ from adapters.slack.render import (
     render_message,
     render_reply,
 )
-from bot.commands import Reply
 from bot.messages import Message, MessageField, MessageKind
+from bot.replies import Link, Reply, Spoiler, When, line
 
 INJECTIONS = ("<!channel>", "<!here>", "<!everyone>", "<@U0123>", "<!subteam^S0123>", "<#C01>")
 MENTION_RE = re.compile(r"<[!@#]")
@@ -128,25 +129,37 @@ def test_fit() -> None:
 
 
 def test_reply_is_escaped_and_ephemeral_by_default() -> None:
-    answer = render_reply(Reply("Added <!channel> & co.", notices=("paused <@U1>",)))
+    answer = render_reply(Reply.say("Added <!channel> & co.", notices=("paused <@U1>",)))
     assert answer == {
         "text": "Added &lt;!channel&gt; &amp; co.\npaused &lt;@U1&gt;",
         "response_type": "ephemeral",
     }
-    assert render_reply(Reply("hi", ephemeral=False))["response_type"] == "in_channel"
+    assert render_reply(Reply.say("hi", ephemeral=False))["response_type"] == "in_channel"
 
 
-def test_schedule_reply_uses_date_tokens() -> None:
-    row = {
-        "airstamp": "2023-11-10T05:00:00Z",
-        "airstamp_utc": "2023-11-10 05:00 UTC",
-        "local": "Fri 10 Nov 2023 00:00 EST",
-        "timezone": "America/New_York",
-    }
+def test_reply_instants_become_date_tokens_and_links_stay_whole() -> None:
+    at = datetime(2023, 11, 10, 5, tzinfo=UTC)
     reply = Reply(
-        "<!here> Show\n  S4E1  Fri 10 Nov 2023 00:00 EST  (2023-11-10 05:00 UTC)",
-        data={"episodes": [row]},
+        (
+            line("<!here> Show"),
+            line("  S4E1  ", When(at, "America/New_York", show_utc=True)),
+            line("Trailer: ", Link("https://www.youtube.com/watch?v=abc&t=1")),
+            line("Title: ", Spoiler("Glasnost")),
+        )
     )
+    assert render_reply(reply)["text"].split("\n") == [
+        "&lt;!here&gt; Show",
+        "  S4E1  <!date^1699592400^{date_short_pretty} {time}|Fri 10 Nov 2023 00:00 "
+        "America/New_York>",
+        "Trailer: <https://www.youtube.com/watch?v=abc&amp;t=1>",
+        "Title: (hidden)",
+    ]
+
+
+def test_a_long_reply_keeps_whole_lines_and_says_it_was_cut() -> None:
+    at = datetime(2023, 11, 10, 5, tzinfo=UTC)
+    reply = Reply(tuple(line(f"S{n}E1 ", When(at, "UTC")) for n in range(1000)))
     text = render_reply(reply)["text"]
-    assert text.startswith("&lt;!here&gt; Show\n  S4E1  <!date^1699592400^")
-    assert text.endswith("|Fri 10 Nov 2023 00:00 America/New_York>")
+    assert len(text) <= REPLY_LIMIT
+    assert text.endswith("\n…")
+    assert all(row.endswith("|Fri 10 Nov 2023 05:00 UTC>") for row in text.split("\n")[:-1])

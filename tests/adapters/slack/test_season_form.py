@@ -153,6 +153,7 @@ async def test_admin_opens_the_modal(slack: SlackHarness) -> None:
         "time",
         "tz",
         "trailer",
+        "title",
     ]
     show = blocks["show"]["element"]
     assert show["type"] == "static_select"
@@ -202,7 +203,7 @@ async def test_a_refused_views_open_is_reported_with_the_typed_usage(
     slack.api.fault("views.open", error="expired_trigger_id")
     answer = await slack.slash("admin season add", user="UADMIN")
     assert "expired_trigger_id" in answer["text"]
-    assert "/episodes admin season add SHOW N --premiere" in answer["text"]
+    assert "/episodes admin season add SHOW NUMBER --premiere" in answer["text"]
 
 
 async def test_many_shows_use_an_external_select_fed_by_block_suggestion(
@@ -284,6 +285,19 @@ async def test_optional_fields_reach_the_core(slack: SlackHarness) -> None:
     assert {(e["airdate"], e["airtime"], e["timezone"]) for e in episodes} == {
         ("2023-11-10", "21:30", "Europe/London")
     }
+
+
+async def test_the_season_title_reaches_the_core(slack: SlackHarness) -> None:
+    await slack.slash(ADD_SHOW, user="UADMIN")
+    values = _values()
+    values[modal.TITLE] = {"value": {"type": "plain_text_input", "value": "Happy Valley"}}
+    assert await _submit(slack, values) == {"response_action": "clear"}
+    [show] = slack.store.visible_shows(None)
+    assert slack.store.get_season(show.id, 4).title == "Happy Valley"
+    values = _values(number="5")
+    values[modal.TITLE] = {"value": {"type": "plain_text_input", "value": "x\u0007"}}
+    answer = await _submit(slack, values)
+    assert list(answer["errors"]) == [modal.TITLE], answer  # shown on its own field
 
 
 async def test_invalid_submissions_show_errors_on_the_field_and_change_nothing(

@@ -22,7 +22,7 @@ from tests.adapters.slack.conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, 
 
 WRONG_APP_TOKEN = "xapp-1-A0APP-1-wrong-secret"
 FAM = '"For All Mankind"'
-DATE = re.compile(r"<!date\^(\d+)\^\{date_long_pretty\} \{time\}\|")
+DATE = re.compile(r"<!date\^(\d+)\^\{date_short_pretty\} \{time\}\|")
 
 
 @dataclass

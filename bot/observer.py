@@ -1,0 +1,95 @@
+"""What the running bot reports about itself, for metrics, without knowing who listens.
+
+The delivery engine, the command front ends and the schedule sources call an `Observer`;
+the composition root hands them the web server's Prometheus metrics (web/metrics.py), and
+everything else gets `NullObserver`. So the core and jobs/ never import a metrics library,
+and a test can pass a recording observer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.errors import BotError
+
+# How one outbox row's attempt ended (the label of the posts counter).
+SENT, RETRY, FAILED, SKIPPED = "sent", "retry", "failed", "skipped"
+
+
+class Observer(Protocol):
+    def post_finished(self, platform: str, outcome: str, *, rate_limited: bool = False) -> None:
+        """One attempt at one post ended: SENT, RETRY (rate_limited: the platform said 429
+        and when to come back), FAILED (permanently) or SKIPPED (too late to send)."""
+        ...
+
+    def drop_delivered(self, latency_seconds: float) -> None:
+        """A delivery pass got its first post accepted, this long after it fell due."""
+        ...
+
+    def fanout_finished(self, duration_seconds: float, posts: int) -> None:
+        """A delivery pass that sent `posts` (> 0) posts took this long."""
+        ...
+
+    def command_finished(self, command: str, duration_seconds: float, outcome: str) -> None:
+        """A chat or console command was answered (outcome: ok, refused or error)."""
+        ...
+
+    def source_sync_failed(self, source: str) -> None:
+        """A schedule source (TVmaze, an iCalendar URL) could not be synchronised."""
+        ...
+
+
+class NullObserver:
+    """Listens to nothing: the default wherever no metrics are wanted."""
+
+    def post_finished(self, platform: str, outcome: str, *, rate_limited: bool = False) -> None:
+        pass
+
+    def drop_delivered(self, latency_seconds: float) -> None:
+        pass
+
+    def fanout_finished(self, duration_seconds: float, posts: int) -> None:
+        pass
+
+    def command_finished(self, command: str, duration_seconds: float, outcome: str) -> None:
+        pass
+
+    def source_sync_failed(self, source: str) -> None:
+        pass
+
+
+class ObservedCommands:
+    """A `Commands` whose every public method reports its latency to an observer.
+
+    Wrapping in the composition root keeps timing out of each command; adapters use it as
+    they would use `Commands` (attributes other than methods pass through unchanged).
+    """
+
+    def __init__(
+        self, commands: Any, observer: Observer, *, timer: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self._commands = commands
+        self._observer = observer
+        self._timer = timer
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._commands, name)
+        if name.startswith("_") or not callable(target):
+            return target
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = self._timer()
+            outcome = "error"
+            try:
+                result = target(*args, **kwargs)
+                outcome = "ok"
+                return result
+            except BotError:
+                outcome = "refused"
+                raise
+            finally:
+                self._observer.command_finished(name, self._timer() - started, outcome)
+
+        return timed

@@ -1,0 +1,72 @@
+"""The source service's polling: only linked shows that TVmaze lists as changed are fetched;
+each show is refreshed once ahead of its next drop; no linked show, no request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.commands import Commands
+from bot.models import Actor
+from bot.settings import Settings
+from episode_bot.sources import build_sources
+from fakes.tvmaze import DOCTOR_WHO_ID, FAM_ID, TvmazeServer, fam_season_4
+
+OPERATOR = Actor.operator()
+SHOW_CALL = "GET /shows/{}?embed%5B%5D=episodes&embed%5B%5D=seasons"
+
+
+@pytest.fixture
+async def tvmaze():
+    server = await TvmazeServer().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def service(store, tvmaze):
+    clock = FixedClock(datetime(2023, 10, 1, tzinfo=UTC))
+    settings = Settings(tvmaze_api_base=tvmaze.base_url, _env_file=None)  # type: ignore[call-arg]
+    built, http = build_sources(settings, Commands(store, clock))
+    yield built
+    await http.close()
+
+
+async def test_nothing_linked_asks_nothing(service, tvmaze):
+    assert await service.poll_updates() == []
+    assert tvmaze.fake.requests == []
+
+
+async def test_only_changed_linked_shows_are_fetched(service, tvmaze):
+    await service.import_show(OPERATOR, "tvmaze:36947", tz="America/New_York")
+    await service.import_show(OPERATOR, "tvmaze:1")
+    tvmaze.fake.requests.clear()
+    assert await service.poll_updates() == []  # first poll: since=month, nothing changed
+    tvmaze.fake.set_episodes(FAM_ID, 4, fam_season_4("2023-11-10"))
+    tvmaze.fake.touch(DOCTOR_WHO_ID)  # changed at TVmaze, but not followed here
+    service.clock.advance(timedelta(hours=1))
+    outcomes = await service.poll_updates()
+    assert [o.show for o in outcomes] == ["For All Mankind"]
+    assert tvmaze.fake.requests == [
+        "GET /updates/shows?since=month",
+        "GET /updates/shows?since=day",
+        SHOW_CALL.format(FAM_ID),
+    ]
+
+
+async def test_each_show_is_refreshed_once_before_its_next_drop(service, tvmaze):
+    await service.import_show(OPERATOR, "tvmaze:36947", tz="America/New_York")
+    tvmaze.fake.requests.clear()
+    service.clock.set(datetime(2023, 10, 12, 21, tzinfo=UTC))  # 7 h before: not yet
+    assert await service.refresh_before_drops() == []
+    service.clock.set(datetime(2023, 10, 12, 23, tzinfo=UTC))  # 5 h before
+    assert len(await service.refresh_before_drops()) == 1
+    service.clock.advance(timedelta(hours=1))
+    assert await service.refresh_before_drops() == []  # once per drop
+    assert tvmaze.fake.requests == [SHOW_CALL.format(FAM_ID)]
+    status = service.status()
+    assert status[0]["last_ok_at"] == "2023-10-12T23:00:00Z"
+    # Next: the updates poll, due now (it never ran).
+    assert status[0]["next_run_at"] == "2023-10-13T00:00:00Z"

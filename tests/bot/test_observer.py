@@ -1,0 +1,30 @@
+"""Commands report their latency through the observer, whatever their outcome."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import Commands
+from bot.errors import UnknownShow
+from bot.observer import ObservedCommands
+from tests.conftest import OPERATOR, add_fam
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, float, str]] = []
+
+    def command_finished(self, command: str, duration_seconds: float, outcome: str) -> None:
+        self.commands.append((command, duration_seconds, outcome))
+
+
+def test_each_command_is_timed_with_its_outcome(commands: Commands) -> None:
+    add_fam(commands)
+    ticks = iter([10.0, 10.25, 20.0, 20.5])
+    recorder = Recorder()
+    observed = ObservedCommands(commands, recorder, timer=lambda: next(ticks))  # type: ignore[arg-type]
+    assert "For All Mankind" in observed.schedule(OPERATOR, "For All Mankind").text
+    with pytest.raises(UnknownShow):
+        observed.trailer(OPERATOR, "No Such Show")
+    assert recorder.commands == [("schedule", 0.25, "ok"), ("trailer", 0.5, "refused")]
+    assert observed.store is commands.store  # plain attributes pass through
