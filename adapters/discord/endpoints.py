@@ -14,15 +14,11 @@ discord.py 2.x builds every URL as `Route.BASE + path` when a `Route` is constru
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiohttp
 import yarl
-from aiohttp.client_proto import ResponseHandler
 from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route
 
@@ -54,55 +50,6 @@ class RedirectingHTTPClient(HTTPClient):
             if route.url.startswith(current) and current != self.api_base:
                 route.url = self.api_base + route.url[len(current) :]
         return await super().request(route, **kwargs)
-
-
-class RequestWithheld(ConnectionAbortedError):
-    """The last-moment guard said no: the request was not written (nothing reached Discord)."""
-
-
-class _GuardedTransport:
-    """The socket's transport, except that each write first asks `allowed()`: the engine's
-    last word on whether this process may still post, asked as the bytes leave."""
-
-    def __init__(self, transport: asyncio.Transport, allowed: Callable[[], bool]) -> None:
-        self._transport = transport
-        self._allowed = allowed
-
-    def write(self, data: Any) -> None:
-        if not self._allowed():
-            raise RequestWithheld("the delivery lease is no longer fresh: request withheld")
-        self._transport.write(data)
-
-    def writelines(self, chunks: Any) -> None:
-        if not self._allowed():
-            raise RequestWithheld("the delivery lease is no longer fresh: request withheld")
-        self._transport.writelines(chunks)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-class _GuardedResponseHandler(ResponseHandler):
-    def __init__(self, *args: Any, allowed: Callable[[], bool], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._allowed = allowed
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.transport = _GuardedTransport(transport, self._allowed)  # type: ignore[assignment]
-
-
-def guarded_connector(allowed: Callable[[], bool]) -> aiohttp.TCPConnector:
-    """A connector (as discord.py makes its own: no connection limit) whose sockets ask
-    `allowed()` before every write. aiohttp writes a request's headers and body together, in
-    one task step after the last await of the request, so this is the last moment before a
-    request leaves; `allowed` reads a context variable, which that write task inherits."""
-    connector = aiohttp.TCPConnector(limit=0)
-    # aiohttp builds each connection's protocol with `_factory` (BaseConnector.__init__).
-    connector._factory = functools.partial(  # type: ignore[attr-defined]
-        _GuardedResponseHandler, loop=asyncio.get_running_loop(), allowed=allowed
-    )
-    return connector
 
 
 _active: list[tuple[str | None, str | None]] = []

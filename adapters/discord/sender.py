@@ -45,8 +45,9 @@ import discord
 from discord.http import Route
 from pydantic import SecretStr
 
-from adapters.discord.endpoints import RedirectingHTTPClient, RequestWithheld, guarded_connector
+from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import post_marker, render_message
+from adapters.guarded_http import guarded_connector, withheld
 from bot.models import UserRef
 from bot.sender import (
     CannotTellError,
@@ -274,15 +275,6 @@ def _channel_id(delivery: Delivery) -> int:
     return int(channel.channel)
 
 
-def _withheld(exc: BaseException | None) -> bool:
-    """Did the last-moment lease guard stop this request (however aiohttp wrapped it)?"""
-    while exc is not None:
-        if isinstance(exc, RequestWithheld):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _retry_after(exc: discord.HTTPException) -> float | None:
     """Discord's wait after a 429 that outlasted discord.py's retries, from the headers."""
     response: Any = getattr(exc, "response", None)
@@ -322,7 +314,7 @@ def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
         return PermanentSendError(
             f"Discord refused the message ({status}, error {code})", pause=False
         )
-    if _withheld(exc):
+    if withheld(exc):
         return TransientSendError("not sent: this runner's delivery lease is no longer fresh")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TransientSendError("timed out talking to Discord")

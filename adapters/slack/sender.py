@@ -64,6 +64,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.guarded_http import guarded_connector, withheld
 from adapters.slack.render import render_message
 from bot.errors import BotError
 from bot.models import UserRef
@@ -75,6 +76,7 @@ from bot.sender import (
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
+    may_still_send,
 )
 from bot.store import Store
 
@@ -250,7 +252,10 @@ class SlackSender:
         """One client over one shared aiohttp session (slack_sdk opens a session per call
         otherwise, which a fan-out to thousands of channels cannot afford)."""
         if self._client is None:
-            connector = aiohttp.TCPConnector(limit=max(self.max_concurrency, 1))
+            # Asks the engine's lease once more as each request is written (guarded_http).
+            connector = guarded_connector(
+                lambda: may_still_send.get()(), limit=max(self.max_concurrency, 1)
+            )
             self._session = aiohttp.ClientSession(connector=connector)
             kwargs: dict[str, Any] = {}
             if self._base_url:
@@ -288,7 +293,7 @@ class SlackSender:
         except SlackApiError as error:
             raise _translate(error) from None
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise TransientSendError(f"network error: {type(error).__name__}") from None
+            raise _network_error(error) from None
         return SendReceipt(platform_message_id=str(response["ts"]))
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
@@ -312,7 +317,7 @@ class SlackSender:
             log.warning("find_sent cannot read %s: %s", delivery.channel, translated.reason)
             return None
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise TransientSendError(f"network error: {type(error).__name__}") from None
+            raise _network_error(error) from None
         for message in response.get("messages") or ():
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -363,6 +368,12 @@ class SlackSender:
                 )
         self._dm_channels[key] = channel
         return channel
+
+
+def _network_error(error: BaseException) -> TransientSendError:
+    if withheld(error):
+        return TransientSendError("not sent: this runner's delivery lease is no longer fresh")
+    return TransientSendError(f"network error: {type(error).__name__}")
 
 
 def earliest_post(delivery: Delivery) -> datetime | None:

@@ -25,6 +25,7 @@ from bot.sender import (
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
+    may_still_send,
 )
 from fakes.slack_api import (
     CHANNEL_CODES,
@@ -347,3 +348,19 @@ async def test_fan_out_with_storms_is_exactly_once(api: FakeSlackApi, sender: Sl
     assert set(state.values()) == {"sent"}
     assert all(api.posts_per_channel[c] == 1 for c in channels)
     assert sum(api.posts_per_channel.values()) == len(channels)
+
+
+async def test_a_post_the_lease_guard_withholds_never_reaches_slack(
+    api: FakeSlackApi, sender: SlackSender
+) -> None:
+    """As on Discord: asked as the bytes are written, a runner whose lease is no longer
+    fresh (paused after the engine's check) posts nothing."""
+    await sender.send(_delivery("C1", 1))  # the connection is open and warm
+    may_still_send.set(lambda: False)
+    with pytest.raises(TransientSendError, match="no longer fresh"):
+        await sender.send(_delivery("C2", 2))
+    may_still_send.set(lambda: True)
+    assert api.posts_per_channel.get("C2", 0) == 0
+    assert len(api.requests_for("chat.postMessage")) == 1
+    await sender.send(_delivery("C2", 3))
+    assert api.posts_per_channel["C2"] == 1
