@@ -88,6 +88,7 @@ class Bot:
             "PYTHONPATH": str(ROOT),
             "EPISODE_BOT_DB": str(self.db),
             "EPISODE_BOT_LEASE_SECONDS": str(self.lease_seconds),
+            "EPISODE_BOT_WEB_PORT": "0",  # two runners at once (the pause loop): no port clash
             "DISCORD_TOKEN": TOKEN,
             "DISCORD_APPLICATION_ID": str(self.api.application_id),
             "DISCORD_API_BASE": self.api.base_url,

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.clock import Clock
 from bot.messages import message_from_json
@@ -50,6 +51,8 @@ from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -206,20 +209,11 @@ class DeliveryEngine:
         while not self._stopping:
             if not await self._storage_ready():
                 break
-            try:
-                rows = self.store.claim_due(
-                    self.clock.now(),
-                    platforms=self.platforms,
-                    limit=self.batch_size,
-                    generation=self._generation(),
-                )
-            except StoreUnavailable as error:
-                await self._storage_failed(error)
-                continue
-            except FencedOut as error:
-                self._lease_lost(str(error))
-                break
-            self._storage_recovered()
+            claimed = await self._until_stored(functools.partial(
+                self.store.claim_due, self.clock.now(), platforms=self.platforms,
+                limit=self.batch_size, generation=self._generation(),
+            ))  # fmt: skip
+            rows = claimed[0] if claimed else None
             if not rows:
                 break
             await asyncio.gather(*(self._send_row(row, result) for row in rows))
@@ -366,19 +360,15 @@ class DeliveryEngine:
     async def _may_send(self, row: OutboxRow) -> bool:
         """True when this runner may post `row` now: its results are all written and it
         renewed its lease just now (the store refuses that once its generation is over)."""
-        while True:
-            if self._stopping or not await self._storage_ready():
-                if not self._lost:
-                    self._give_back(row)
-                return False
-            try:
-                current = self._lease().heartbeat()
-            except StoreUnavailable as error:
-                await self._storage_failed(error)
-                continue
-            if not current:
-                log.warning("not sending outbox row %s: this runner's lease is over", row.id)
-            return current
+        if self._stopping or not await self._storage_ready():
+            if not self._lost:
+                self._give_back(row)
+            return False
+        renewed = await self._until_stored(self._lease().heartbeat)
+        if not (renewed and renewed[0]):
+            log.warning("not sending outbox row %s: this runner's lease is over", row.id)
+            return False
+        return True
 
     def _give_back(self, row: OutboxRow) -> None:
         self._record(functools.partial(
@@ -483,18 +473,25 @@ class DeliveryEngine:
         """Write every kept result, waiting with back-off while the database refuses them.
         False when this runner must stop instead (its lease is over)."""
         async with self._storage_lock:
-            while self._kept and not self._lost:
-                try:
-                    self._kept[0]()
-                except StoreUnavailable as error:
-                    await self._storage_failed(error)
-                    continue
-                except FencedOut as error:
-                    self._lease_lost(str(error))
-                    break
+            while self._kept and await self._until_stored(self._kept[0]):
                 self._kept.popleft()
-                self._storage_recovered()
         return not self._lost
+
+    async def _until_stored(self, call: Callable[[], T]) -> tuple[T] | None:
+        """`(call(),)` once the database takes it, waiting with back-off while it is
+        unavailable; None when this runner's lease is over (it must stop)."""
+        while not self._lost:
+            try:
+                outcome = call()
+            except StoreUnavailable as error:
+                await self._storage_failed(error)
+                continue
+            except FencedOut as error:
+                self._lease_lost(str(error))
+                return None
+            self._storage_recovered()
+            return (outcome,)
+        return None
 
     async def _storage_failed(self, error: StoreUnavailable) -> None:
         if self._storage_down_since is None:
