@@ -5,6 +5,9 @@ python -m bench --only fanout         # Discord and Slack fan-out
 python -m bench --only discord --channels 1000 --rate 100
 python -m bench --only slack --slack-channels 1000 --slack-rate 50
 python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data set
+python -m bench --only fair           # two drops at one instant (5,000 + 5), commands meanwhile
+python -m bench --only huge           # 100,000 channels at R = 500 (about 3.5 minutes)
+python -m bench --only global --global-sizes 100000,1000000   # planning a global drop
 python -m bench --only sources        # 2,000 TVmaze-linked shows, 20 changed
 """
 
@@ -20,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.fair import FairFigures, run_two_drops
 from bench.fanout import FanoutFigures, run_fanout, run_slack_fanout
 from bench.sources import SourceSyncFigures, run_source_sync
 
@@ -86,6 +90,67 @@ def scale_rows(db: Path, reuse: bool) -> list[tuple[str, ...]]:
     ]  # fmt: skip
 
 
+def fair_rows(f: FairFigures, label: str) -> list[tuple[str, ...]]:
+    p = f"{label}: {f.big:,} + {f.small:,} channels at R = {f.rate:.0f}"
+    rows = [
+        _row(
+            f"{p}: small drop's last post",
+            f"{f.small_last_s:.2f} s",
+            "<= 1 s",
+            f.small_last_s <= 1.0,
+        ),
+        _row(
+            f"{p}: big drop ratio (N/R)/wall",
+            f"{f.big_ratio:.3f} ({f.big_wall_s:.1f} s)",
+            ">= 0.95",
+            f.big_ratio >= 0.95,
+        ),
+        _row(
+            f"{p}: 429s per request",
+            f"{f.status_429} of {f.requests:,} ({f.pct_429:.2f}%)",
+            "<= 0.5%",
+            f.pct_429 <= 0.5,
+        ),
+        _row(
+            f"{p}: duplicates / lost",
+            f"{f.duplicates} / {f.lost}",
+            "0 / 0",
+            f.duplicates == 0 and f.lost == 0,
+        ),
+        _row(f"{p}: peak RSS (bot + fake server)", f"{f.peak_rss_mb:.0f} MB", "", None),
+    ]
+    for name, (p50, p99, count) in f.command_ms.items():
+        if count:
+            rows.append(
+                _row(
+                    f"{p}: {name} p50 / p99 ({count})",
+                    f"{p50:.0f} / {p99:.0f} ms",
+                    "p99 <= 200 ms",
+                    p99 <= 200,
+                )
+            )
+    return rows  # fmt: skip
+
+
+def global_rows(sizes: list[int]) -> list[tuple[str, ...]]:
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "global.db"
+            _child("load-global", str(db), str(size))
+            m = _child("measure-global", str(db))
+        p = f"global drop, {size:,} subscriptions"
+        rows += [
+            _row(f"{p}: first post after the instant", f"{m['first_post_seconds']:.2f} s",
+                 "<= 1 s", m["first_post_seconds"] <= 1),
+            _row(f"{p}: outbox written", f"{m['outbox_written_seconds']:.2f} s",
+                 "<= 2 s" if size <= 100_000 else "", m["outbox_written_seconds"] <= 2
+                 if size <= 100_000 else None),
+            _row(f"{p}: peak RSS", f"{m['peak_rss_mb']:.0f} MB", "", None),
+        ]  # fmt: skip
+    return rows
+
+
 def source_rows(f: SourceSyncFigures) -> list[tuple[str, ...]]:
     return [
         _row("TVmaze sync: linked / changed shows", f"{f.linked:,} / {f.changed}", "", None),
@@ -114,9 +179,20 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", choices=["fanout", "discord", "slack", "scale", "sources"],
-        help="fanout = the Discord and the Slack fan-out; discord / slack = one of them",
+        "--only",
+        choices=["fanout", "discord", "slack", "scale", "sources", "fair", "huge", "global"],
+        help="fanout = the Discord and the Slack fan-out; discord / slack = one of them; "
+        "huge (only when asked) = the fair fan-out at 100,000 channels",
     )  # fmt: skip
+    fair = parser.add_argument_group("fair fan-out (two drops at one instant, Discord)")
+    fair.add_argument("--fair-big", type=int, default=5000)
+    fair.add_argument("--fair-small", type=int, default=5)
+    fair.add_argument("--fair-rate", type=float, default=50.0, help="DISCORD_GLOBAL_RATE")
+    fair.add_argument("--latency", type=float, default=0.03, help="fake server, seconds")
+    fair.add_argument("--huge-channels", type=int, default=100_000)
+    fair.add_argument("--huge-rate", type=float, default=500.0)
+    fair.add_argument("--global-sizes", default="100000,1000000",
+                      help="subscriptions of the global drop, comma-separated")  # fmt: skip
     discord = parser.add_argument_group("Discord fan-out")
     discord.add_argument("--channels", "--discord-channels", type=int, default=5000)
     discord.add_argument("--rate", "--discord-rate", type=float, default=200.0,
@@ -140,6 +216,16 @@ def main() -> None:
             args.slack_channels, args.slack_rate, args.slack_concurrency
         )
         rows += fanout_rows(asyncio.run(slack_figures))
+    if args.only in (None, "fair"):
+        figures = run_two_drops(args.fair_big, args.fair_small, args.fair_rate,
+                                latency=args.latency)  # fmt: skip
+        rows += fair_rows(asyncio.run(figures), "fair")
+    if args.only == "huge":
+        figures = run_two_drops(args.huge_channels, args.fair_small, args.huge_rate,
+                                latency=args.latency, concurrency=100)  # fmt: skip
+        rows += fair_rows(asyncio.run(figures), "huge")
+    if args.only in (None, "global"):
+        rows += global_rows([int(size) for size in args.global_sizes.split(",")])
     if args.only in (None, "sources"):
         rows += source_rows(asyncio.run(run_source_sync()))
     if args.only in (None, "scale"):

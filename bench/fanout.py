@@ -93,32 +93,41 @@ class TimedSender:
         return await self.inner.find_sent(delivery)
 
 
-def _drop_instant() -> datetime:
+def drop_instant() -> datetime:
     return datetime.fromtimestamp(int(time.time() + LEAD + 1), UTC)
 
 
-def _prepare(
-    path: Path, platform: str, subscriptions: Sequence[tuple[str, str]], drop_at: datetime
+def prepare_drops(
+    path: Path,
+    platform: str,
+    drops: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    drop_at: datetime,
 ) -> None:
-    """A show, a season whose first episode drops at `drop_at`, and one subscription per
-    (tenant, channel) on `platform`."""
+    """Per (show title, subscriptions): a show, a season whose first episode drops at
+    `drop_at`, and one subscription per (tenant, channel) on `platform`."""
     store = Store.open(path)
     commands = Commands(store, FixedClock(drop_at - timedelta(days=30)))
     operator = Actor.operator()
-    commands.show_add(operator, "Bench Show", network="Bench+", tz="UTC")
     day = (drop_at + timedelta(days=7)).date().isoformat()
-    commands.season_add(operator, "Bench Show", 1, premiere=day, episodes=3, every=None)
-    conn = store.db.conn
-    conn.execute("BEGIN")
-    # Bulk subscriptions and the exact drop instant: bench setup, not product code.
     created = to_db_time(drop_at - timedelta(days=1))
-    conn.executemany(
-        "INSERT INTO subscriptions (platform, tenant, channel, show_id, created_at) "
-        "VALUES (?, ?, ?, 1, ?)",
-        [(platform, tenant, channel, created) for tenant, channel in subscriptions],
-    )
-    conn.execute("UPDATE episodes SET release_at = ? WHERE number = 1", [to_db_time(drop_at)])
-    conn.execute("COMMIT")
+    for title, subscriptions in drops:
+        commands.show_add(operator, title, network="Bench+", tz="UTC")
+        commands.season_add(operator, title, 1, premiere=day, episodes=3, every=None)
+        conn = store.db.conn
+        [show_id] = conn.execute("SELECT id FROM shows WHERE title = ?", [title]).fetchone()
+        conn.execute("BEGIN")
+        # Bulk subscriptions and the exact drop instant: bench setup, not product code.
+        conn.executemany(
+            "INSERT INTO subscriptions (platform, tenant, channel, show_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(platform, tenant, channel, show_id, created) for tenant, channel in subscriptions],
+        )
+        conn.execute(
+            "UPDATE episodes SET release_at = ? WHERE number = 1 AND season_id IN "
+            "(SELECT id FROM seasons WHERE show_id = ?)",
+            [to_db_time(drop_at), show_id],
+        )
+        conn.execute("COMMIT")
     store.close()
 
 
@@ -177,8 +186,8 @@ async def run_fanout(
     subscriptions = [(str(1000 + n // 100), ids[n]) for n in range(channels)]
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "fanout.db"
-        drop_at = _drop_instant()
-        _prepare(db, "discord", subscriptions, drop_at)
+        drop_at = drop_instant()
+        prepare_drops(db, "discord", [("Bench Show", subscriptions)], drop_at)
         async with FakeDiscord(token=TOKEN, global_limit=int(rate), route_limit=5) as api:
             api.record_requests = False
             inner = DiscordSender(TOKEN, api_base=api.base_url, max_concurrency=concurrency)
@@ -214,8 +223,8 @@ async def run_slack_fanout(
     ids = [f"C{n:09d}" for n in range(channels)]
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "fanout-slack.db"
-        drop_at = _drop_instant()
-        _prepare(db, "slack", [(SLACK_TEAM, c) for c in ids], drop_at)
+        drop_at = drop_instant()
+        prepare_drops(db, "slack", [("Bench Show", [(SLACK_TEAM, c) for c in ids])], drop_at)
         api = FakeSlackApi(
             bot_token=SLACK_TOKEN,
             team_id=SLACK_TEAM,

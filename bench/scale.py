@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,13 +45,18 @@ def _release(show: int, season: int, episode: int) -> datetime:
     return EPOCH + timedelta(weeks=episode - weeks_back, minutes=minute)
 
 
-def load(path: Path) -> dict:
+def _bulk_load(path: Path) -> tuple[Store, sqlite3.Connection, str]:
+    """A new migrated database at `path`, its bulk-load transaction begun; and the creation
+    stamp of everything loaded."""
     path.unlink(missing_ok=True)
     store = Store.open(path)
-    conn = store.db.conn
-    stamp = to_db_time(START - timedelta(days=400))
+    store.db.conn.execute("BEGIN")
+    return store, store.db.conn, to_db_time(START - timedelta(days=400))
+
+
+def load(path: Path) -> dict:
     began = time.perf_counter()
-    conn.execute("BEGIN")
+    store, conn, stamp = _bulk_load(path)
     conn.executemany(
         "INSERT INTO shows (id, title, title_key, network, timezone, release_time, tenant_key, "
         "created_at) VALUES (?, ?, ?, 'Net', 'UTC', '00:00', '', ?)",
@@ -177,9 +184,105 @@ async def measure(path: Path) -> dict:
     }
 
 
+GLOBAL_SHOW = 1  # the global drop's show: one show followed by every channel
+
+
+def load_global(path: Path, channels: int) -> dict:
+    """A global show on a big public bot: one show, one drop at EPOCH, `channels`
+    subscriptions (one per channel)."""
+    began = time.perf_counter()
+    store, conn, stamp = _bulk_load(path)
+    conn.execute(
+        "INSERT INTO shows (id, title, title_key, network, timezone, release_time, tenant_key, "
+        "created_at) VALUES (?, 'Global Show', 'global show', 'Net', 'UTC', '00:00', '', ?)",
+        [GLOBAL_SHOW, stamp],
+    )
+    conn.execute(
+        "INSERT INTO seasons (id, show_id, number, premiere, episode_count, cadence_kind, "
+        "cadence_weekday, cadence_dates, premiere_episodes, release_time, timezone, created_at) "
+        "VALUES (1, ?, 1, ?, 1, 'weekly', 4, '[]', 1, '00:00', 'UTC', ?)",
+        [GLOBAL_SHOW, EPOCH.date().isoformat(), stamp],
+    )
+    conn.execute(
+        "INSERT INTO episodes (season_id, number, release_at) VALUES (1, 1, ?)", [to_db_time(EPOCH)]
+    )
+    conn.executemany(
+        "INSERT INTO subscriptions (platform, tenant, channel, show_id, created_at) "
+        "VALUES ('discord', ?, ?, ?, ?)",
+        ((str(c // 50), str(10_000_000 + c), GLOBAL_SHOW, stamp) for c in range(channels)),
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    loaded = time.perf_counter() - began
+    store.close()
+    return {"load_seconds": round(loaded, 2), "subscriptions": channels}
+
+
+async def measure_global(path: Path) -> dict:
+    """The global drop through the engine (a null sender: the platform is not measured here):
+    time from the instant to the first post, to the whole outbox written, and peak RSS."""
+    from jobs.delivery import DeliveryEngine
+
+    clock = FixedClock(EPOCH - timedelta(minutes=1))
+    store = Store.open(path)
+    engine = DeliveryEngine(store, {"discord": _FirstPostSender()}, clock)
+    await engine.run_pass()  # the start-up pass: nothing due yet, the watermark is set
+    clock.set(EPOCH)
+    sender = _FirstPostSender()
+    engine = DeliveryEngine(store, {"discord": sender}, clock)
+    # Sending a million posts to a null sender measures nothing: stop at the first one; the
+    # planning (a worker thread) still writes the whole outbox before the pass returns.
+    sender.on_first = engine.stop
+    planned_at: list[float] = []
+    t0 = time.perf_counter()
+    original = store.insert_notifications
+
+    def timed_insert(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inserted = original(*args, **kwargs)
+        planned_at.append(time.perf_counter())
+        return inserted
+
+    store.insert_notifications = timed_insert  # type: ignore[method-assign]
+    result = await engine.run_pass()
+    pass_seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    store.close()
+    return {
+        "planned": result.planned,
+        "first_post_seconds": round((sender.first_send_at or t0) - t0, 3),
+        "outbox_written_seconds": round(planned_at[-1] - t0, 3),
+        "pass_seconds": round(pass_seconds, 3),
+        "peak_rss_mb": round(rss_mb, 1),
+    }
+
+
+class _FirstPostSender:
+    """Accepts every post at once; notes when the first one came."""
+
+    platform = "discord"
+    max_concurrency = 64
+    first_send_at: float | None = None
+    on_first: Callable[[], None] = staticmethod(lambda: None)
+
+    async def send(self, delivery):  # type: ignore[no-untyped-def]
+        from bot.sender import SendReceipt
+
+        if self.first_send_at is None:
+            self.first_send_at = time.perf_counter()
+            self.on_first()
+        return SendReceipt(str(delivery.outbox_id))
+
+    async def find_sent(self, delivery):  # type: ignore[no-untyped-def]
+        return None
+
+
 if __name__ == "__main__":
     command, db = sys.argv[1], Path(sys.argv[2])
     if command == "load":
         print(json.dumps(load(db)))
+    elif command == "load-global":
+        print(json.dumps(load_global(db, int(sys.argv[3]))))
+    elif command == "measure-global":
+        print(json.dumps(asyncio.run(measure_global(db))))
     else:
         print(json.dumps(asyncio.run(measure(db))))

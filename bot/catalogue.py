@@ -2,7 +2,9 @@
 
 To add a command:
 1. Write the core function: a method of `bot.commands.Commands` taking `actor` first (and
-   `channel: ChannelRef` if it acts on a channel), with type hints, returning a `Reply`.
+   `channel: ChannelRef` if it acts on a channel), with type hints, returning a `Reply`
+   (an `async def` when it awaits the network, like `show import`: front ends on an event
+   loop call `Command.invoke_async`, the CLI runs it with `asyncio.run`).
    (A CLI-only command, e.g. a sync job, is a function in episode_bot/cli.py instead.)
 2. Add one `Command(...)` to `CATALOGUE` below: its words, group, summary, options (each
    named after the function's parameter) and `core=Commands.method` (or `core=None`).
@@ -75,6 +77,10 @@ class Option:
     fronts: frozenset[Front] = ALL_FRONTS
     discord_name: str | None = None  # Discord's option name when it differs
     flag_name: str | None = None  # the CLI/Slack flag when it is not --name-with-dashes
+    # A bool's flag for the other value (`--trailers` beside `--no-trailers`). With one, the
+    # option is three-way: the flag, its opposite, or neither (None: the core keeps what
+    # it had, e.g. subscribing a channel again).
+    opposite: str | None = None
 
     @property
     def flag(self) -> str:
@@ -144,14 +150,31 @@ class Command:
                 return option
         raise KeyError(f"{self.name} has no option {name!r}")
 
+    @property
+    def awaits(self) -> bool:
+        """The core is a coroutine (it talks to the network: `show import`)."""
+        return inspect.iscoroutinefunction(self.core)
+
     def invoke(self, commands: Commands, actor: Actor, **values: Any) -> Reply:
         """Call the core with `values` (named after its parameters); None means not given."""
+        if self.awaits:
+            raise CatalogueError(f"{self.name} awaits the network: call invoke_async")
+        reply = self._call(commands, actor, values)
+        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+
+    async def invoke_async(self, commands: Commands, actor: Actor, **values: Any) -> Reply:
+        """`invoke` for front ends on an event loop: a coroutine core is awaited there."""
+        reply = self._call(commands, actor, values)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+
+    def _call(self, commands: Commands, actor: Actor, values: dict[str, Any]) -> Any:
         if self.core is None:
             raise CatalogueError(f"{self.name} is a CLI command; the CLI runs it")
         given = {name: value for name, value in values.items() if value is not None}
         check_values(self, self.core, given)
-        reply = self.core(commands, actor, **given)
-        return dataclasses.replace(reply, ephemeral=self.ephemeral)
+        return self.core(commands, actor, **given)
 
 
 def _union_members(hint: Any) -> tuple[Any, ...]:
@@ -292,9 +315,21 @@ SUBSCRIBE = Command(
         _channel(required=True, help="discord:GUILD/CHANNEL, slack:TEAM/CHANNEL or console:NAME"),
         _show(),
         Option("before", str, "Reminders before each drop, e.g. 1d,1h.", metavar="1d,1h"),
-        Option("trailers", bool, "No trailer/announcement/moved posts.", default=True),
+        Option(
+            "trailers",
+            bool,
+            "No trailer/announcement/moved posts (--trailers: post them again).",
+            default=True,
+            opposite="--trailers",
+        ),
         Option("mention", str, "Role (Discord) or user group (Slack) id to mention.", metavar="ID"),
-        Option("hide_titles", bool, "Hide episode titles (spoilers).", default=False),
+        Option(
+            "hide_titles",
+            bool,
+            "Hide episode titles (spoilers; --show-titles: show them again).",
+            default=False,
+            opposite="--show-titles",
+        ),
     ),
     core=Commands.subscribe,
     changes_schedule=True,
@@ -672,11 +707,11 @@ DIGEST = Command(
     chat_channel=True,
 )
 
-# Schedule sources (README "Follow a show from TVmaze"). Import and sync talk to the
-# source over HTTP, so the composition root runs them (episode_bot/cli.py).
+# Schedule sources (README "Follow a show from TVmaze"). Import and sync await the source
+# (HTTP): front ends call them with `invoke_async`.
 SHOW_IMPORT = Command(
     ("show", "import"),
-    Group.OPERATOR,
+    Group.ADMIN,
     "Import a show that keeps itself up to date: tvmaze:ID, imdb:tt…, thetvdb:ID, a TVmaze "
     "title, or ics:URL (a calendar feed, e.g. Sonarr's).",
     (
@@ -702,12 +737,16 @@ SHOW_IMPORT = Command(
         dataclasses.replace(TIME, help="Release time of date-only episodes (default 00:00)."),
         Option("specials", bool, "Import specials too (numbered after the rest).", default=False),
     ),
+    core=Commands.show_import,
+    changes_schedule=True,
 )
 SOURCES_SYNC = Command(
     ("sources", "sync"),
-    Group.OPERATOR,
+    Group.ADMIN,
     "Sync SHOW (or every show that follows a source) now; `run` does it on its own.",
     (dataclasses.replace(_show(), required=False),),
+    core=Commands.sources_sync,
+    changes_schedule=True,
     json=True,
 )
 SOURCES_STATUS = Command(
@@ -718,7 +757,7 @@ SOURCES_STATUS = Command(
 )
 SOURCES_RELEASE = Command(
     ("sources", "release"),
-    Group.OPERATOR,
+    Group.ADMIN,
     "Give fields set by hand (episode set, season move) back to the source.",
     (
         _show(),
@@ -732,6 +771,7 @@ SOURCES_RELEASE = Command(
             max=validation.MAX_EPISODES,
         ),
     ),
+    core=Commands.sources_release,
     changes_schedule=True,
 )
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import digest as digests
 from bot import schedule, validation
 from bot.calendar import CalendarFeeds, FeedScope, feed_answer, feed_url
 from bot.clock import Clock
-from bot.compose import episode_label, long_date
+from bot.compose import episode_label, long_date, season_name
 from bot.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, UnknownShow
 from bot.models import (
     Actor,
@@ -37,6 +37,9 @@ from bot.models import (
 from bot.plan import Drop, drops
 from bot.replies import Line, Link, Reply, When, line
 from bot.store import Store
+
+if TYPE_CHECKING:  # the service calls back into Commands
+    from bot.sources.service import SourceService
 
 __all__ = ["Commands", "Reply"]
 
@@ -56,6 +59,8 @@ class Commands:
         self.on_change = on_change
         # Where the web server's calendar feeds are reached; None: the web server is off.
         self.calendar_base_url = calendar_base_url
+        # Schedule sources (TVmaze, calendar feeds); the composition root sets it. None: off.
+        self.sources: SourceService | None = None
 
     # ================================================================== members
 
@@ -66,27 +71,48 @@ class Commands:
         show: str,
         *,
         before: str | None = None,
-        trailers: bool = True,
+        trailers: bool | None = None,
         mention: str | None = None,
-        hide_titles: bool = False,
+        hide_titles: bool | None = None,
     ) -> Reply:
+        """Subscribe a channel, or change the options given of an existing subscription.
+
+        An option left as None keeps its value (a new subscription takes the default); an
+        empty `before` or `mention` clears it. The answer says what changed.
+        """
         self._check_channel(actor, channel)
         target = self._find_show(actor, show)
-        reminders = schedule.parse_durations(before)
-        mention_id = validation.parse_mention_id(mention)
+        reminders = schedule.parse_durations(before) if before is not None else None
+        mention_id = validation.parse_mention_id(mention) if mention is not None else None
+        old = next(
+            (s for s in self.store.subscriptions(channel=channel) if s.show_id == target.id), None
+        )
         subscription, created = self.store.subscribe(
             channel,
             target,
-            reminders=reminders,
-            trailers=trailers,
-            mention=mention_id,
-            hide_titles=hide_titles,
+            reminders=reminders if reminders is not None else (old.reminders if old else ()),
+            trailers=trailers if trailers is not None else (old.trailers if old else True),
+            mention=mention_id if mention is not None else (old.mention if old else None),
+            hide_titles=(
+                hide_titles if hide_titles is not None else (old.hide_titles if old else False)
+            ),
             actor=_who(actor),
             now=self.clock.now(),
         )
         self._changed()
-        verb = "Subscribed" if created else "Updated the subscription of"
-        lines = [line(f"{verb} {channel} to {target.title}.{_options_text(subscription)}")]
+        if created or old is None:
+            first = f"Subscribed {channel} to {target.title}.{_options_text(subscription)}"
+        elif changes := _subscription_changes(old, subscription):
+            first = (
+                f"Updated the subscription of {channel} to {target.title}: "
+                f"{'; '.join(changes)}.{_options_text(subscription)}"
+            )
+        else:
+            first = (
+                f"Nothing changed: {channel} already follows {target.title}."
+                f"{_options_text(subscription)}"
+            )
+        lines = [line(first)]
         upcoming = self._next_drop(target)
         if upcoming:
             season, drop = upcoming
@@ -157,18 +183,22 @@ class Commands:
             lines.append(line(f"Follows {link.ref}"))
         for each in seasons:
             held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
-            lines.append(line(f"Season {each.number}: {each.cadence.describe()}{held}"))
-            for episode in self.store.episodes_of(each.id):
+            lines.append(line(f"Season {season_name(each)}: {each.cadence.describe()}{held}"))
+            episodes = self.store.episodes_of(each.id)
+            # Labels padded to the widest (S4E10), so the times line up in columns.
+            width = max((len(episode_label(each, [e])) for e in episodes), default=0)
+            for episode in episodes:
                 row = _episode_data(target, each, episode)
                 row.update(_provenance(link.kind if link else None, each, episode))
                 rows.append(row)
-                title = f" “{episode.title}”" if episode.title else ""
+                title = f"  “{episode.title}”" if episode.title else ""
                 notes = ["time estimated"] if episode.time_estimated else []
                 notes += [f"{field} held" for field in row["held"]]
                 lines.append(
                     line(
-                        f"  {episode_label(each, [episode])}{title}  ",
+                        f"  {episode_label(each, [episode]):<{width}}  ",
                         When(episode.release_at, each.timezone, show_utc=True),
+                        title,
                         f"  [{'; '.join(notes)}]" if notes else "",
                     )
                 )
@@ -496,6 +526,34 @@ class Commands:
         )
 
     # ================================================================== schedule sources
+
+    async def show_import(
+        self,
+        actor: Actor,
+        source: str,
+        show: str | None = None,
+        tz: str | None = None,
+        time: str | None = None,
+        specials: bool = False,
+    ) -> Reply:
+        """A show that keeps itself up to date from TVmaze or a calendar feed (awaits: the
+        source is read over HTTP)."""
+        return await self._sources().import_show(
+            actor, source, show=show, tz=tz, time=time, specials=specials
+        )
+
+    async def sources_sync(self, actor: Actor, show: str | None = None) -> Reply:
+        """Sync a show (or every show the caller may edit) with its source now."""
+        return await self._sources().sync(actor, show)
+
+    def _sources(self) -> SourceService:
+        if self.sources is None:
+            raise InvalidInput(
+                "source",
+                "Schedule sources are not available here.",
+                hint="Ask the bot's operator; `episode-bot show import` works from the CLI.",
+            )
+        return self.sources
 
     def sources_release(
         self,
@@ -947,6 +1005,7 @@ def _episode_data(show: Show, season: Season, episode: Episode) -> dict:
         "airstamp": episode.release_at.isoformat().replace("+00:00", "Z"),
         "airstamp_utc": f"{episode.release_at:%Y-%m-%d %H:%M} UTC",
         "local": f"{local:%a %d %b %Y %H:%M} {local.tzname()}",
+        "season_title": season.title,
         # The source gave a date only: the time is the show's usual one.
         "time_estimated": episode.time_estimated,
     }
@@ -1029,3 +1088,23 @@ def _digest_data(digest: Digest) -> dict:
         "timezone": digest.timezone,
         "only": digest.only,
     }
+
+
+def _subscription_changes(old: Subscription, new: Subscription) -> list[str]:
+    """What a second `subscribe` changed, in words ("reminders 1h -> 1d", "trailers off")."""
+
+    def reminders(sub: Subscription) -> str:
+        return ", ".join(schedule.format_duration(s) for s in sub.reminders) or "none"
+
+    changes = []
+    if old.reminders != new.reminders:
+        changes.append(f"reminders {reminders(old)} -> {reminders(new)}")
+    if old.trailers != new.trailers:
+        changes.append("trailers on" if new.trailers else "trailers off")
+    if old.mention != new.mention:
+        changes.append("mentions a role" if new.mention else "mentions nobody")
+    if old.hide_titles != new.hide_titles:
+        changes.append("titles hidden" if new.hide_titles else "titles shown")
+    if old.paused_reason and not new.paused_reason:
+        changes.append(f"resumed (it was paused: {old.paused_reason})")
+    return changes

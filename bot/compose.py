@@ -20,6 +20,11 @@ def episode_label(season: Season, episodes: Sequence[Episode]) -> str:
     return f"S{season.number}E{first}" if first == last else f"S{season.number}E{first}–E{last}"
 
 
+def season_name(season: Season) -> str:
+    """4, or 4 “The Road to Rogue One” when the season has a title."""
+    return f"{season.number} “{season.title}”" if season.title else str(season.number)
+
+
 def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
@@ -168,7 +173,7 @@ def _episode_fields(
 ) -> tuple[MessageField, ...]:
     fields = [
         MessageField("Show", show.title),
-        MessageField("Season", str(season.number)),
+        MessageField("Season", season_name(season)),
         MessageField(
             "Episode" if len(episodes) == 1 else "Episodes",
             ", ".join(str(episode.number) for episode in episodes) + f" of {season.episode_count}",
@@ -182,6 +187,7 @@ def _episode_fields(
 
 def _season_fields(season: Season, episodes: Sequence[Episode]) -> tuple[MessageField, ...]:
     fields = [
+        MessageField("Season", season_name(season)),
         MessageField("Episodes", str(season.episode_count)),
         MessageField("Premiere", long_date(season.premiere)),
         MessageField("Schedule", season.cadence.describe()),

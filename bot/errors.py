@@ -48,3 +48,12 @@ class AlreadyExists(BotError):
 
 class PermissionDenied(BotError):
     """The caller lacks the right for this command, or the data belongs to another tenant."""
+
+
+class DatabaseUnusable(BotError):
+    """The database file cannot be used as it is (missing directory, not an episode-bot
+    database, a newer schema); nothing was written to it."""
+
+
+class DatabaseReadOnly(BotError):
+    """A change was asked of a database this process may only read."""

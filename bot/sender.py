@@ -112,3 +112,17 @@ class Sender(Protocol):
         time since the row fell due, `TransientSendError` when it cannot be read right now.
         """
         ...
+
+
+class RequestBudget(Protocol):
+    """A platform's shared request allowance (jobs/limiter.RateLimiter is one).
+
+    The platform counts every request of the bot against one limit (Discord: 50 per second),
+    not only the engine's posts: an adapter makes its other requests (look-ups, scheduled
+    events, `users/@me`) `acquire()` from the same budget, and reports each response's
+    status so that 429s and other invalid requests slow the whole platform down.
+    """
+
+    async def acquire(self) -> None: ...
+
+    def observe(self, status: int, retry_after: float | None = None) -> None: ...

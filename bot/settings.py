@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def setting_errors(error: ValidationError) -> str:
+    """pydantic's errors as one line naming the environment variables (the field names in
+    upper case), never the values: a secret must not be echoed."""
+    problems = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "a setting"
+        problems.append(f"{name}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
 
 
 class Settings(BaseSettings):
@@ -35,6 +47,9 @@ class Settings(BaseSettings):
     slack_port: int = 3000
     slack_api_base: str | None = None
     slack_admin_user_ids: str = ""  # comma-separated user ids with admin rights
+    # Comma-separated user ids who may make a subscription ping a user group (`--mention`)
+    # without being admins; admins always may.
+    slack_mention_user_ids: str = ""
 
     # Web server (calendar feeds and pages, /status, /healthz, /metrics); port 0: off
     episode_bot_web_host: str = "127.0.0.1"
@@ -56,6 +71,17 @@ class Settings(BaseSettings):
     episode_bot_sources_contact: str = ""
     # First wait before retrying a source that answered 5xx or timed out (doubles each time).
     episode_bot_sources_backoff_seconds: float = Field(2.0, ge=0)
+    # Platform limits the fan-out keeps to (raised limits: set them here)
+    discord_global_rate: float = Field(
+        50.0, gt=0, description="Discord global limit, requests/s (every request of the bot)"
+    )
+    slack_post_rate: float = Field(20.0, gt=0, description="chat.postMessage calls/s, overall")
+    slack_channel_interval: float = Field(
+        1.0, ge=0, description="seconds between two posts to one Slack channel"
+    )
+    slack_history_per_minute: float = Field(
+        50.0, gt=0, description="conversations.history calls/minute (Tier 3; 1 outside it)"
+    )
     # Seconds without a heartbeat after which another `run` may take over the delivery lease.
     episode_bot_lease_seconds: float = Field(30.0, ge=3, le=3600)
 
@@ -76,6 +102,45 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` copied as is leaves `DISCORD_TOKEN=`: that means "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("episode_bot_log_level", mode="before")
+    @classmethod
+    def _known_log_level(cls, value: object) -> object:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("discord_api_base", "slack_api_base")
+    @classmethod
+    def _http_api_base(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.strip() if value is not None else None
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().lower().startswith(("ws://", "wss://")):
+            raise ValueError("must be a wss:// (or ws://) URL")
+        return value.strip() if value is not None else None
+
+    @field_validator(
+        "discord_token", "slack_bot_token", "slack_app_token", "slack_signing_secret",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _one_clean_word(cls, value: object) -> object:
+        # A token goes into HTTP headers: a line break inside would be refused there with a
+        # traceback (or inject a header). Surrounding whitespace from a copied line is fine.
+        if not isinstance(value, str):
+            return value
+        token = value.strip()
+        if any(ch in "\r\n" for ch in token):
+            raise ValueError("contains a line break; copy the value again, on one line")
+        if any(ch.isspace() or not ch.isprintable() for ch in token):
+            raise ValueError("contains a space or control character; copy the value again")
+        return token
 
     @field_validator("episode_bot_operator_token")
     @classmethod
@@ -111,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def slack_admins(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.slack_admin_user_ids.split(",") if u.strip())
+
+    @property
+    def slack_mention_users(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.slack_mention_user_ids.split(",") if u.strip())
 
     @property
     def discord_enabled(self) -> bool:

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
 from bot.observer import NullObserver, ObservedCommands, Observer
-from bot.sender import Sender, SendError
+from bot.sender import RequestBudget, Sender, SendError
 from bot.settings import Settings
 from bot.store import Store, StoreUnavailable
 from episode_bot.sources import build_sources
@@ -66,19 +66,39 @@ class Adapter(Protocol):
 # ----------------------------------------------------------------------------- pieces
 
 
-def limiter_for(platform: str) -> RateLimiter:
+# The share of a platform's limit the fan-out paces itself to: what is left absorbs the timing
+# noise between our clock and the platform's count (bench: 0 429s, >= 0.95 of the bound).
+DISCORD_HEADROOM = 0.96
+# Slack limits each Web API method on its own tier: conversations.history has its own budget.
+SLACK_HISTORY = "slack:conversations.history"
+
+
+def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
     """Stay under each platform's documented limits rather than bounce off 429s.
 
-    Discord: 50 requests/s per bot (global); per-route buckets are discord.py's job.
-    Slack: chat.postMessage about 1 message/s per channel, and a workspace-wide ceiling
-    (we keep ~20/s overall). The console has no limit worth the name.
+    Discord: `DISCORD_GLOBAL_RATE` (50) requests/s per bot, counting every request; the
+    adapters draw their other requests from the same limiter. Per-route buckets are
+    discord.py's job. Slack: chat.postMessage about 1 message/s per channel
+    (`SLACK_CHANNEL_INTERVAL`) and `SLACK_POST_RATE` (20) overall; conversations.history (the
+    sender's look-ups, `SLACK_HISTORY`) `SLACK_HISTORY_PER_MINUTE` (50, Tier 3). The console
+    has no limit worth the name.
     """
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
     if platform == "discord":
-        # A hair under 50/s with a small burst: never more than 50 in any one-second window,
-        # while the burst absorbs asyncio's sleep overshoot (bench: >= 0.97 of the bound).
-        return RateLimiter(48.0, burst=3)
+        rate = settings.discord_global_rate
+        # Paced a little under the limit with a burst of 2, so a late wake-up loses no rate;
+        # and never more than limit - 1 in any second, however the wake-ups bunch up.
+        return RateLimiter(
+            rate * DISCORD_HEADROOM, burst=2, window_limit=max(1, int(rate) - 1), window=1.0
+        )
     if platform == "slack":
-        return RateLimiter(20.0, burst=3, per_channel_interval=1.0)
+        return RateLimiter(
+            settings.slack_post_rate,
+            burst=3,
+            per_channel_interval=settings.slack_channel_interval,
+        )
+    if platform == SLACK_HISTORY:  # a per-method tier: the Slack sender's look-ups
+        return RateLimiter(settings.slack_history_per_minute / 60, burst=1)
     return RateLimiter(1000.0, burst=1000)
 
 
@@ -87,17 +107,22 @@ def build_adapters(
     commands: Commands,
     *,
     console_runner: Callable[[list[str]], int] | None = None,
+    budgets: Mapping[str, RequestBudget] | None = None,
 ) -> list[Adapter]:
-    """One adapter per configured platform; the console when none is configured."""
+    """One adapter per configured platform; the console when none is configured.
+
+    `budgets`: per platform, the request budget its adapter draws every request from (the
+    delivery engine's limiter for that platform)."""
     adapters: list[Adapter] = []
+    budgets = budgets or {}
     if settings.discord_enabled:
         from adapters.discord import DiscordAdapter
 
-        adapters.append(DiscordAdapter(settings, commands))
+        adapters.append(DiscordAdapter(settings, commands, budget=budgets.get("discord")))
     if settings.slack_enabled:
         from adapters.slack.app import SlackAdapter
 
-        adapters.append(SlackAdapter(settings, commands))
+        adapters.append(SlackAdapter(settings, commands, history_budget=budgets.get(SLACK_HISTORY)))
     if not adapters:
         log.warning(HOW_TO_ADD_PLATFORMS)
         adapters.append(_console_adapter(settings, commands, console_runner))
@@ -215,32 +240,44 @@ async def main(
                 hook()
 
     lease = RunnerLease(store, stale_after=settings.episode_bot_lease_seconds)
-    lease.on_lost(lambda _reason: stop_event.set())
+    # The loss may be noticed in a worker thread (the engine renews the lease off the loop).
+    loop = asyncio.get_running_loop()
+    lease.on_lost(lambda _reason: loop.call_soon_threadsafe(stop_event.set))
     metrics = _metrics(settings, store, lease)
     observer: Observer = metrics or NullObserver()
     calendar_base_url = settings.public_base_url if settings.web_enabled else None
     core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
     commands: Any = ObservedCommands(core, observer)
+    # One limiter per platform, shared by the engine's posts and the adapter's own requests.
+    limiters = {
+        platform: limiter_for(platform, settings)
+        for platform in ("discord", "slack", SLACK_HISTORY)
+    }
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
-            adapters = build_adapters(settings, commands, console_runner=console_runner)
+            adapters = build_adapters(
+                settings, commands, console_runner=console_runner, budgets=limiters
+            )
+        # The engine has its own connection: planning and claiming hold it in worker threads
+        # while commands read through theirs (WAL readers never wait for a writer).
+        engine_store = store if _in_memory(settings) else Store.open(settings.episode_bot_db)
     except BaseException:
         store.close()
         raise
     senders = {adapter.platform: adapter.sender for adapter in adapters}
     engine = DeliveryEngine(
-        store,
+        engine_store,
         senders,
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
-        limiters={platform: limiter_for(platform) for platform in senders},
+        limiters={p: limiters.get(p) or limiter_for(p, settings) for p in senders},
         lease=lease,
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     source_service, source_http = build_sources(settings, commands, observer=observer)
-    loop = asyncio.get_running_loop()
+    commands.sources = source_service  # chat admins import and sync through it
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
@@ -284,7 +321,13 @@ async def main(
         for sig in handled:
             loop.remove_signal_handler(sig)
         lease.release()
+        if engine_store is not store:
+            engine_store.close()
         store.close()
+
+
+def _in_memory(settings: Settings) -> bool:
+    return str(settings.episode_bot_db) == ":memory:"
 
 
 def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:

@@ -29,7 +29,7 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef, UserRef
-from bot.settings import Settings
+from bot.settings import Settings, setting_errors
 from bot.store import Store
 
 EXIT_BAD_INPUT = 2
@@ -47,10 +47,31 @@ class AppContext:
     def store(self) -> Store:
         return Store.open(self.settings.episode_bot_db)
 
+    def run_with_sources(self, call: Callable[[], Any]) -> Any:
+        """Run the coroutine `call()` with the schedule sources attached to the commands;
+        their HTTP client is closed afterwards, in the same event loop."""
+        from episode_bot.sources import build_sources
+
+        async def go() -> Any:
+            self.commands.sources, http = build_sources(self.settings, self.commands)
+            try:
+                return await call()
+            finally:
+                self.commands.sources = None
+                await http.close()
+
+        return asyncio.run(go())
+
     @cached_property
     def commands(self) -> Commands:
         web = self.settings.public_base_url if self.settings.web_enabled else None
         return Commands(self.store, self.clock, calendar_base_url=web)
+
+    def close(self) -> None:
+        """Close the database if a command opened it: the last connection to close removes
+        SQLite's -wal/-shm files."""
+        if "store" in self.__dict__:
+            self.store.close()
 
 
 def fail(message: str) -> None:
@@ -120,11 +141,11 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     try:
         settings = Settings()
     except ValidationError as error:
-        # pydantic's message names the setting and the problem; secrets are SecretStr.
-        fail(f"bad setting: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+        fail(f"bad setting {setting_errors(error)}. Mend it in .env or the environment.")
     if db is not None:
         settings.episode_bot_db = db
     ctx.obj = AppContext(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -145,6 +166,14 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
         if option.positional:
             decorators.append(
                 click.argument(option.name, metavar=option.metavar, required=option.required)
+            )
+        elif option.type is bool and option.opposite:
+            # Three-way: absent is None, so the core keeps what it had.
+            on, off = (
+                (option.opposite, option.flag) if option.default else (option.flag, option.opposite)
+            )
+            decorators.append(
+                click.option(f"{on}/{off}", option.name, default=None, help=option.help)
             )
         elif option.type is bool:
             decorators.append(
@@ -172,10 +201,26 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
     if command.json:
         decorators.append(json_option)
     if command.confirm:
-        decorators.append(click.confirmation_option(prompt=command.confirm))
+        decorators.append(click.option("--yes", is_flag=True, help="Do not ask first."))
+        callback = _asking_first(command.confirm, callback)
     for decorator in reversed(decorators):
         callback = decorator(callback)
     return click.command(command.words[-1], help=command.summary)(callback)
+
+
+def _asking_first(question: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Ask `question` unless --yes. Saying no is an answer, not a failure: "Nothing
+    removed." and exit 0 (exit 1 is for unexpected failures). The commands that ask are
+    removals."""
+
+    @wraps(callback)
+    def asking(*args: Any, yes: bool, **kwargs: Any) -> Any:
+        if not yes and not click.confirm(question):
+            click.echo("Nothing removed.")
+            return None
+        return callback(*args, **kwargs)
+
+    return asking
 
 
 def _install(command: Command, click_command: click.Command) -> None:
@@ -210,7 +255,14 @@ def _core_command(command: Command) -> click.Command:
     @pass_app
     @handles_errors
     def run_core(app: AppContext, as_json: bool = False, **values: Any) -> None:
-        emit(command.invoke(app.commands, app.actor, **_cli_values(command, values)), as_json)
+        given = _cli_values(command, values)
+        if command.awaits:  # reads a schedule source over HTTP
+            reply = app.run_with_sources(
+                lambda: command.invoke_async(app.commands, app.actor, **given)
+            )
+        else:
+            reply = command.invoke(app.commands, app.actor, **given)
+        emit(reply, as_json)
 
     return _click_command(command, run_core)
 
@@ -348,6 +400,7 @@ def deliver(app: AppContext, now_text: str) -> None:
                 senders,
                 clock,
                 grace=timedelta(hours=app.settings.episode_bot_grace_hours),
+                whole_grace_window=True,  # T may be behind what `run` planned on this database
                 lease=lease,
             )
             await _open_senders(senders)
@@ -428,45 +481,6 @@ def prompt_commands() -> click.Group:
 # ---------------------------------------------------------------------- schedule sources
 
 
-def run_with_sources(app: AppContext, call: Callable[[Any], Any]) -> Any:
-    """Run `call(service)` (a coroutine) with the source service; its HTTP client is closed
-    afterwards."""
-    from episode_bot.sources import build_sources
-
-    async def go() -> Any:
-        service, http = build_sources(app.settings, app.commands)
-        try:
-            return await call(service)
-        finally:
-            await http.close()
-
-    return asyncio.run(go())
-
-
-@cli_only(catalogue.SHOW_IMPORT)
-def show_import(
-    app: AppContext,
-    source: str,
-    show: str | None,
-    tz: str | None,
-    time: str | None,
-    specials: bool,
-) -> None:
-    emit(
-        run_with_sources(
-            app,
-            lambda service: service.import_show(
-                app.actor, source, show=show, tz=tz, time=time, specials=specials
-            ),
-        )
-    )
-
-
-@cli_only(catalogue.SOURCES_SYNC)
-def sources_sync(app: AppContext, show: str | None, as_json: bool) -> None:
-    emit(run_with_sources(app, lambda service: service.sync(app.actor, show)), as_json)
-
-
 @cli_only(catalogue.SOURCES_STATUS)
 def sources_status(app: AppContext, as_json: bool) -> None:
     from bot.sources.service import format_status
@@ -475,11 +489,6 @@ def sources_status(app: AppContext, as_json: bool) -> None:
     service, _ = build_sources(app.settings, app.commands)  # reads the store: no request
     rows = service.status()
     click.echo(json.dumps(rows, indent=2) if as_json else format_status(rows))
-
-
-@cli_only(catalogue.SOURCES_RELEASE)
-def sources_release(app: AppContext, show: str, season: int | None, episode: int | None) -> None:
-    emit(app.commands.sources_release(app.actor, show, season, episode))
 
 
 def main(args: list[str] | None = None, *, standalone_mode: bool = True) -> Any:

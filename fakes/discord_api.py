@@ -8,7 +8,8 @@ It speaks the documented shapes (https://discord.com/developers/docs): message o
 `X-RateLimit-*` headers per route bucket, the global limit's 429 (`global: true`,
 `Retry-After`, `X-RateLimit-Global`, `Via`), JSON error bodies with Discord's codes, and the
 nonce + `enforce_nonce` contract. It is also the benchmark's server (bench/), so bookkeeping is
-O(1) per request and nothing ever sleeps: limits are answered with 429s, never with delays.
+O(1) per request and limits are answered with 429s, never with delays; `latency` (seconds,
+default 0) delays every answer like a round trip to Discord (about 30 ms).
 
 Usage::
 
@@ -109,6 +110,10 @@ class FakeDiscord:
     Rate limits (set to None to disable):
       * `route_limit` requests per `route_window` seconds per route bucket; message creation is
         bucketed per channel, as on Discord (its real default is 5 per 5 s).
+      * `global_limit` requests per `global_window` seconds over every authenticated route
+        (Discord's default is 50 per second; interaction and webhook-token routes are exempt,
+        as on Discord), answered with a global 429.
+    `latency`: seconds every answer takes (a round trip to Discord is about 0.03).
       * `global_limit` requests per `global_window` seconds over all routes (Discord's default
         is 50 per second), answered with a global 429.
     Message history: `GET /channels/{id}/messages` with `before`/`after`/`around` and `limit`
@@ -136,8 +141,10 @@ class FakeDiscord:
         global_window: float = 1.0,
         nonce_window: float = 300.0,
         guilds: Iterable[FakeGuild] = (),
+        latency: float = 0.0,
         remember_nonces: bool = True,
     ) -> None:
+        self.latency = latency
         self.token = token
         self.application_id = application_id
         self.bot_user_id = bot_user_id
@@ -413,6 +420,8 @@ class FakeDiscord:
             request.method, path, dict(request.query), dict(request.headers), body
         )
         request[_RECORD] = record
+        if self.latency:
+            await asyncio.sleep(self.latency)
         response = self._precheck(request, path)
         if response is None:
             response = await handler(request)

@@ -93,9 +93,22 @@ class FakeUser:
     is_primary_owner: bool = False
     deleted: bool = False
     is_bot: bool = False
+    enterprise_id: str | None = None  # Enterprise Grid: the organisation of the user
 
     def as_json(self) -> dict[str, Any]:
+        grid = {}
+        if self.enterprise_id:
+            # users.info on Enterprise Grid: `enterprise_user` names the organisation.
+            grid["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": "Test Org",
+                "is_admin": self.is_admin,
+                "is_owner": self.is_owner,
+                "teams": [self.team_id],
+            }
         return {
+            **grid,
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,
@@ -184,6 +197,7 @@ class FakeSlackApi:
         non_marketplace: bool = False,
         app_token: str = "xapp-1-A0APP-1-test-app-token",
         app_id: str = "A0APP",
+        enterprise_install: bool = False,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -191,6 +205,8 @@ class FakeSlackApi:
         self.team_id = team_id
         self.team = team
         self.enterprise_id = enterprise_id
+        # An org-wide Enterprise Grid installation (auth.test `is_enterprise_install`).
+        self.enterprise_install = enterprise_install
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.scopes = scopes
@@ -278,6 +294,7 @@ class FakeSlackApi:
         is_owner: bool = False,
         is_primary_owner: bool = False,
         deleted: bool = False,
+        enterprise_id: str | None = None,
     ) -> FakeUser:
         user = FakeUser(
             user_id,
@@ -287,6 +304,7 @@ class FakeSlackApi:
             is_owner,
             is_primary_owner,
             deleted,
+            enterprise_id=enterprise_id,
         )
         self.users[user_id] = user
         return user
@@ -649,7 +667,7 @@ class FakeSlackApi:
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.enterprise_install,
         }
         if self.enterprise_id:
             body["enterprise_id"] = self.enterprise_id

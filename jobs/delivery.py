@@ -46,6 +46,7 @@ from bot.sender import (
     may_still_send,
 )
 from bot.store import FencedOut, OutboxRow, Store, StoreUnavailable
+from jobs.dispatch import PlatformDispatcher
 from jobs.lease import RunnerLease
 from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
@@ -113,6 +114,7 @@ class DeliveryEngine:
         rand: Callable[[], float] = random.random,
         on_permanent_failure: Callable[[OutboxRow, str], Awaitable[None] | None] | None = None,
         observer: Observer | None = None,
+        whole_grace_window: bool = False,
         lease: RunnerLease | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -126,10 +128,9 @@ class DeliveryEngine:
         self.rand = rand
         self.on_permanent_failure = on_permanent_failure
         self.sleep = sleep
-        self._semaphores = {
-            platform: asyncio.Semaphore(max(1, getattr(sender, "max_concurrency", 8)))
-            for platform, sender in self.senders.items()
-        }
+        # Plan all of (now - grace, now] on every pass, not only what follows the watermark
+        # (`deliver --now T` with T in the past; see jobs.outbox.materialize).
+        self.whole_grace_window = whole_grace_window
         self._stopping = False
         # Results the store refused (disk full, locked, I/O error), oldest first: each is
         # written before anything new is claimed or sent.
@@ -170,55 +171,89 @@ class DeliveryEngine:
         await self.recover()
         now = self.clock.now()
         loop = asyncio.get_running_loop()
-        page_written = asyncio.Event()
+        dispatchers = [self._dispatcher(platform, result) for platform in self.platforms]
+        for dispatcher in dispatchers:
+            dispatcher.expect_more(True)
+
+        def page_written() -> None:
+            for dispatcher in dispatchers:
+                dispatcher.wake()
+
         planning = asyncio.create_task(
             asyncio.to_thread(
                 materialize,
                 self.store,
                 now,
                 self.grace,
-                on_page=lambda: loop.call_soon_threadsafe(page_written.set),
+                on_page=lambda: loop.call_soon_threadsafe(page_written),
+                whole_grace_window=self.whole_grace_window,
             )
         )
+        draining = asyncio.gather(*(dispatcher.run() for dispatcher in dispatchers))
         try:
-            while not planning.done():
-                waiter = asyncio.create_task(page_written.wait())
-                await asyncio.wait({planning, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                page_written.clear()
-                await self.drain(result)
+            await asyncio.wait({planning})
         except asyncio.CancelledError:
             # A thread cannot be cancelled: let the planning finish (its writes are each
             # atomic) so nobody closes the store under it, then stop.
+            draining.cancel()
             await asyncio.shield(planning)
             raise
+        for dispatcher in dispatchers:
+            dispatcher.expect_more(False)
+        await draining
+        await self._storage_ready()  # a pass never ends with a result only in memory
         planned = planning.result()  # a planning error surfaces here
         result.planned, result.skipped = planned.pending, planned.skipped
-        await self.drain(result)
         if result.sent:
             self.observer.fanout_finished(time.perf_counter() - started, result.sent)
         return result
 
     async def drain(self, result: PassResult | None = None) -> PassResult:
-        """Send every row that is due by the clock, batch by batch.
+        """Send every row that is due by the clock, each platform's in fair order.
 
         Nothing is claimed while results are kept (the database refused them): they are
         written first, however long the database takes to come back.
         """
         result = result or PassResult()
-        while not self._stopping:
-            if not await self._storage_ready():
-                break
-            claimed = await self._until_stored(functools.partial(
-                self.store.claim_due, self.clock.now(), platforms=self.platforms,
-                limit=self.batch_size, generation=self._generation(),
-            ))  # fmt: skip
-            rows = claimed[0] if claimed else None
-            if not rows:
-                break
-            await asyncio.gather(*(self._send_row(row, result) for row in rows))
+        await asyncio.gather(
+            *(self._dispatcher(platform, result).run() for platform in self.platforms)
+        )
         await self._storage_ready()  # a pass never ends with a result only in memory
         return result
+
+    def _dispatcher(self, platform: str, result: PassResult) -> PlatformDispatcher:
+        """The send loop of one platform (jobs/dispatch.py); every SQL in a worker thread."""
+        limiter = self.limiters.get(platform)
+        concurrency = max(1, getattr(self.senders[platform], "max_concurrency", 8))
+        # About a second of sending in memory: deep enough to keep the platform busy, shallow
+        # enough that a drop planned a moment later is not queued behind it.
+        window = max(2 * concurrency, int(limiter.rate) if limiter else self.batch_size)
+
+        async def claim(limit: int) -> list[OutboxRow]:
+            if self._stopping or not await self._storage_ready():
+                return []
+            claimed = await self._until_stored(functools.partial(
+                self.store.claim_fair, self.clock.now(), platform=platform, limit=limit,
+                generation=self._generation(),
+            ))  # fmt: skip
+            return claimed[0] if claimed else []
+
+        async def release(rows: list[OutboxRow]) -> None:
+            await self._record(functools.partial(
+                self.store.release_sending, [row.id for row in rows], self.clock.now(),
+                generation=self._generation(),
+            ))  # fmt: skip
+
+        return PlatformDispatcher(
+            claim=claim,
+            send=lambda row: self._send_row(row, result),
+            release=release,
+            stopping=lambda: self._stopping,
+            limiter=limiter,
+            concurrency=concurrency,
+            window=window,
+            **({"monotonic": limiter.monotonic} if limiter else {}),
+        )
 
     async def recover(self) -> int:
         """Resolve the rows a runner that is gone left in `sending`.
@@ -232,16 +267,12 @@ class DeliveryEngine:
         """
         if not await self._storage_ready():
             return 0
-        try:
-            orphans = self.store.adopt_orphans(
-                platforms=self.platforms, generation=self._generation()
-            )
-        except StoreUnavailable as error:
-            log.warning("cannot look for interrupted posts yet: %s", error)
+        adopted = await self._until_stored(functools.partial(
+            self.store.adopt_orphans, platforms=self.platforms, generation=self._generation()
+        ))  # fmt: skip
+        if adopted is None:
             return 0
-        except FencedOut as error:
-            self._lease_lost(str(error))
-            return 0
+        orphans = adopted[0]
         generation = self._generation()
         for row in orphans:
             now = self.clock.now()
@@ -251,7 +282,7 @@ class DeliveryEngine:
             except TransientSendError as error:
                 log.warning("cannot check outbox row %s yet: %s", row.id, error.reason)
                 wait = max(1, math.ceil(error.retry_after or 60))
-                self._record(functools.partial(
+                await self._record(functools.partial(
                     self.store.mark_retry, row.id, error.reason, now + timedelta(seconds=wait),
                     now, generation=generation,
                 ))  # fmt: skip
@@ -260,12 +291,12 @@ class DeliveryEngine:
                 log.warning("cannot check outbox row %s: %s; sending again", row.id, error)
                 receipt = None
             if receipt is not None:
-                self._record(functools.partial(
+                await self._record(functools.partial(
                     self.store.mark_sent, row.id, receipt.platform_message_id, now,
                     generation=generation,
                 ))  # fmt: skip
             else:
-                self._record(
+                await self._record(
                     functools.partial(self.store.release_sending, [row.id], now,
                                       generation=generation)
                 )  # fmt: skip
@@ -280,73 +311,73 @@ class DeliveryEngine:
     # ------------------------------------------------------------------ one row
 
     async def _send_row(self, row: OutboxRow, result: PassResult) -> None:
+        """Send one claimed row (its dispatcher already waited for the platform's limiter
+        and the channel's turn) and record the outcome from a worker thread."""
         platform = row.channel.platform
         sender = self.senders[platform]
+        limiter = self.limiters.get(platform)
         generation = self._generation()
         may_still_send.set(self._lease().fresh)  # this task's context: seen by the sender
-        async with self._semaphores[platform]:
-            limiter = self.limiters.get(platform)
-            if limiter is not None and not self._stopping:
-                await limiter.acquire(row.channel)
-            if self._stopping:  # claimed, never started: give it back for the next run
-                self._give_back(row)
+        if self._stopping:  # claimed, never started: give it back for the next run
+            await self._give_back(row)
+            return
+        delivery = self._delivery(row)
+        release_at = delivery.message.release_at
+        if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+            # Held up (retries, a long queue) until its drop: a late reminder is noise.
+            await self._record(functools.partial(
+                self.store.mark_skipped, row.id, "the drop has already happened",
+                self.clock.now(), generation=generation,
+            ))  # fmt: skip
+            self.observer.post_finished(platform, SKIPPED)
+            return
+        unchecked = False
+        try:
+            receipt = None
+            if row.attempts > 1:
+                # An earlier attempt may have reached the platform before it failed (a
+                # timeout, a reset connection): look before posting again.
+                try:
+                    receipt = await sender.find_sent(delivery)
+                except CannotTellError as error:
+                    log.warning("sending outbox row %s again unchecked: %s", row.id, error)
+                    unchecked = True
+            # Last look before the post leaves: a runner paused since its claim (SIGSTOP, a VM
+            # migration) must not post what the runner that took over now owns. The sender
+            # asks once more as the request is written (bot.sender.may_still_send).
+            if receipt is None and not await self._may_send(row):
                 return
-            delivery = self._delivery(row)
-            release_at = delivery.message.release_at
-            if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
-                # Held up (retries, a long queue) until its drop: a late reminder is noise.
-                self._record(functools.partial(
-                    self.store.mark_skipped, row.id, "the drop has already happened",
-                    self.clock.now(), generation=generation,
-                ))  # fmt: skip
-                self.observer.post_finished(platform, SKIPPED)
-                return
-            unchecked = False
-            try:
-                receipt = None
-                if row.attempts > 1:
-                    # An earlier attempt may have reached the platform before it failed (a
-                    # timeout, a reset connection): look before posting again.
-                    try:
-                        receipt = await sender.find_sent(delivery)
-                    except CannotTellError as error:
-                        log.warning("sending outbox row %s again unchecked: %s", row.id, error)
-                        unchecked = True
-                # Last look before the post leaves: a runner paused since its claim (SIGSTOP,
-                # a VM migration) must not post what the runner that took over now owns. No
-                # await between this check and the request.
-                if receipt is None and not await self._may_send(row):
-                    return
-                if receipt is None:
-                    receipt = await sender.send(delivery)
-            except SenderUnavailableError as error:
-                log.error(
-                    "%s refuses the bot's credentials (%s): posts wait; fix the token",
-                    platform, error.reason,
-                )  # fmt: skip
-                if limiter is not None and error.retry_after:
-                    limiter.back_off(error.retry_after)
-                # Not the post's fault: it waits, however long, until the grace window ends.
-                self._retry_or_give_up(row, error.reason, error.retry_after, result, counts=False)
-                return
-            except TransientSendError as error:
-                if limiter is not None and error.retry_after:
-                    limiter.back_off(error.retry_after)
-                # A platform that says when to come back is rate-limiting us (HTTP 429).
-                self._retry_or_give_up(
-                    row, error.reason, error.retry_after, result,
-                    rate_limited=error.retry_after is not None,
-                )  # fmt: skip
-                return
-            except PermanentSendError as error:
-                await self._fail(row, error.reason, result, pause=error.pause)
-                return
-            except Exception as error:  # a bug or an unexpected library error: retry
-                log.exception("unexpected error sending outbox row %s", row.id)
-                self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
-                return
+            if receipt is None:
+                receipt = await sender.send(delivery)
+        except SenderUnavailableError as error:
+            log.error(
+                "%s refuses the bot's credentials (%s): posts wait; fix the token",
+                platform, error.reason,
+            )  # fmt: skip
+            if limiter is not None and error.retry_after:
+                limiter.back_off(error.retry_after)
+            # Not the post's fault: it waits, however long, until the grace window ends.
+            await self._retry_or_give_up(row, error.reason, error.retry_after, result, counts=False)
+            return
+        except TransientSendError as error:
+            if limiter is not None and error.retry_after:
+                # A platform that says when to come back is rate-limiting us (HTTP 429):
+                # the limiter backs off, and pauses the whole platform when 429s cluster.
+                limiter.observe(429, error.retry_after)
+            await self._retry_or_give_up(
+                row, error.reason, error.retry_after, result,
+                rate_limited=error.retry_after is not None,
+            )  # fmt: skip
+            return
+        except PermanentSendError as error:
+            await self._fail(row, error.reason, result, pause=error.pause)
+            return
+        except Exception as error:  # a bug or an unexpected library error: retry
+            log.exception("unexpected error sending outbox row %s", row.id)
+            await self._retry_or_give_up(row, f"unexpected error: {error!r}"[:300], None, result)
+            return
         now = self.clock.now()
-        self._record(functools.partial(
+        await self._record(functools.partial(
             self.store.mark_sent, row.id, receipt.platform_message_id, now,
             generation=generation, unchecked=unchecked,
         ))  # fmt: skip
@@ -362,7 +393,7 @@ class DeliveryEngine:
         renewed its lease just now (the store refuses that once its generation is over)."""
         if self._stopping or not await self._storage_ready():
             if not self._lost:
-                self._give_back(row)
+                await self._give_back(row)
             return False
         renewed = await self._until_stored(self._lease().heartbeat)
         if not (renewed and renewed[0]):
@@ -370,12 +401,12 @@ class DeliveryEngine:
             return False
         return True
 
-    def _give_back(self, row: OutboxRow) -> None:
-        self._record(functools.partial(
+    async def _give_back(self, row: OutboxRow) -> None:
+        await self._record(functools.partial(
             self.store.release_sending, [row.id], self.clock.now(), generation=self._generation()
         ))  # fmt: skip
 
-    def _retry_or_give_up(
+    async def _retry_or_give_up(
         self,
         row: OutboxRow,
         reason: str,
@@ -392,7 +423,7 @@ class DeliveryEngine:
                 "giving up on outbox row %s (%s to %s) after %s attempts: %s",
                 row.id, row.notification_key, row.channel, row.attempts, reason,
             )  # fmt: skip
-            self._record(functools.partial(
+            await self._record(functools.partial(
                 self.store.mark_failed, row, f"gave up after {row.attempts} attempts: {reason}",
                 now, pause=False, generation=generation,
             ))  # fmt: skip
@@ -402,7 +433,7 @@ class DeliveryEngine:
         # The outbox keeps whole seconds: round up, or a 0.4 s delay would be due at once
         # and the retry would spin inside the same pass.
         delay = max(1, math.ceil(self.retry.delay(row.attempts, retry_after, self.rand)))
-        self._record(functools.partial(
+        await self._record(functools.partial(
             self.store.mark_retry, row.id, reason, now + timedelta(seconds=delay), now,
             generation=generation,
         ))  # fmt: skip
@@ -414,7 +445,7 @@ class DeliveryEngine:
             "permanent failure posting %s to %s: %s%s",
             row.notification_key, row.channel, reason, "; subscription paused" if pause else "",
         )  # fmt: skip
-        self._record(functools.partial(
+        await self._record(functools.partial(
             self.store.mark_failed, row, reason, self.clock.now(), pause=pause,
             generation=self._generation(),
         ))  # fmt: skip
@@ -454,15 +485,16 @@ class DeliveryEngine:
             )
             self._kept.clear()
 
-    def _record(self, write: Callable[[], None]) -> None:
-        """Write a send's result now, or keep it (in order) when the database refuses it."""
+    async def _record(self, write: Callable[[], object]) -> None:
+        """Write a send's result now (off the event loop), or keep it, in order, when the
+        database refuses it."""
         if self._lost:
             return
         if self._kept:  # older results first
             self._kept.append(write)
             return
         try:
-            write()
+            await asyncio.to_thread(write)
         except StoreUnavailable as error:
             log.error("cannot record a send's result (%s): kept in memory, retrying", error)
             self._kept.append(write)
@@ -474,15 +506,16 @@ class DeliveryEngine:
         False when this runner must stop instead (its lease is over)."""
         async with self._storage_lock:
             while self._kept and await self._until_stored(self._kept[0]):
-                self._kept.popleft()
+                if self._kept:  # not cleared meanwhile by a lost lease
+                    self._kept.popleft()
         return not self._lost
 
     async def _until_stored(self, call: Callable[[], T]) -> tuple[T] | None:
-        """`(call(),)` once the database takes it, waiting with back-off while it is
-        unavailable; None when this runner's lease is over (it must stop)."""
+        """`(call(),)` once the database takes it (in a worker thread), waiting with back-off
+        while it is unavailable; None when this runner's lease is over (it must stop)."""
         while not self._lost:
             try:
-                outcome = call()
+                outcome = await asyncio.to_thread(call)
             except StoreUnavailable as error:
                 await self._storage_failed(error)
                 continue

@@ -19,6 +19,7 @@ from bot.agenda import post_pages
 from bot.messages import Message, message_to_json
 from bot.plan import PlannedPost
 from bot.store import NewNotification, Store, from_db_time, to_db_time
+from jobs.fairness import RankAssigner, weight_of
 
 WATERMARK_KEY = "plan_watermark"
 EVENT_WATERMARK_KEY = "plan_event_id"
@@ -38,14 +39,22 @@ def materialize(
     grace: timedelta,
     *,
     on_page: Callable[[], None] | None = None,
+    whole_grace_window: bool = False,
 ) -> MaterializeResult:
     """Add to the outbox every notification due in (watermark, now], and every season
-    event (announced, trailer, moved) recorded since the last one planned."""
+    event (announced, trailer, moved) recorded since the last one planned.
+
+    `whole_grace_window` plans (now - grace, now] whatever the watermark says: `deliver
+    --now T` with a T behind the watermark (a database `run` has planned up to today) still
+    delivers what fell due shortly before T. Insert-or-ignore keeps each post single, and
+    the watermark never moves back.
+    """
     late = now - grace
     store.skip_overdue(late, now)
     stored = store.get_meta(WATERMARK_KEY)
     # First run: nothing to catch up on but what the grace window would still send.
-    since = from_db_time(stored) if stored else now - grace
+    watermark = from_db_time(stored) if stored else now - grace
+    since = min(watermark, late) if whole_grace_window else watermark
     stored_event_id = store.get_meta(EVENT_WATERMARK_KEY)
     last_event_id = (
         int(stored_event_id) if stored_event_id else store.last_event_id(until=now - grace)
@@ -54,11 +63,11 @@ def materialize(
     if now <= since and not events:
         return MaterializeResult(0, 0)
     watermarks = {
-        WATERMARK_KEY: to_db_time(max(now, since)),
+        WATERMARK_KEY: to_db_time(max(now, watermark)),
         # Zero-padded so that the text sorts like the number (watermarks only move forward).
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
-    skipped = planned = 0
+    skipped = pending = 0
     # The plan shares Message objects between posts: encode each once. Keyed by id() for
     # speed, and the value keeps the message alive so that its id is never reused.
     encoded: dict[int, tuple[Message, str]] = {}
@@ -71,18 +80,30 @@ def materialize(
         # may have had it under an earlier subscription); what was sent keeps its key.
         replanned = post_pages(store, late, since, events=[], season_ids=moved)
         pages = chain(pages, (_fresh_releases(page) for page in replanned))
+    # Each platform's rows are tagged for its fair queue: a group (a season at an instant)
+    # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
+    # Priorities are queues of their own (claimed in priority order, tags compared within).
+    assigners: dict[tuple[str, int], RankAssigner] = {}
+    weights: dict[str, float] = {}
     for page in pages:
         rows = []
         # The hot path of a big drop (one row per channel): keep the loop lean.
         for post in page:
+            platform = post.subscription.channel.platform
+            priority = delivery_priority(post)
+            assigner = assigners.get((platform, priority))
+            if assigner is None:
+                head = store.queue_head_rank(platform, priority, now)
+                assigner = assigners[platform, priority] = RankAssigner(head)
+            weight = weights.get(post.notification_key)
+            if weight is None:
+                weight = weights[post.notification_key] = weight_of(post.notification_key)
             state, reason = "pending", None
             if post.drop_at is not None and post.due_at < post.drop_at <= now:
                 state, reason = "skipped", "the drop has already happened"
             elif post.due_at < late:
                 state = "skipped"
                 reason = f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
-            if reason is not None:
-                skipped += 1
             cached = encoded.get(id(post.message))
             if cached is None:
                 cached = encoded[id(post.message)] = (post.message, _encode(post.message))
@@ -91,25 +112,30 @@ def materialize(
                 NewNotification(
                     subscription_id=post.subscription.id,
                     notification_key=post.notification_key,
-                    platform=post.subscription.channel.platform,
+                    platform=platform,
                     due_at=post.due_at,
                     state=state,
                     message_json=message_json,
                     season_id=post.season_id,
                     episode_id=post.episode_id,
                     last_error=reason,
-                    priority=delivery_priority(post),
+                    priority=priority,
+                    queue_rank=assigner.rank((post.season_id, post.due_at), weight),
                 )
             )
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
-        store.insert_notifications(rows, now)
-        planned += len(rows)
+        # Counted as inserted, so a re-planned post that was sent is not reported skipped.
+        page_skipped = [row for row in rows if row.state == "skipped"]
+        if page_skipped:
+            skipped += store.insert_notifications(page_skipped, now)
+            rows = [row for row in rows if row.state != "skipped"]
+        pending += store.insert_notifications(rows, now)
         if on_page is not None:
             on_page()
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
-    return MaterializeResult(planned - skipped, skipped)
+    return MaterializeResult(pending, skipped)
 
 
 # Among rows due at the same instant the engine claims lower numbers first: a drop reaches its

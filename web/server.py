@@ -326,7 +326,10 @@ async def _errors_without_traceback(
         raise
     except Exception:
         error_id = uuid.uuid4().hex[:8]
-        log.exception("web request failed (error id %s): %s", error_id, request.path[:80])
+        # The route, not the path: a calendar path carries its secret token.
+        resource = request.match_info.route.resource
+        where = resource.canonical if resource is not None else "?"
+        log.exception("web request failed (error id %s): %s", error_id, where)
         return web.Response(status=500, text=f"500: internal error (id {error_id})\n")
 
 

@@ -5,9 +5,17 @@ Discord payloads, and the delivery engine posts them through `DiscordSender`. Th
 imports this package; the composition root imports it only when DISCORD_TOKEN is set.
 """
 
-from adapters.discord.client import DiscordAdapter, DiscordStartupError, sync_commands
-from adapters.discord.render import render_message, render_reply
-from adapters.discord.sender import DiscordSender
+import warnings
+
+# discord.py's voice support (which this bot never uses) imports `audioop`, deprecated since
+# Python 3.11: a warning no user of the bot can act on. Only that one is silenced.
+warnings.filterwarnings(
+    "ignore", message="'audioop' is deprecated", category=DeprecationWarning, module="discord"
+)
+
+from adapters.discord.client import DiscordAdapter, DiscordStartupError, sync_commands  # noqa: E402
+from adapters.discord.render import render_message, render_reply  # noqa: E402
+from adapters.discord.sender import DiscordSender  # noqa: E402
 
 __all__ = [
     "DiscordAdapter",

@@ -15,9 +15,11 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, cast
 
+import aiohttp
 import discord
 from discord import app_commands
 
+from adapters.discord.budget import budget_trace
 from adapters.discord.buttons import BUTTONS
 from adapters.discord.commands import EpisodeTree, install_commands
 from adapters.discord.endpoints import redirect_process
@@ -26,6 +28,7 @@ from adapters.discord.sender import DiscordSender
 from bot.commands import Commands
 from bot.errors import BotError
 from bot.models import ChannelRef
+from bot.sender import RequestBudget
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,14 @@ class EpisodeClient(discord.Client):
         *,
         application_id: int | None = None,
         guild_ready_timeout: float = 2.0,
+        http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
+        # The bot posts text only: discord.py's "voice will NOT be supported" warnings (no
+        # PyNaCl/davey) concern nothing it does. discord.py's own switches turn them off.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
+            http_trace=http_trace,
             intents=intents(),
             application_id=application_id,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -98,21 +107,28 @@ class DiscordAdapter:
         *,
         guild_ready_timeout: float = 2.0,
         events_poll_seconds: float = EVENTS_POLL_SECONDS,
+        budget: RequestBudget | None = None,
     ) -> None:
         """`guild_ready_timeout`: how long discord.py waits for more servers before `on_ready`
         (its default, 2 s; tests shorten it). `events_poll_seconds`: how often the scheduled
-        events follow changes another process (the CLI) made to the schedule."""
+        events follow changes another process (the CLI) made to the schedule. `budget`: the
+        platform's request budget, which every request of the bot draws from
+        (adapters/discord/budget.py)."""
         if settings.discord_token is None:
             raise DiscordStartupError("DISCORD_TOKEN is not set")
         self.settings = settings
         self.commands = commands
         self.sender = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base, store=commands.store
+            settings.discord_token,
+            api_base=settings.discord_api_base,
+            store=commands.store,
+            budget=budget,
         )
         self.client = EpisodeClient(
             commands,
             application_id=settings.discord_application_id,
             guild_ready_timeout=guild_ready_timeout,
+            http_trace=budget_trace(budget) if budget is not None else None,
         )
         install_commands(
             self.client.tree,

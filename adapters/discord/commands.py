@@ -84,8 +84,8 @@ class EpisodesGroup(app_commands.Group):
         show: Show,
         before: Choice[str] | None = None,
         mention: discord.Role | None = None,
-        trailers: bool = True,
-        hide_titles: bool = False,
+        trailers: bool | None = None,  # not given: a new subscription posts them,
+        hide_titles: bool | None = None,  # an existing one keeps what it had
     ) -> None:
         await self.runner.invoke(interaction, catalogue.SUBSCRIBE, _options(locals()))
 
@@ -189,6 +189,9 @@ class AdminGroup(app_commands.Group):
     show = app_commands.Group(name="show", description="Add shows")
     season = app_commands.Group(name="season", description="Add, move and remove seasons")
     episode = app_commands.Group(name="episode", description="Fix one episode")
+    sources = app_commands.Group(
+        name="sources", description="Shows that follow TVmaze or a calendar feed"
+    )
 
     def __init__(self, runner: CommandRunner) -> None:
         super().__init__(
@@ -292,10 +295,54 @@ class AdminGroup(app_commands.Group):
     ) -> None:
         await self.runner.invoke(interaction, catalogue.EPISODE_SET, _options(locals()))
 
-    for _command in (season_add, season_move, season_trailer, season_remove, episode_set):
+    @show.command(name="import", description="Import a show that keeps itself up to date")
+    @app_commands.describe(
+        source="A TVmaze title (pick from the list), tvmaze:ID, imdb:tt…, thetvdb:ID or ics:URL",
+        show="The title to give it; for a calendar feed: which series",
+        timezone="The release timezone (default: the network's country)",
+        time="Release time of episodes with a date only, HH:MM (default 00:00)",
+        specials="Import specials too",
+    )
+    async def show_import(
+        self,
+        interaction: discord.Interaction,
+        source: Range[str, 1, 2000],
+        show: Show | None = None,
+        timezone: str | None = None,
+        time: Range[str, 1, 5] | None = None,
+        specials: bool = False,
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.SHOW_IMPORT, _options(locals()))
+
+    @sources.command(name="sync", description="Sync a show (or all) with its source now")
+    async def sources_sync(
+        self, interaction: discord.Interaction, show: Show | None = None
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.SOURCES_SYNC, _options(locals()))
+
+    @sources.command(name="release", description="Give hand edits back to the show's source")
+    @app_commands.describe(season="Only this season", episode="Only this episode")
+    async def sources_release(
+        self,
+        interaction: discord.Interaction,
+        show: Show,
+        season: SeasonNumber | None = None,
+        episode: EpisodeNumber | None = None,
+    ) -> None:
+        await self.runner.invoke(interaction, catalogue.SOURCES_RELEASE, _options(locals()))
+
+    async def _tvmaze(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return await self.runner.complete_tvmaze(interaction, current)
+
+    for _command in (
+        season_add, season_move, season_trailer, season_remove, episode_set, sources_sync,
+        sources_release,
+    ):  # fmt: skip
         _command.autocomplete("show")(_shows)
     show_add.autocomplete("timezone")(complete_timezone)
     season_add.autocomplete("timezone")(complete_timezone)
+    show_import.autocomplete("timezone")(complete_timezone)
+    show_import.autocomplete("source")(_tvmaze)
     del _command
 
 

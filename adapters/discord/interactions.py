@@ -17,10 +17,12 @@ the admin check) are always answered at once, without a defer.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import inspect
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -31,12 +33,14 @@ from bot.catalogue import CatalogueError, Command, Front, Group
 from bot.commands import Commands, Reply
 from bot.errors import BotError
 from bot.models import Actor, ChannelRef
+from bot.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_LIMIT = 100  # a choice's name and value are at most 100 characters
+AUTOCOMPLETE_SECONDS = 2.0  # Discord drops an autocomplete answer after 3 s
 
 DM_ANSWER = (
     "episode-bot works in server channels: run this command in the channel that should get "
@@ -46,7 +50,8 @@ ADMIN_REFUSAL = (
     "Only server managers can use /episodes-admin: you need the Manage Server permission."
 )
 
-CoreCall = Callable[[Actor, ChannelRef], Reply]
+# A core call answers a Reply, or an awaitable one (a command that reads a schedule source).
+CoreCall = Callable[[Actor, ChannelRef], Reply | Awaitable[Reply]]
 
 NOT_GIVEN = "none"  # a choice's value meaning "none of these" (e.g. no reminder)
 # Options only the Discord declarations have, and what they do to the core call.
@@ -129,12 +134,14 @@ class CommandRunner:
                     await answer(interaction, Reply.say(refusal))
                     return
                 value = str(value.id)
-            values[by_name[name].name] = None if value == NOT_GIVEN else value
+            # "none of these" is an empty value, which clears (e.g. a subscription's
+            # reminders); an option not given at all stays None: the core keeps what it had.
+            values[by_name[name].name] = "" if value == NOT_GIVEN else value
 
-        def call(actor: Actor, channel: ChannelRef) -> Reply:
+        def call(actor: Actor, channel: ChannelRef) -> Awaitable[Reply]:
             if command.chat_channel:
                 values["channel"] = None if everywhere else channel
-            return command.invoke(self.core, actor, **values)
+            return command.invoke_async(self.core, actor, **values)
 
         await self.run(
             interaction,
@@ -169,7 +176,8 @@ class CommandRunner:
             # deferred response's visibility is fixed here, not by the followup.
             await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            reply = call(actor, self.channel(interaction))
+            called = call(actor, self.channel(interaction))
+            reply = await called if inspect.isawaitable(called) else called
         except BotError as error:
             reply = Reply.say(str(error))
         except Exception:
@@ -186,6 +194,32 @@ class CommandRunner:
         if slow:  # the ephemeral defer fixed the answer's visibility; keep every part alike
             reply = dataclasses.replace(reply, ephemeral=True)
         await answer(interaction, reply)
+
+    async def complete_tvmaze(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """TVmaze's search for what the admin typed: "Title (year), network" -> tvmaze:ID.
+
+        Autocomplete must answer within 3 s: the search gets 2 s, and a slow, failing or
+        rate-limited TVmaze answers no choices (the admin may still type a title or an id).
+        """
+        sources = self.core.sources
+        text = " ".join(current.split())
+        if interaction.guild_id is None or sources is None or len(text) < 2:
+            return []
+        if text.lower().startswith(("tvmaze:", "imdb:", "thetvdb:", "ics:")):
+            return choices([text])
+        try:
+            hits = await asyncio.wait_for(sources.tvmaze.search(text), AUTOCOMPLETE_SECONDS)
+        except (TimeoutError, BotError, SourceError):
+            return []
+        except Exception:
+            log.exception("TVmaze autocomplete failed (guild %s)", interaction.guild_id)
+            return []
+        return [
+            app_commands.Choice(name=hit.label()[:CHOICE_LIMIT], value=f"tvmaze:{hit.tvmaze_id}")
+            for hit in hits[:AUTOCOMPLETE_LIMIT]
+        ]
 
     async def complete_shows(
         self, interaction: discord.Interaction, current: str

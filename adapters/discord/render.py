@@ -47,6 +47,7 @@ _COLORS = {
 FOLLOW_ID = "episode-bot:follow:{show_id}"
 UNFOLLOW_ID = "episode-bot:unfollow:{show_id}"
 _ROLE_ID = re.compile(r"^<?@?&?(\d{1,20})>?$")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")  # a pipe after an even run of backslashes
 
 
 def truncate(text: str, limit: int) -> str:
@@ -59,6 +60,19 @@ def safe_text(text: str) -> str:
     `allowed_mentions` (`@everyone`, `@here`, `<@id>`, `<@&id>` get a zero-width space)."""
     escaped = escape_mentions(escape_markdown(text))
     return escaped.replace("<@", "<@\u200b").replace("<#", "<#\u200b")
+
+
+def spoiler(escaped: str, limit: int) -> str:
+    """`||text||` that only the final `||` closes, whatever the text looks like.
+
+    `escape_markdown` leaves a `||` inside a URL as it is (and escapes pipes only in some
+    patterns), so a title such as `https://x.example/||twist` would close the spoiler early
+    and show the rest. Every pipe not already escaped gets a backslash; `safe_text` has
+    doubled the text's own backslashes, so an even run before a pipe escapes nothing.
+    """
+    inner = _UNESCAPED_PIPE.sub(r"\1\\|", escaped)
+    # A cut ends in the ellipsis, so it never leaves a backslash to escape the closing `||`.
+    return "||" + truncate(inner, limit - 4) + "||"
 
 
 def role_id(mention: str | None) -> str | None:
@@ -149,7 +163,7 @@ REPLY_PARTS = PartRenderer(
     text=safe_text,
     when=lambda when: f"{timestamp(when.at, 'F')} ({timestamp(when.at, 'R')})",
     link=_reply_link,
-    spoiler=lambda spoiler: f"||{safe_text(spoiler.text)}||",
+    spoiler=lambda part: spoiler(safe_text(part.text), CONTENT_LIMIT),
 )
 
 
@@ -196,7 +210,7 @@ def _fields(message: Message) -> list[dict[str, Any]]:
     for extra in message.fields:
         value = safe_text(extra.value)
         if extra.spoiler:
-            value = "||" + truncate(value, FIELD_VALUE_LIMIT - 4) + "||"
+            value = spoiler(value, FIELD_VALUE_LIMIT)
         inline = not extra.spoiler and len(value) <= INLINE_VALUE_LIMIT
         fields.append(_field(safe_text(extra.name), value, inline))
     if message.release_at is not None:

@@ -45,6 +45,7 @@ import discord
 from discord.http import Route
 from pydantic import SecretStr
 
+from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import post_marker, render_message
 from adapters.guarded_http import guarded_connector, withheld
@@ -53,6 +54,7 @@ from bot.sender import (
     CannotTellError,
     Delivery,
     PermanentSendError,
+    RequestBudget,
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
@@ -103,6 +105,8 @@ class DiscordSender:
     server) without touching the rest of the process. `max_ratelimit_timeout`: a rate limit
     longer than this (seconds, at least 30: discord.py's floor) is handed back to the engine
     as a `TransientSendError` with its `retry_after` instead of holding a send slot.
+    `budget`: the platform's request budget (adapters/discord/budget.py); the engine pays for
+    each post before calling `send`, every other request of this sender acquires it.
     """
 
     platform = "discord"
@@ -116,8 +120,10 @@ class DiscordSender:
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
         store: Store | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.budget = budget
         self.api_base = api_base
         self.max_concurrency = max_concurrency
         self.max_ratelimit_timeout = max_ratelimit_timeout
@@ -150,6 +156,7 @@ class DiscordSender:
                 connector=guarded_connector(lambda: may_still_send.get()()),
                 api_base=self.api_base,
                 max_ratelimit_timeout=self.max_ratelimit_timeout,
+                http_trace=budget_trace(self.budget) if self.budget is not None else None,
             )
             try:
                 me = await http.static_login(self._token.get_secret_value())
@@ -190,7 +197,8 @@ class DiscordSender:
         assert self._http is not None
         channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        data = await self._request(route, payload, delivery)
+        with prepaid():  # the engine's dispatcher acquired the budget for this post
+            data = await self._request(route, payload, delivery)
         return SendReceipt(platform_message_id=str(data["id"]))
 
     async def _request(self, route: Route, payload: dict[str, Any], delivery: Delivery) -> Any:

@@ -9,10 +9,14 @@ the same core call. Posting drops is `SlackSender`'s job, driven by the delivery
 
 Modes (same asyncio loop as the scheduler and the other adapters):
 * Socket Mode when SLACK_APP_TOKEN (xapp-…) is set: no public URL needed.
-* HTTP mode otherwise: an aiohttp server on SLACK_PORT with `POST /slack/events`. Bolt's
-  request verification checks the v0 HMAC-SHA256 signature and the 5-minute timestamp
-  window; `ReplayGuard` additionally refuses a signature seen before (a captured request
-  replayed within the window).
+* HTTP mode otherwise: an aiohttp server on SLACK_PORT with `POST /slack/events`.
+  `RequestGate` checks the v0 HMAC-SHA256 signature and the 5-minute timestamp window on
+  the raw body before anything parses it, refuses a signature seen before (kept in the
+  database, so a restart forgets none) and a signed body that is not well formed; Bolt's
+  own verification then runs as well.
+
+Only the workspace (or Enterprise Grid organisation) of the bot token, from auth.test,
+is served; users.info admin flags count only for a user of that same workspace.
 
 Tenancy: the tenant is the workspace (team id). For an org-wide Enterprise Grid install
 (`is_enterprise_install`) it is the enterprise id: one installation, one bot token, channels
@@ -22,16 +26,23 @@ shared across the org's workspaces.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import logging
+import math
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -44,12 +55,15 @@ from adapters.slack.render import (
     fit,
     render_reply,
     render_reply_text,
+    verbatim_blocks,
 )
 from adapters.slack.sender import SlackSender
 from bot import catalogue
 from bot.errors import BotError, PermissionDenied
 from bot.models import Actor, ChannelRef
+from bot.sender import RequestBudget
 from bot.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +72,20 @@ SIGNATURE_WINDOW = 60 * 5
 ADMIN_CACHE_SECONDS = 60.0
 SOCKET_CONNECT_TIMEOUT = 15.0  # seconds for the websocket and Slack's `hello` at start-up
 INVITE_HINT = "Invite me first: type `/invite @episode-bot` in that channel, then try again."
+
+
+class _UnusedTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment and, since the adapter hands it a
+    configured client instead, warns that the token "will be unused": nothing to act on.
+    Drops that one message from Bolt's logger; every other line passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
+if not any(isinstance(f, _UnusedTokenWarning) for f in _BOLT_LOGGER.filters):
+    _BOLT_LOGGER.addFilter(_UnusedTokenWarning())
 
 
 class SlackStartupError(BotError):
@@ -75,33 +103,88 @@ def tenant_of(team_id: str | None, enterprise_id: str | None, is_enterprise_inst
     return tenant
 
 
-class ReplayGuard:
-    """Bolt middleware: refuse a request whose (valid) signature was already used.
+class RequestGate:
+    """HTTP mode's first check, on the raw body before anything parses it.
 
-    Bolt's verification middleware runs first, so only genuine signatures are remembered;
-    each is kept for twice the timestamp window (the verifier allows 5 minutes of skew either
-    way), after which the timestamp check refuses the request anyway.
+    1. The v0 signature (HMAC-SHA256 over `v0:{timestamp}:{body}`) and the 5-minute
+       timestamp window: otherwise 401. Parsing first would let anyone make the app parse
+       (and log tracebacks for) arbitrary bytes.
+    2. A signature seen before is a replay: 401. Seen signatures live in the database
+       (`Store.first_sighting`) for the window, so a restart forgets none.
+    3. A signed body that is not what Slack sends (invalid UTF-8, bad JSON, a `payload=`
+       that is not a JSON object): 400.
+    Refusals are logged as one summary line a minute at most: a flood adds no log volume.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self._seen: set[str] = set()
-        self._expiry: deque[tuple[float, str]] = deque()
+    LOG_INTERVAL = 60.0
 
-    async def __call__(
-        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        if req.mode == "socket_mode":
-            return await next()
+    def __init__(
+        self,
+        signing_secret: str,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.secret = signing_secret.encode()
+        self.store = store
+        self.clock = clock
+        self.monotonic = monotonic
+        self._refused = 0
+        self._last_log = -math.inf
+
+    def check(self, body: bytes, headers: Mapping[str, str]) -> web.Response | None:
+        """None when the request may go on to Bolt; else the response that refuses it."""
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
+        if not (timestamp.isdigit() and signature and self._signed(body, timestamp, signature)):
+            return self._refuse(401, "unsigned or badly signed")
         now = self.clock()
-        while self._expiry and self._expiry[0][0] < now:
-            self._seen.discard(self._expiry.popleft()[1])
-        signature = (req.headers.get("x-slack-signature") or [""])[0]
-        if not signature or signature in self._seen:
-            return BoltResponse(status=401, body='{"error":"invalid request"}')
-        self._seen.add(signature)
-        self._expiry.append((now + 2 * SIGNATURE_WINDOW, signature))
-        return await next()
+        if not self.store.first_sighting(
+            f"slack:{signature}",
+            now=datetime.fromtimestamp(now, UTC),
+            keep_until=datetime.fromtimestamp(now + 2 * SIGNATURE_WINDOW, UTC),
+        ):
+            return self._refuse(401, "replayed")
+        if not _well_formed(body, headers.get("Content-Type", "")):
+            return self._refuse(400, "signed but malformed")
+        return None
+
+    def _signed(self, body: bytes, timestamp: str, signature: str) -> bool:
+        # Slack's v0 scheme over the bytes as received. slack_sdk's SignatureVerifier
+        # decodes the body as UTF-8 first and raises on anything else, so the HMAC is
+        # computed here; the formula is checked against Slack's documented test vector.
+        if abs(self.clock() - int(timestamp)) > SIGNATURE_WINDOW:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self.secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
+    def _refuse(self, status: int, why: str) -> web.Response:
+        self._refused += 1
+        if self.monotonic() - self._last_log >= self.LOG_INTERVAL:
+            log.warning(
+                "Slack: refused %d request(s) since the last report (latest: %s, HTTP %d)",
+                self._refused,
+                why,
+                status,
+            )
+            self._refused = 0
+            self._last_log = self.monotonic()
+        return web.json_response({"error": "invalid request"}, status=status)
+
+
+def _well_formed(body: bytes, content_type: str) -> bool:
+    """Is a signed body what Slack sends: UTF-8, a JSON object or a form (whose `payload`,
+    if any, is a JSON object)?"""
+    try:
+        text = body.decode("utf-8")
+        if "json" in content_type.lower():
+            return isinstance(json.loads(text), dict)
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        payload = form.get("payload")
+        return payload is None or isinstance(json.loads(payload[0]), dict)
+    except (UnicodeDecodeError, ValueError):
+        return False
 
 
 def interaction_tenant(body: dict[str, Any]) -> str:
@@ -156,6 +239,7 @@ class SlackAdapter:
         port: int | None = None,
         replay_clock: Callable[[], float] = time.time,
         socket_connect_timeout: float = SOCKET_CONNECT_TIMEOUT,
+        history_budget: RequestBudget | None = None,
     ) -> None:
         check_settings(settings)
         assert settings.slack_bot_token is not None  # checked above
@@ -171,7 +255,10 @@ class SlackAdapter:
             client_kwargs["base_url"] = settings.slack_api_base
         self.client = AsyncWebClient(**client_kwargs)
         self.sender = sender or SlackSender(
-            token, base_url=settings.slack_api_base, store=getattr(commands, "store", None)
+            token,
+            base_url=settings.slack_api_base,
+            store=getattr(commands, "store", None),
+            history_budget=history_budget,
         )
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
@@ -185,12 +272,21 @@ class SlackAdapter:
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
-        self._register(ReplayGuard(replay_clock))
+        # HTTP mode only: Socket Mode requests arrive over our own authenticated websocket.
+        self._gate = (
+            RequestGate(secret.get_secret_value(), commands.store, replay_clock)
+            if secret is not None and not self.socket_mode
+            else None
+        )
+        # The one workspace (or Enterprise Grid organisation) this bot token belongs to,
+        # from auth.test at start-up: requests naming another are refused.
+        self.installed: Installation | None = None
+        self._register()
 
     # ---------------------------------------------------------------- wiring
 
-    def _register(self, replay_guard: ReplayGuard) -> None:
-        self.app.middleware(replay_guard)
+    def _register(self) -> None:
+        self.app.middleware(self._only_the_installed_workspace)
         self.app.command("/episodes")(self._on_episodes)
         self.app.event("app_uninstalled")(self._on_app_uninstalled)
         self.app.event("tokens_revoked")(self._on_tokens_revoked)
@@ -207,14 +303,42 @@ class SlackAdapter:
         return app
 
     async def _handle_http(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        body = await request.read()
+        if self._gate is None:  # HTTP mode without a secret is refused at start-up anyway
+            return web.json_response({"error": "invalid request"}, status=401)
+        refusal = self._gate.check(body, request.headers)
+        if refusal is not None:
+            return refusal
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8"), query=request.query_string, headers=request.headers
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    async def _only_the_installed_workspace(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """Bolt middleware (both modes): one bot token serves one workspace or organisation.
+
+        A request signed with our secret but naming another team (the app installed
+        elsewhere, or a forged team id over Socket Mode) is refused before any listener runs.
+        """
+        context = req.context
+        if self.installed is None or self.installed.serves(context.team_id, context.enterprise_id):
+            return await next()
+        log.info("Slack: refused a request from another workspace (%s)", context.team_id)
+        if isinstance(req.body, dict) and req.body.get("command"):
+            return BoltResponse(
+                status=200,
+                body=json.dumps(_ephemeral(render_reply_text(OTHER_WORKSPACE))),
+                headers={"content-type": "application/json"},
+            )
+        return BoltResponse(status=403, body='{"error":"another workspace"}')
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         """Check the token with auth.test, then listen (Socket Mode or HTTP)."""
-        await self._auth_test()
+        self.installed = Installation.from_auth_test(await self._auth_test())
         if self.socket_mode:
             await self._connect_socket_mode()
             log.info("Slack: connected in Socket Mode")
@@ -348,6 +472,14 @@ class SlackAdapter:
             is_admin = await self._is_admin(tenant, user_id)
             if parsed.admin:
                 _require_admin(is_admin)
+            if parsed.args.get("mention") and not (
+                is_admin or user_id in self.settings.slack_mention_users
+            ):
+                raise PermissionDenied(
+                    "Only workspace admins can make posts ping a user group.",
+                    hint="Subscribe without --mention, or ask an admin (or the bot's operator: "
+                    "SLACK_MENTION_USER_IDS).",
+                )
             actor = Actor("slack", tenant, user_id, is_admin=is_admin)
             args = dict(parsed.args)
             if command.chat_channel:
@@ -355,7 +487,7 @@ class SlackAdapter:
                 if command in (catalogue.SUBSCRIBE, catalogue.DIGEST):
                     await self._check_membership(channel_id)
                 args["channel"] = ChannelRef("slack", tenant, channel_id)
-            return render_reply(command.invoke(self.commands, actor, **args))
+            return render_reply(await command.invoke_async(self.commands, actor, **args))
         except BotError as error:
             return _ephemeral(render_reply_text(str(error)))
 
@@ -415,7 +547,8 @@ class SlackAdapter:
             )
             return
         await ack(response_action="clear")
-        await self._tell(channel_id, user_id, render_reply(reply)["text"])
+        answer = render_reply(reply)
+        await self._tell(channel_id, user_id, answer["text"], answer["blocks"])
 
     async def _submit_season_form(
         self, body: dict[str, Any], view: dict[str, Any]
@@ -434,16 +567,20 @@ class SlackAdapter:
         reply = catalogue.SEASON_ADD.invoke(self.commands, actor, **modal.form_args(view))
         return reply, metadata.get("channel", ""), user_id
 
-    async def _tell(self, channel_id: str, user_id: str, text: str) -> None:
+    async def _tell(
+        self, channel_id: str, user_id: str, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
         """An answer for one user: ephemeral in the channel, else in the app's DM."""
         if channel_id:
             try:
-                await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+                await self.client.chat_postEphemeral(
+                    channel=channel_id, user=user_id, text=text, blocks=blocks
+                )
                 return
             except SlackApiError as error:
                 log.info("Slack chat.postEphemeral failed (%s); sending a DM", _code(error))
         try:
-            await self.client.chat_postMessage(channel=user_id, text=text)
+            await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except SlackApiError as error:
             log.warning("Slack could not tell the user the outcome (%s)", _code(error))
 
@@ -537,6 +674,7 @@ class SlackAdapter:
             return False
         is_admin = bool(
             not user.get("deleted")
+            and _same_tenant(user, tenant)
             and (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
         )
         self._admin_cache[key] = (now + ADMIN_CACHE_SECONDS, is_admin)
@@ -568,7 +706,8 @@ def _require_admin(is_admin: bool) -> None:
 
 
 def _ephemeral(text: str) -> dict[str, Any]:
-    return {"text": text, "response_type": "ephemeral"}
+    """An answer for the asker only; `text` is escaped Slack text (errors echo user text)."""
+    return {"text": text, "blocks": verbatim_blocks(text), "response_type": "ephemeral"}
 
 
 def _code(error: SlackApiError) -> str:
@@ -576,3 +715,39 @@ def _code(error: SlackApiError) -> str:
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
     return f"HTTP {getattr(error.response, 'status_code', '?')}"
+
+
+OTHER_WORKSPACE = (
+    "This bot serves another Slack workspace: nothing was done. Ask your workspace's "
+    "admins to install their own."
+)
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Where this bot token is installed (auth.test): a workspace, or for an org-wide
+    Enterprise Grid installation the whole organisation."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    org_wide: bool
+
+    @classmethod
+    def from_auth_test(cls, answer: dict[str, Any]) -> Installation:
+        return cls(
+            team_id=answer.get("team_id") or None,
+            enterprise_id=answer.get("enterprise_id") or None,
+            org_wide=answer.get("is_enterprise_install") is True,
+        )
+
+    def serves(self, team_id: str | None, enterprise_id: str | None) -> bool:
+        if self.org_wide:
+            return enterprise_id is not None and enterprise_id == self.enterprise_id
+        return team_id is not None and team_id == self.team_id
+
+
+def _same_tenant(user: dict[str, Any], tenant: str) -> bool:
+    """users.info's user belongs to the request's tenant (its workspace, or for an org-wide
+    install its organisation): admin rights in one workspace mean nothing in another."""
+    organisation = (user.get("enterprise_user") or {}).get("enterprise_id")
+    return tenant in (user.get("team_id"), organisation)

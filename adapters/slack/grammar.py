@@ -112,6 +112,8 @@ def _spec(command: Command) -> Spec:
         if not o.positional
     }
     for option in options:
+        if option.type is bool and option.opposite:  # `--trailers` beside `--no-trailers`
+            flags[option.opposite] = Flag(option.name, False, bool(option.default))
         if option.required and not option.positional:
             flags[option.flag] = dataclasses.replace(flags[option.flag], required=True)
     usage = " ".join(

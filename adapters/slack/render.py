@@ -119,14 +119,33 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": fit(text, limit), "emoji": True}
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object with `verbatim`: Slack must not turn a bare `@here`, `#channel`
+    or URL typed into a title into a mention or link. The control sequences built here
+    (`<!date^…>`, `<!subteam^…>`) still work: verbatim only stops the guessing."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+    return {"type": "section", "text": _mrkdwn(mrkdwn)}
 
 
 def _field(item: MessageField) -> dict[str, Any]:
     name = fit(item.name, 200)
     value = fit(item.value, FIELD_LIMIT - len(name) - 4)
-    return {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
+    return _mrkdwn(f"*{name}*\n{value}")
+
+
+def verbatim_blocks(text: str) -> list[dict[str, Any]]:
+    """An answer's (escaped) text as verbatim sections, split on lines to fit each."""
+    sections: list[str] = []
+    for line in text.split("\n"):
+        line = line[:SECTION_LIMIT]
+        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    return [_section(part or " ") for part in sections[:MAX_BLOCKS]]
 
 
 def render_message(message: Message, *, direct: bool = False) -> SlackPayload:
@@ -231,4 +250,8 @@ def render_reply(reply: Reply) -> dict[str, Any]:
     notices = [render_reply_text(n) for n in reply.notices if n]
     text = "\n".join(part for part in (body, *notices) if part)
     response_type = "ephemeral" if reply.ephemeral else "in_channel"
-    return {"text": text or " ", "response_type": response_type}
+    return {
+        "text": text or " ",
+        "blocks": verbatim_blocks(text or " "),
+        "response_type": response_type,
+    }

@@ -73,6 +73,7 @@ from bot.sender import (
     CannotTellError,
     Delivery,
     PermanentSendError,
+    RequestBudget,
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
@@ -224,8 +225,12 @@ class SlackSender:
         timeout: int = 15,
         retry_handler: BoundedRateLimitRetryHandler | None = None,
         store: Store | None = None,
+        history_budget: RequestBudget | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
+        # conversations.history has a tier of its own (Tier 3: 50+ a minute; 1 a minute for
+        # commercially distributed apps outside the Marketplace): look-ups draw from it.
+        self.history_budget = history_budget
         self.history_limit = history_limit
         self._token = token
         self._base_url = base_url
@@ -308,9 +313,14 @@ class SlackSender:
         }
         if oldest is not None:
             args["oldest"] = f"{oldest.timestamp():.6f}"
+        if self.history_budget is not None:
+            await self.history_budget.acquire()
         try:
             response = await self.client.conversations_history(**args)
         except SlackApiError as error:
+            if self.history_budget is not None:
+                status = error.response.status_code
+                self.history_budget.observe(status, _retry_after(error.response.headers))
             translated = _translate(error)
             if isinstance(translated, TransientSendError):
                 raise translated from None

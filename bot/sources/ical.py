@@ -14,6 +14,8 @@ episode. Parsed with `icalendar`; recurring events expanded with `recurring-ical
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -51,6 +53,27 @@ def feed_url(text: str) -> str:
             hint="Give ics:https://…, e.g. Sonarr's feed URL (Calendar -> iCal Link).",
         )
     return url
+
+
+async def check_public_feed(url: str) -> None:
+    """Refuse a feed whose host is (or resolves to) a private, loopback, link-local or
+    reserved address: a server's admin must not make the bot read the operator's own
+    network (the bot's /status, a cloud metadata service). The operator's CLI may."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        raise InvalidInput(
+            "source", f"The feed's host {host[:80]!r} cannot be found.", hint="Check the address."
+        ) from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if not ip.is_global:
+            raise InvalidInput(
+                "source",
+                f"The feed's host {host[:80]!r} is not a public address.",
+                hint="Only the bot's operator can import a feed from a private network.",
+            )
 
 
 class IcalSource:

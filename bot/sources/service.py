@@ -20,7 +20,7 @@ from bot.errors import AlreadyExists, BotError, InvalidInput
 from bot.models import Actor, Show
 from bot.observer import NullObserver, Observer
 from bot.sources.base import Fetched, SourceError, SourceLink, SourceShow
-from bot.sources.ical import IcalSource, feed_url
+from bot.sources.ical import IcalSource, check_public_feed, feed_url
 from bot.sources.rules import apply_rules
 from bot.sources.sync import SyncChanges, diff
 from bot.sources.tvmaze import TvmazeSource
@@ -93,6 +93,8 @@ class SourceService:
         try:
             if text[:4].lower() == "ics:":
                 link = SourceLink(0, "ics", feed_url(text[4:]), series=wanted_title)
+                if not actor.is_operator:
+                    await check_public_feed(link.ref)
                 fetched = await self.ical.fetch(link, now=now)
             else:
                 tvmaze_id = await self.tvmaze.resolve(text)
@@ -125,6 +127,11 @@ class SourceService:
         tenant_key = None if actor.is_operator else actor.tenant_key
         draft = Show(0, title, catalog.network, zone.key, release_time, tenant_key)
         changes = diff(draft, [], catalog, released=set(), now=now)
+        if self.commands.visible_show(actor, title) is not None:
+            raise AlreadyExists(
+                f'A show called "{title}" exists already.',
+                hint="Import it under another title with --show TITLE.",
+            )
         imported = self.store.import_source_show(
             title,
             network=catalog.network,

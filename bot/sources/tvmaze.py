@@ -38,10 +38,14 @@ class SearchHit:
     premiered: str | None  # YYYY-MM-DD
     network: str | None
 
-    def describe(self) -> str:
+    def label(self) -> str:
+        """ "Doctor Who (2005), BBC One": how a person tells the matches apart."""
         year = f" ({self.premiered[:4]})" if self.premiered else ""
         where = f", {self.network}" if self.network else ""
-        return f"tvmaze:{self.tvmaze_id}  {self.name}{year}{where}"
+        return f"{self.name}{year}{where}"
+
+    def describe(self) -> str:
+        return f"tvmaze:{self.tvmaze_id}  {self.label()}"
 
 
 class AmbiguousShow(InvalidInput):

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +28,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.errors import AlreadyExists
+from bot.errors import AlreadyExists, DatabaseReadOnly, DatabaseUnusable
 from bot.models import (
     DIRECT_PREFIX,
     Cadence,
@@ -259,7 +260,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE episodes ADD COLUMN time_estimated INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE episodes ADD COLUMN title_held INTEGER NOT NULL DEFAULT 0;
     """,
-    # 7: fencing. A lease row per named lease (the delivering runner) whose generation grows
+    # 7: fair fan-out (jobs/fairness.py): each row's tag in its platform's queue; the engine
+    # claims due rows by priority, then tag, so drops planned at one instant take turns.
+    """
+    ALTER TABLE notifications ADD COLUMN queue_rank REAL NOT NULL DEFAULT 0;
+    CREATE INDEX notifications_fair ON notifications (state, platform, priority, queue_rank, id);
+    """,
+    # 8: signed platform requests already served (Slack request signatures), kept for the
+    # window in which the platform's timestamp check would still accept them, so that a
+    # captured request cannot be replayed, not even right after a restart.
+    """
+    CREATE TABLE seen_requests (
+        request_key TEXT PRIMARY KEY,       -- e.g. slack:<v0 signature>
+        expires_at TEXT NOT NULL            -- UTC: afterwards the timestamp check refuses it
+    );
+    CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
+    """,
+    # 9: fencing. A lease row per named lease (the delivering runner) whose generation grows
     # with every takeover; each outbox row remembers the generation that claimed it, and a
     # runner changes a row only while its generation is current. `unchecked_resend`: the row
     # was sent again after the platform could not tell whether the first attempt got through.
@@ -338,6 +355,8 @@ class OutboxRow:
     message: dict[str, Any]
     last_error: str | None = None
     platform_message_id: str | None = None
+    priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(slots=True)
@@ -354,6 +373,7 @@ class NewNotification:
     episode_id: int | None
     last_error: str | None = None
     priority: int = 0  # among rows due at once, lower is claimed first
+    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
 
 
 @dataclass(frozen=True)
@@ -379,30 +399,115 @@ class PlatformObject:
     updated_at: datetime
 
 
+# sqlite3.connect arguments: autocommit (transactions are explicit), shared by threads.
+_CONNECT: dict[str, Any] = {"isolation_level": None, "check_same_thread": False, "timeout": 10.0}
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _not_a_database(path: str | Path) -> DatabaseUnusable:
+    return DatabaseUnusable(
+        f"{path} is not an episode-bot database (not SQLite, damaged, or another "
+        "program's); nothing was written to it.",
+        hint="Check --db / EPISODE_BOT_DB, or move the file away to start afresh.",
+    )
+
+
+def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the file at `path`, and whether it is read-only for this process.
+
+    Nothing is written here: a file that does not start with SQLite's header is refused
+    unopened. Read-only (the file or its directory not writable: WAL needs `-wal`/`-shm`
+    beside the file): with no writer's `-wal`/`-shm` present, `immutable` reads the file as
+    it is and creates nothing next to it, so no stray files are left owned by this user.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseUnusable(
+            f"Cannot open the database {path}: the directory {folder} does not exist.",
+            hint="Create the directory first, or fix --db / EPISODE_BOT_DB.",
+        )
+    exists = path.exists()
+    if exists:
+        try:
+            with path.open("rb") as file:
+                head = file.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise DatabaseUnusable(
+                f"Cannot read the database {path}: {error.strerror}.",
+                hint="Check the file's permissions, or fix --db / EPISODE_BOT_DB.",
+            ) from None
+        if head and head != SQLITE_HEADER:
+            raise _not_a_database(path)
+    writable = os.access(folder, os.W_OK) and (not exists or os.access(path, os.W_OK))
+    if writable:
+        return sqlite3.connect(str(path), **_CONNECT), False
+    if not exists:
+        raise DatabaseUnusable(
+            f"Cannot create the database {path}: the directory {folder} is read-only.",
+            hint="Pick a writable directory with --db / EPISODE_BOT_DB.",
+        )
+    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, **_CONNECT), True
+
+
 class Store:
     """A SQLite database holding everything; safe to share between threads of one process."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, path: str = ":memory:", read_only: bool = False
+    ) -> None:
         self.db = db
+        self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=10.0
-        )
+        """Open and migrate the database at `path` (":memory:" works).
+
+        The file is created if missing, but never a directory: a typo in `--db` must not
+        look like an empty database. A file that is not an episode-bot database, or whose
+        schema is newer than this code, is refused before anything is written to it. A file
+        or directory this process cannot write is opened read-only: reads work, writes raise
+        `DatabaseReadOnly`.
+        """
+        if str(path) == ":memory:":
+            conn, read_only = sqlite3.connect(":memory:", **_CONNECT), False
+        else:
+            conn, read_only = _connect_file(Path(path))
         db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA busy_timeout = 10000")
-        if str(path) != ":memory:":
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 10000")
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # reads the header
+            # Version 0 with tables in it: another program's SQLite file, not a new one.
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            foreign = version == 0 and tables > 0
+        except sqlite3.OperationalError as error:  # e.g. a writer's -shm it cannot read
+            conn.close()
+            raise DatabaseUnusable(
+                f"Cannot open the database {path}: {error}.",
+                hint="Check the permissions of the file and of the -wal/-shm files beside it.",
+            ) from None
+        except sqlite3.DatabaseError:  # "file is not a database", a damaged header
+            conn.close()
+            raise _not_a_database(path) from None
+        if foreign or version > len(MIGRATIONS):
+            conn.close()
+            if foreign:
+                raise _not_a_database(path)
+            raise DatabaseUnusable(
+                f"The database {path} has schema version {version}; this episode-bot knows "
+                f"versions 1 to {len(MIGRATIONS)}. Nothing was changed.",
+                hint="Upgrade episode-bot, or point --db / EPISODE_BOT_DB at another file.",
+            )
+        if not read_only and str(path) != ":memory:":
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; durable at checkpoint
-        store = cls(db)
+        store = cls(db, path=str(path), read_only=read_only)
         store.migrate()
         return store
 
@@ -440,7 +545,14 @@ class Store:
             if conn.in_transaction:
                 yield
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            if self.read_only:
+                raise self._read_only_error()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "readonly" in str(error):  # a mode the access check could not see
+                    raise self._read_only_error() from None
+                raise
             try:
                 yield
                 conn.execute("COMMIT")
@@ -449,6 +561,13 @@ class Store:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
+
+    def _read_only_error(self) -> DatabaseReadOnly:
+        return DatabaseReadOnly(
+            f"The database {self.path} is read-only for this user: nothing was changed.",
+            hint="Run as the user that owns it (reads work as any user), or use a "
+            "writable copy with --db.",
+        )
 
     def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.db.conn.execute(sql, params)
@@ -1220,6 +1339,7 @@ class Store:
                 stamp,
                 stamp,
                 row.priority,
+                row.queue_rank,
             )
             for row in rows
         ]
@@ -1230,7 +1350,8 @@ class Store:
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
-                "created_at, updated_at, priority) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "created_at, updated_at, priority, queue_rank) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
                 params,
             )
@@ -1910,6 +2031,66 @@ class Store:
             )
             return released
 
+    def claim_fair(
+        self, now: datetime, *, platform: str, limit: int, generation: int
+    ) -> list[OutboxRow]:
+        """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
+        of drops planned together come out interleaved (jobs/fairness.py). Fenced like
+        `claim_due`: `FencedOut` once `generation` is no longer the delivery lease's."""
+        stamp = to_db_time(now)
+        with self._write():
+            self._check_fence(generation)
+            rows = self._rows(
+                _OUTBOX_SELECT.replace("FROM notifications n", "FROM notifications n "
+                                       "INDEXED BY notifications_fair")
+                + "WHERE n.state = 'pending' AND n.platform = ? AND n.next_attempt_at <= ? "
+                "ORDER BY n.priority, n.queue_rank, n.id LIMIT ?",
+                [platform, stamp, limit],
+            )  # fmt: skip
+            if rows:
+                self.db.conn.executemany(
+                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                    f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
+                    [(generation, stamp, row["id"], DELIVERY_LEASE, generation) for row in rows],
+                )
+        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
+        """The tag a platform's fair queue (at one priority) is serving: the lowest of its due
+        pending rows, or (nothing waiting) the highest handed out, so new groups join where
+        the queue is."""
+        head = self._tuples(
+            "SELECT queue_rank FROM notifications INDEXED BY notifications_fair "
+            "WHERE state = 'pending' AND platform = ? AND priority = ? AND next_attempt_at <= ? "
+            "ORDER BY queue_rank LIMIT 1",
+            [platform, priority, to_db_time(now)],
+        )
+        if head:
+            return head[0][0]
+        # One index look-up per state (MAX over an IN list would scan).
+        last = self._tuples(
+            " UNION ALL ".join(
+                f"SELECT MAX(queue_rank) FROM notifications WHERE state = '{state}' "
+                "AND platform = ? AND priority = ?"
+                for state in ("pending", "sending", "sent")
+            ),
+            [platform, priority] * 3,
+        )
+        return max((rank for (rank,) in last if rank is not None), default=0.0)
+
+    # ------------------------------------------------------------------ replay memory
+
+    def first_sighting(self, request_key: str, *, now: datetime, keep_until: datetime) -> bool:
+        """Record a signed request; False if it was seen before (a replay). Expired keys go."""
+        with self._write():
+            self._exec("DELETE FROM seen_requests WHERE expires_at < ?", [to_db_time(now)])
+            cursor = self._exec(
+                "INSERT INTO seen_requests (request_key, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (request_key) DO NOTHING",
+                [request_key, to_db_time(keep_until)],
+            )
+            return cursor.rowcount == 1
+
     def unchecked_resends(self) -> int:
         """Rows sent again although the platform could not tell whether they were there."""
         return self._tuples("SELECT COUNT(*) FROM notifications WHERE unchecked_resend = 1")[0][0]
@@ -2132,6 +2313,8 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "message": _parse_message(row["message"]),
         "last_error": row["last_error"],
         "platform_message_id": row["platform_message_id"],
+        "priority": row["priority"],
+        "queue_rank": row["queue_rank"],
     }
     values.update(override)
     return OutboxRow(**values)

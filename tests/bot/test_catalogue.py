@@ -14,7 +14,7 @@ from bot.models import Actor, ChannelRef
 # Commands methods that are not commands a user types: platform events and autocomplete.
 NOT_TYPED = {"pause_channel", "pause_tenant", "complete_show_titles"}
 # Core functions whose chat command their owner adds next (the CLI has its own already).
-AWAITING_AN_ENTRY = {"sources_release"}
+AWAITING_AN_ENTRY: set[str] = set()
 # Rights checks and answers the schedule sources' service (bot/sources/service.py) reuses.
 SERVICE_HELPERS = {
     "require_admin", "visible_shows", "visible_show", "editable_show", "check_can_edit",

@@ -20,7 +20,7 @@ def test_schedule_lines_carry_each_episodes_instant_in_the_shows_zone(commands):
     assert reply.lines[2].parts[-1] == When(
         datetime(2023, 11, 10, 5, tzinfo=UTC), "America/New_York", show_utc=True
     )
-    assert reply.text.splitlines()[2] == "  S4E1  Fri 10 Nov 2023 00:00 EST (2023-11-10 05:00 UTC)"
+    assert reply.text.splitlines()[2] == "  S4E1   Fri 10 Nov 2023 00:00 EST (2023-11-10 05:00 UTC)"
 
 
 def test_next_and_subscribe_carry_instants_and_the_trailer_a_link(commands, clock):

@@ -327,3 +327,50 @@ def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
     assert "SLACK_BOT_TOKEN" in err
     assert "SECRET" not in err
     assert "Traceback" not in err
+
+
+def test_subscribing_again_keeps_the_reminders_and_says_what_changed(run):
+    add_fam(run)
+    run("subscribe", "console:general", FAM, "--before", "1h")
+    again = run("subscribe", "console:general", FAM, "--no-trailers")
+    assert "trailers off" in again.stdout
+    (subscription,) = json.loads(run("subscriptions", "--json").stdout)
+    assert subscription["reminders"] == ["1h"]
+    assert subscription["trailers"] is False
+    assert "Nothing changed" in run("subscribe", "console:general", FAM).stdout
+
+
+def test_season_title_is_shown_in_schedule_posts_and_json(run):
+    run("show", "add", "Andor", "--tz", "UTC")
+    run(
+        "season", "add", "Andor", "2", "--premiere", "2025-04-22", "--episodes", "3",
+        "--title", "The Road to Rogue One",
+    )  # fmt: skip
+    run("subscribe", "console:general", "Andor")
+    assert "Season 2 “The Road to Rogue One”" in run("schedule", "Andor").stdout
+    episodes = json.loads(run("schedule", "Andor", "--json").stdout)["episodes"]
+    assert {e["season_title"] for e in episodes} == {"The Road to Rogue One"}
+    (post,) = preview(run, "2025-04-21T23:00:00Z", "2025-04-22T01:00:00Z")
+    fields = {name: value for name, value, _spoiler in post["message"]["fields"]}
+    assert fields["Season"] == "2 “The Road to Rogue One”"
+    posted = run("deliver", "--now", "2025-04-22T00:00:00Z").stdout
+    assert "The Road to Rogue One" in posted
+
+
+def test_schedule_columns_line_up_past_episode_nine(run):
+    add_fam(run)
+    lines = [line for line in run("schedule", FAM).stdout.splitlines() if "S4E" in line]
+    assert len(lines) == 10
+    assert len({line.index("Fri") for line in lines}) == 1, lines
+    assert len({line.index("(20") for line in lines}) == 1, lines
+
+
+def test_declining_season_remove_exits_0_and_removes_nothing(run, db_path):
+    add_fam(run)
+    before = dump(db_path)
+    declined = CliRunner().invoke(
+        cli, ["--db", str(db_path), "season", "remove", FAM, "4"], input="n\n"
+    )
+    assert declined.exit_code == 0, declined.output
+    assert "Nothing removed" in declined.output
+    assert dump(db_path) == before

@@ -39,7 +39,9 @@ def test_arguments_and_options_match_the_catalogue(command: Command):
         if option.positional:
             assert isinstance(param, click.Argument) and param.metavar == option.metavar
         else:
-            assert isinstance(param, click.Option) and param.opts == [option.flag], option
+            flags = {option.flag, option.opposite} - {None}
+            assert isinstance(param, click.Option), option
+            assert set(param.opts + param.secondary_opts) == flags, option
             assert param.multiple == option.multiple and param.is_flag == (option.type is bool)
     for alias in command.cli_aliases:
         assert cli.commands[alias] is clicked

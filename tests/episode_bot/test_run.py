@@ -14,7 +14,7 @@ from bot.commands import Commands
 from bot.models import ChannelRef
 from bot.settings import Settings
 from bot.store import Store
-from episode_bot.app import limiter_for, main
+from episode_bot.app import SLACK_HISTORY, limiter_for, main
 from jobs.outbox import WATERMARK_KEY
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START, FakeSender
 
@@ -87,3 +87,26 @@ def test_platform_limits() -> None:
     slack = limiter_for("slack")
     assert slack.rate == 20 and slack.per_channel_interval == 1.0
     assert limiter_for("console").rate >= 1000
+
+
+def test_raised_limits_come_from_settings() -> None:
+    """A bot whose global limit Discord raised (or a Slack app on a higher tier) says so in
+    the settings, and the fan-out's limiters follow."""
+    raised = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_global_rate=500,
+        slack_post_rate=40,
+        slack_channel_interval=0.5,
+        slack_history_per_minute=1,
+    )
+    discord = limiter_for("discord", raised)
+    assert 0.95 * 500 <= discord.rate < 500 and discord.window_limit == 499
+    slack = limiter_for("slack", raised)
+    assert slack.rate == 40 and slack.per_channel_interval == 0.5
+    assert limiter_for(SLACK_HISTORY, raised).rate == 1 / 60
+
+
+def test_limits_are_read_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("DISCORD_GLOBAL_RATE", "1200")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert limiter_for("discord", settings).window_limit == 1199

@@ -308,6 +308,14 @@ def test_a_failing_source_changes_nothing_and_says_why(run, tvmaze, clock, break
     assert preview(run, "2023-10-01T00:02:00Z", "2023-10-12T00:00:00Z") == []
 
 
+def test_a_title_taken_already_is_refused_with_a_hint(run):
+    run("show", "add", "Under the Dome")
+    taken = run("show", "import", "tvmaze:1", ok=False)
+    assert 'A show called "Under the Dome" exists already' in taken.stderr
+    assert "--show TITLE" in taken.stderr
+    assert "Imported UTD (CBS)" in run("show", "import", "tvmaze:1", "--show", "UTD").stdout
+
+
 def test_429_waits_for_retry_after(run, tvmaze):
     tvmaze.rate_limit, tvmaze.rate_window, tvmaze.retry_after = 1, 1.0, 1
     assert "Imported Under the Dome" in run("show", "import", "imdb:tt1553656").stdout

@@ -98,6 +98,15 @@ async def test_run_follows_the_move_and_posts_the_new_date_once(tmp_path, tvmaze
         "the second updates poll",
     )
     assert again.sender.sent == []
+    # On the old premiere day nothing goes out: the drops moved to November.
+    tvmaze.fake.requests.clear()
+    october_13 = await run_until(
+        settings,
+        datetime(2023, 10, 13, 5, tzinfo=UTC),
+        lambda _a: "GET /updates/shows?since=month" in tvmaze.fake.requests,  # 8 days on
+        "the poll on October 13th",
+    )
+    assert october_13.sender.sent == []
     store = Store.open(settings.episode_bot_db)
     assert store.outbox_counts()["sent"] == 1
     assert store.show_source(1).last_error is None  # type: ignore[union-attr]

@@ -12,6 +12,7 @@ from bot.sender import Delivery, SendReceipt
 from bot.store import DELIVERY_LEASE, FencedOut, Store
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerBusy, RunnerLease
+from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 from tests.jobs.support import FAM_DROPS, FakeSender, World, claimed_by_a_crashed_runner
 
@@ -103,19 +104,19 @@ def test_the_heartbeat_of_a_superseded_runner_is_refused_and_overwrites_nothing(
     assert world.store.read_lease(DELIVERY_LEASE).holder == record.holder
 
 
-class TakeoverLimiter:
-    """A rate limiter whose `after`-th acquire lets another runner take the lease over,
-    as if this runner had been paused right there (SIGSTOP) for longer than the stale time."""
+class TakeoverLimiter(RateLimiter):
+    """The engine's rate limiter, whose `after`-th grant lets another runner take the lease
+    over, as if this runner had been paused right there (SIGSTOP) past the stale time."""
 
     def __init__(self, after: int, takeover) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(1000.0, burst=1000)
         self.after, self.takeover, self.calls = after, takeover, 0
 
-    async def acquire(self, _channel: object) -> None:
+    async def acquire(self, channel: object = None) -> None:
+        await super().acquire()
         self.calls += 1
         if self.calls == self.after:
             self.takeover()
-
-    def back_off(self, _seconds: float) -> None: ...
 
 
 async def test_a_runner_stops_before_its_next_send_when_its_lease_is_taken(world: World):

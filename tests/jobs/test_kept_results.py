@@ -16,8 +16,8 @@ from jobs.lease import RunnerLease
 from tests.jobs.support import FAM_DROPS, FakeSender, World
 
 WRITES = frozenset({
-    "claim_due", "adopt_orphans", "mark_sent", "mark_retry", "mark_skipped", "mark_failed",
-    "release_sending", "insert_notifications", "renew_lease",
+    "claim_due", "claim_fair", "adopt_orphans", "mark_sent", "mark_retry", "mark_skipped",
+    "mark_failed", "release_sending", "insert_notifications", "renew_lease",
 })  # fmt: skip
 
 
@@ -48,7 +48,8 @@ class Recorder(FakeSender):
     """A platform that also notes whether the database was refusing writes at each post."""
 
     def __init__(self, store: DiskFillingStore, fill_on: int) -> None:
-        super().__init__(max_concurrency=8)
+        # One send at a time: with more, sends cleared before the disk filled are in flight.
+        super().__init__(max_concurrency=1)
         self.store, self.fill_on = store, fill_on
         self.posted_while_full: list[str] = []
         self.written_before: dict[str, list[str]] = {}  # channel -> writes done before its post
@@ -72,7 +73,7 @@ def wrapped(world: World) -> tuple[DiskFillingStore, list[float]]:
 
 def engine_on(store: DiskFillingStore, world: World, sender: FakeSender, sleep: Any) -> Any:
     """The engine on the wrapped store, waiting through `sleep` (no real time passes)."""
-    lease = RunnerLease(world.store)
+    lease = RunnerLease(store)  # type: ignore[arg-type]  # its heartbeat is refused too
     lease.acquire()
     return DeliveryEngine(
         store,  # type: ignore[arg-type]

@@ -72,3 +72,79 @@ async def test_a_channel_waiting_for_its_slot_does_not_hold_up_the_others() -> N
     t.now = 1.0
     waits[0][1].set()
     await second_to_c1
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    return max(
+        sum(1 for other in times if start <= other < start + window - 1e-9) for start in times
+    )
+
+
+async def test_no_window_holds_more_than_the_cap_even_after_a_stall() -> None:
+    """The bucket alone would allow burst + rate in a second; the cap keeps the platform's
+    count. A stall (a busy CPU) followed by a rush must not cross it either."""
+    t = FakeTime()
+    limit = limiter(t, 48.0, burst=5, window_limit=49)
+    times = []
+    for n in range(300):
+        if n == 100:
+            t.now += 3.7  # the loop was busy: tokens piled up to the burst
+        await limit.acquire()
+        times.append(t.now)
+    assert most_in_any_window(times, 1.0) <= 49
+
+
+async def test_late_wake_ups_do_not_drift_the_rate() -> None:
+    """Every sleep overshoots (asyncio on a busy machine): the bucket refills from elapsed
+    time, so the long-run rate stays the configured one."""
+    t = FakeTime()
+
+    async def late_sleep(seconds: float) -> None:
+        t.now += seconds + 0.004
+
+    limit = RateLimiter(50.0, burst=2, monotonic=t.monotonic, sleep=late_sleep)
+    for _ in range(1002):
+        await limit.acquire()
+    assert t.now < 20.0 + 0.05  # 1,000 after the burst at 50/s; drift would add 4 s
+
+
+async def test_429s_that_cluster_pause_the_whole_platform_longer_each_time() -> None:
+    t = FakeTime()
+    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_window=10.0, cluster_pause=2.0)
+    limit.observe(429, 0.1)
+    limit.observe(429, 0.1)
+    assert limit.blocked_until == 0.1  # two: each one's retry-after only
+    limit.observe(429, 0.1)
+    assert limit.blocked_until == 2.0  # three within 10 s: everything pauses 2 s
+    await limit.acquire()
+    assert t.now == 2.0
+    for _ in range(3):
+        limit.observe(429, 0.1)
+    assert limit.blocked_until == t.now + 4.0  # again soon after: twice as long
+    t.now += 1000.0
+    for _ in range(3):
+        limit.observe(429, 0.1)
+    assert limit.blocked_until == t.now + 2.0  # calm for long: back to the first pause
+    assert limit.rate_limited == 9 and limit.pauses == 3
+
+
+async def test_scattered_429s_do_not_pause_the_platform() -> None:
+    t = FakeTime()
+    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_window=10.0)
+    for _ in range(5):
+        limit.observe(429, 0.5)
+        t.now += 6.0
+    assert limit.pauses == 0
+
+
+async def test_invalid_requests_near_the_ban_threshold_pause_the_platform() -> None:
+    """Discord bans an IP after 10,000 invalid requests (401/403/429) in 10 minutes."""
+    t = FakeTime()
+    limit = limiter(t, 1000.0, invalid_limit=100, max_pause=60.0)
+    for _ in range(99):
+        limit.observe(403)
+        t.now += 1.0
+    limit.observe(200)
+    assert limit.pauses == 0
+    limit.observe(403)
+    assert limit.blocked_until == t.now + 60.0

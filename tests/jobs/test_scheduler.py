@@ -106,7 +106,7 @@ async def test_unsubscribe_drops_reminder_jobs(world: World) -> None:
     world.subscribe("a", before="2h")
     world.scheduler.reconcile()
     assert len(drop_ids(world)) == 20
-    world.commands.subscribe(OPERATOR, ChannelRef.parse("console:a"), FAM)  # no reminders
+    world.commands.subscribe(OPERATOR, ChannelRef.parse("console:a"), FAM, before="")  # none
     assert len(drop_ids(world)) == 10
 
 

@@ -52,7 +52,11 @@ def web_context(store: Store, clock: FixedClock) -> WebContext:
 
 @pytest.fixture
 async def client(web_context: WebContext) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(web_context))) as test_client:
+    # No access log, as in production (web/server.py): its lines carry the feed's secret
+    # path, and an earlier test may have set the root logger to INFO (configure_logging).
+    server = TestServer(create_app(web_context))
+    await server.start_server(access_log=None)  # TestServer() itself drops runner options
+    async with TestClient(server) as test_client:
         yield test_client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.calendar import CalendarFeeds, FeedScope
@@ -61,13 +62,18 @@ async def test_oversized_and_odd_requests_get_4xx_without_a_traceback(
 
 
 async def test_an_internal_error_is_500_with_an_id_and_no_traceback(
-    client: TestClient, general_token: str, store: Store
+    client: TestClient, general_token: str, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     store.db.conn.execute("DROP TABLE calendar_revisions")  # a broken database
     response = await client.get(f"/calendar/{general_token}.ics")
     assert response.status == 500
     body = await response.text()
     assert body.startswith("500: internal error (id ") and "Traceback" not in body
+    error_id = body.removeprefix("500: internal error (id ").split(")")[0]
+    # Our log line (the test server's own access log is not the bot's: `run` has none).
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "web.server"]
+    assert error_id in logged and "/calendar/{token}" in logged
+    assert general_token not in logged  # the secret stays out of the log
 
 
 async def test_pages_carry_headers_that_keep_the_secret_url_private(

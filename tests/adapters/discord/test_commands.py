@@ -74,7 +74,7 @@ async def test_admin_adds_fam_s4_and_schedule_lists_ten_fridays(bot, api, core: 
     content = answer["data"]["content"]
     assert answer["data"]["allowed_mentions"] == {"parse": []}
     # Every reader sees the times in their own zone: Discord stamps, not the show's zone.
-    stamps = [int(s) for s in re.findall(r"S4E\d+  <t:(\d+):F> \(<t:\1:R>\)", content)]
+    stamps = [int(s) for s in re.findall(r"S4E\d+ +<t:(\d+):F> \(<t:\1:R>\)", content)]
     assert len(stamps) == 10, content
     new_york = ZoneInfo("America/New_York")
     fridays = [datetime.fromtimestamp(stamp, new_york) for stamp in stamps]
@@ -405,3 +405,23 @@ async def test_a_long_deferred_answer_is_split_into_several_followups(bot, api, 
         assert message["allowed_mentions"] == {"parse": []}
     text = "\n".join(m["content"] for m in messages)
     assert text.count("are paused") == 30
+
+
+async def test_subscribing_again_keeps_what_is_not_given_and_no_reminder_clears(
+    bot, api, core: Commands
+):
+    await add_fam(bot, api)
+
+    async def subscribe(**values) -> str:
+        payload = command(
+            "episodes subscribe", options(show="For All Mankind", **values), permissions=MANAGER
+        )
+        return (await answer_of(bot, api, payload))["content"]
+
+    await subscribe(before="1d,1h", trailers=False)
+    assert "Nothing changed" in await subscribe()
+    [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
+    assert sorted(sub.reminders) == [3600, 86400] and sub.trailers is False
+    assert "reminders 1d, 1h -> none" in await subscribe(before="none")
+    [sub] = core.store.subscriptions(tenant_key=f"discord:{GUILD_A}")
+    assert sub.reminders == () and sub.trailers is False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from adapters.discord.render import (
     EMBED_TOTAL_LIMIT,
     render_message,
@@ -176,3 +178,44 @@ def test_reply_instants_are_stamps_links_stay_clickable_and_spoilers_hidden() ->
         "Trailer: <https://www.youtube.com/watch?v=0x_Emw>",
         "Title: ||The \\*twist\\*||",
     ]
+
+
+def _spoiler_closes_at(value: str) -> int:
+    """Where Discord closes a spoiler opened at the start: the first `||` not escaped."""
+    assert value.startswith("||")
+    i = 2
+    while i < len(value) - 1:
+        if value[i] == "\\":
+            i += 2  # an escaped character, whatever it is
+            continue
+        if value[i : i + 2] == "||":
+            return i
+        i += 1
+    return -1
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "https://x.example/||twist",
+        "before || after",
+        "a|||b",
+        "ends with a pipe|",
+        "|",
+        "back\\slash ||x",
+        "\\||\\\\||",
+        "<https://x.example/a||b>",
+        "x" * 1015 + "||" + "y" * 20,  # the cut falls near the pipes
+    ],
+)
+def test_hidden_titles_stay_hidden_whatever_they_contain(title):
+    embed = embed_of(render_message(message(fields=(MessageField("Title", title, True),))))
+    [value] = [f["value"] for f in embed["fields"] if f["name"] == "Title"]
+    assert _spoiler_closes_at(value) == len(value) - 2, value
+    assert len(value) <= 1024
+
+
+def test_hidden_titles_in_answers_stay_hidden_too():
+    [text] = render_reply(Reply((line("Title: ", Spoiler("https://x.example/||twist")),)))
+    value = text.removeprefix("Title: ")
+    assert _spoiler_closes_at(value) == len(value) - 2, value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -133,10 +134,21 @@ def commands(store: Store) -> Commands:
     return Commands(store, FixedClock(datetime(2023, 10, 1, 12, 0, tzinfo=UTC)))
 
 
+@asynccontextmanager
+async def running(
+    api: FakeSlackApi, commands: Commands, store: Store, **overrides: Any
+) -> AsyncIterator[SlackHarness]:
+    """The adapter in HTTP mode on a free port, with `make_settings(api, **overrides)`."""
+    adapter = SlackAdapter(make_settings(api, **overrides), commands, host="127.0.0.1", port=0)
+    await adapter.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield SlackHarness(api, adapter, commands, store, http)
+    finally:
+        await adapter.stop()
+
+
 @pytest.fixture
 async def slack(api: FakeSlackApi, commands: Commands, store: Store) -> AsyncIterator[SlackHarness]:
-    adapter = SlackAdapter(make_settings(api), commands, host="127.0.0.1", port=0)
-    await adapter.start()
-    async with aiohttp.ClientSession() as http:
-        yield SlackHarness(api, adapter, commands, store, http)
-    await adapter.stop()
+    async with running(api, commands, store) as harness:
+        yield harness

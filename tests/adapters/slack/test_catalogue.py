@@ -27,7 +27,7 @@ def test_each_command_takes_the_catalogues_options(command: Command):
     assert spec.positionals == tuple(o.name for o in options if o.positional and o.required)
     assert {flag: f.dest for flag, f in spec.options.items()} == {
         o.flag: o.name for o in options if not o.positional
-    }
+    } | {o.opposite: o.name for o in options if o.opposite}
     assert {f.dest for f in spec.options.values() if f.required} == {
         o.name for o in options if o.required and not o.positional
     }

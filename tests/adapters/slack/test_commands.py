@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
-from adapters.slack.app import SlackAdapter
-from tests.adapters.slack.conftest import SlackHarness, make_settings, sign
+from tests.adapters.slack.conftest import SlackHarness, running, sign
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 FAM = '"For All Mankind"'
@@ -98,16 +96,9 @@ async def test_non_admin_admin_command_is_refused_and_changes_nothing(
 
 
 async def test_owner_and_configured_admins_may_use_admin_commands(api, commands, store) -> None:
-    settings = make_settings(api, slack_admin_user_ids="UMEMBER, UX")
-    adapter = SlackAdapter(settings, commands, host="127.0.0.1", port=0)
-    await adapter.start()
-    try:
-        async with aiohttp.ClientSession() as http:
-            slack = SlackHarness(api, adapter, commands, store, http)
-            assert "Added" in (await slack.slash('admin show add "A"', user="UMEMBER"))["text"]
-            assert "Added" in (await slack.slash('admin show add "B"', user="UOWNER"))["text"]
-    finally:
-        await adapter.stop()
+    async with running(api, commands, store, slack_admin_user_ids="UMEMBER, UX") as slack:
+        assert "Added" in (await slack.slash('admin show add "A"', user="UMEMBER"))["text"]
+        assert "Added" in (await slack.slash('admin show add "B"', user="UOWNER"))["text"]
 
 
 async def test_malformed_commands_get_usage_and_change_nothing(slack: SlackHarness) -> None:
@@ -138,21 +129,25 @@ async def test_help(slack: SlackHarness) -> None:
 
 
 async def test_workspace_isolation(slack: SlackHarness) -> None:
+    """One bot token serves one workspace: a signed request from another is refused before
+    anything runs, whatever it asks (test_request_hardening.py covers the wire)."""
     await _fam(slack)  # a private show of T0001
     slack.api.add_user("UADMIN2", team_id="T0002", is_admin=True)
-    other = await slack.slash(f"schedule {FAM}", user="UADMIN2", team="T0002")
-    assert 'No show called "For All Mankind"' in other["text"]
     before = _snapshot(slack)
-    moved = await slack.slash(
-        f"admin season move {FAM} 4 --premiere 2023-12-01", user="UADMIN2", team="T0002"
-    )
-    assert "No show called" in moved["text"]
-    sub = await slack.slash(f"subscribe {FAM}", user="UADMIN2", team="T0002")
-    assert "No show called" in sub["text"]
+    for text in (
+        f"schedule {FAM}",
+        f"admin season move {FAM} 4 --premiere 2023-12-01",
+        f"subscribe {FAM}",
+        "subscriptions",
+    ):
+        body = slack.command_body(text, user="UADMIN2", team="T0002", key="other")
+        headers = {**sign(body), "Content-Type": "application/x-www-form-urlencoded"}
+        async with slack.http.post(slack.url, data=body.encode(), headers=headers) as response:
+            answer = json.loads(await response.text())
+        assert "another Slack workspace" in answer["text"]
+        assert FAM not in answer["text"]
     assert _snapshot(slack) == before
-    await slack.slash(f"subscribe {FAM}", user="UMEMBER")
-    assert "No subscriptions" in (await slack.slash("subscriptions", team="T0002"))["text"]
-    assert "For All Mankind" not in (await slack.slash("shows", team="T0002"))["text"]
+    assert all(r["_key"] != "other" for r in slack.api.responses)
 
 
 async def test_mention_injection_is_escaped_on_the_wire(slack: SlackHarness) -> None:
@@ -198,16 +193,17 @@ async def test_ack_is_an_empty_200(slack: SlackHarness, text: str) -> None:
 
 
 async def test_the_admin_cache_is_per_workspace(slack) -> None:
-    """users.info answers are cached per (tenant, user): an admin answer cached for one
-    workspace does not stand in for the same user id seen from another."""
+    """users.info answers are cached per (tenant, user), and count only for a user of the
+    request's own workspace."""
     slack.api.add_user("USAME", is_admin=True)
     added = await slack.slash('admin show add "Cached"', user="USAME")
     assert "Added" in added["text"]
     assert slack.api.calls["users.info"] == 1
-    slack.api.users["USAME"].is_admin = False  # what users.info says from now on
-    refused = await slack.slash('admin show add "Leak"', user="USAME", team="T0002")
-    assert "Only workspace admins and owners" in refused["text"]
-    assert slack.api.calls["users.info"] == 2
-    again = await slack.slash('admin show add "Still cached"', user="USAME")  # T0001: cached
+    slack.api.users["USAME"].team_id = "T0002"  # users.info now places the user elsewhere
+    again = await slack.slash('admin show add "Still cached"', user="USAME")  # cached
     assert "Added" in again["text"]
+    assert slack.api.calls["users.info"] == 1
+    slack.api.add_user("UMOVED", team_id="T0002", is_admin=True)
+    refused = await slack.slash('admin show add "Leak"', user="UMOVED")
+    assert "Only workspace admins and owners" in refused["text"]
     assert slack.api.calls["users.info"] == 2

@@ -24,6 +24,11 @@ from adapters.slack.grammar import SPECS, UsageError, clean, help_text, parse
             {"show": "For All Mankind", "before": "1d,1h", "trailers": False},
         ),
         (
+            "subscribe Severance --trailers --show-titles",
+            "subscribe",
+            {"show": "Severance", "trailers": True, "hide_titles": False},
+        ),
+        (
             "subscribe Severance --mention <!subteam^S0123ABC|@tv-fans>",
             "subscribe",
             {"show": "Severance", "mention": "S0123ABC"},

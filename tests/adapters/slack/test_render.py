@@ -130,8 +130,10 @@ def test_fit() -> None:
 
 def test_reply_is_escaped_and_ephemeral_by_default() -> None:
     answer = render_reply(Reply.say("Added <!channel> & co.", notices=("paused <@U1>",)))
+    text = "Added &lt;!channel&gt; &amp; co.\npaused &lt;@U1&gt;"
     assert answer == {
-        "text": "Added &lt;!channel&gt; &amp; co.\npaused &lt;@U1&gt;",
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}],
         "response_type": "ephemeral",
     }
     assert render_reply(Reply.say("hi", ephemeral=False))["response_type"] == "in_channel"

@@ -33,6 +33,7 @@ from fakes.slack_api import (
     UNAVAILABLE_CODES,
     FakeSlackApi,
 )
+from jobs.limiter import RateLimiter
 from tests.adapters.slack.conftest import BOT_TOKEN
 
 RELEASE = datetime(2023, 11, 10, 5, tzinfo=UTC)
@@ -364,3 +365,27 @@ async def test_a_post_the_lease_guard_withholds_never_reaches_slack(
     assert len(api.requests_for("chat.postMessage")) == 1
     await sender.send(_delivery("C2", 3))
     assert api.posts_per_channel["C2"] == 1
+
+
+async def test_look_ups_draw_from_the_history_tier_budget(api: FakeSlackApi) -> None:
+    """conversations.history has a tier of its own: each look-up waits for that budget,
+    and a 429 from it backs that budget off."""
+    now = [0.0]
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+        now[0] += seconds
+
+    budget = RateLimiter(1 / 60, burst=1, monotonic=lambda: now[0], sleep=fake_sleep)
+    sender = SlackSender(BOT_TOKEN, base_url=api.base_url, history_budget=budget)
+    try:
+        await sender.find_sent(_delivery("C1", 1))
+        await sender.find_sent(_delivery("C1", 2))
+        assert waited == [pytest.approx(60.0)]  # one a minute: the second waited its turn
+        api.fault("conversations.history", status=429, retry_after=30)
+        with pytest.raises(TransientSendError):
+            await sender.find_sent(_delivery("C1", 3))
+        assert budget.rate_limited == 1 and budget.blocked_until == pytest.approx(now[0] + 30)
+    finally:
+        await sender.aclose()
