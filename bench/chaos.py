@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.fanout import _prepare
+from bench.fanout import prepare_drops
 from fakes.discord_api import FakeDiscord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +139,9 @@ class Trial:
 
     def prepare(self) -> None:
         drop_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2)
-        _prepare(self.db, "discord", [(TENANT, c) for c in self.channels], drop_at)
+        prepare_drops(
+            self.db, "discord", [("Chaos Show", [(TENANT, c) for c in self.channels])], drop_at
+        )
 
     def on_message(self, message: dict[str, Any]) -> None:
         if message["channel_id"] not in self.mine:
@@ -154,7 +156,7 @@ class Trial:
         self.triggers.append((after, callback))
 
     def states(self) -> Counter[str]:
-        conn = sqlite3.connect(self.db, timeout=30)
+        conn = sqlite3.connect(self.db, timeout=5)
         try:
             return Counter(
                 dict(conn.execute("SELECT state, COUNT(*) FROM notifications GROUP BY state"))
@@ -174,7 +176,8 @@ class Trial:
         """Seconds from `since` until every row is `sent`; None if not within the limit."""
         while time.monotonic() - since < SETTLE_TIMEOUT:
             with contextlib.suppress(sqlite3.OperationalError):
-                states = self.states()
+                # In a thread: the fake Discord shares this event loop and must keep answering.
+                states = await asyncio.to_thread(self.states)
                 if states["sent"] == len(self.channels) and sum(states.values()) == len(
                     self.channels
                 ):

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -427,7 +428,12 @@ def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
             hint="Create the directory first, or fix --db / EPISODE_BOT_DB.",
         )
     exists = path.exists()
-    if exists:
+    # Closing any descriptor of the file drops every POSIX lock this process holds on it,
+    # SQLite's included: with a connection already open here (`run` opens a second one for
+    # the engine), another process could then take the file for unused, checkpoint and
+    # delete the WAL under us, and our later commits would land in an unlinked WAL. That
+    # file's header was checked when the first connection opened it.
+    if exists and not _OPEN_FILES[str(path.resolve())]:
         try:
             with path.open("rb") as file:
                 head = file.read(len(SQLITE_HEADER))
@@ -451,6 +457,10 @@ def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
     return sqlite3.connect(uri, uri=True, **_CONNECT), True
 
 
+# Database files this process holds connections to, by resolved path (see _connect_file).
+_OPEN_FILES: Counter[str] = Counter()
+
+
 class Store:
     """A SQLite database holding everything; safe to share between threads of one process."""
 
@@ -461,6 +471,9 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._file = None if path == ":memory:" else str(Path(path).resolve())
+        if self._file is not None:
+            _OPEN_FILES[self._file] += 1
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -516,6 +529,9 @@ class Store:
         # under a running statement crashes the interpreter); later calls raise cleanly.
         with self._lock:
             self.db.conn.close()
+            if self._file is not None and _OPEN_FILES[self._file] > 0:
+                _OPEN_FILES[self._file] -= 1
+                self._file = None
 
     def schema_version(self) -> int:
         with self._lock:
