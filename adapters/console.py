@@ -56,6 +56,12 @@ class ConsoleSender:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
+    async def start(self) -> None:
+        """Nothing to open: the stream is there."""
+
+    async def close(self) -> None:
+        """Nothing to close: the stream is not ours."""
+
     async def send(self, delivery: Delivery) -> SendReceipt:
         stream = self.stream or sys.stdout
         print(render(delivery.message, str(delivery.channel)), file=stream, flush=True)
@@ -91,6 +97,9 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+
+    def on_schedule_changed(self) -> None:
+        """Nothing on a console mirrors the schedule."""
 
     async def _prompt_loop(self) -> None:
         print(

@@ -9,6 +9,7 @@ python -m bench --only fair           # two drops at one instant (5,000 + 5), co
 python -m bench --only huge           # 100,000 channels at R = 500 (about 3.5 minutes)
 python -m bench --only global --global-sizes 100000,1000000   # planning a global drop
 python -m bench --only sources        # 2,000 TVmaze-linked shows, 20 changed
+python -m bench --only follows --followers 20000 --follow-channels 5000
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from bench.fair import FairFigures, run_two_drops
 from bench.fanout import FanoutFigures, run_fanout, run_slack_fanout
+from bench.follows import FollowFigures, run_follows_fanout
 from bench.sources import SourceSyncFigures, run_source_sync
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +51,28 @@ def fanout_rows(f: FanoutFigures) -> list[tuple[str, ...]]:
              "<= 1%", f.pct_429 <= 1.0),
         _row(f"{p} drop latency (instant->first post)", f"{f.latency_s * 1000:.0f} ms",
              "<= 1000 ms", f.latency_s <= 1.0),
+    ]  # fmt: skip
+
+
+def follows_rows(f: FollowFigures) -> list[tuple[str, ...]]:
+    p = "follows"
+    first = f.channels_done_s < f.first_dm_s
+    growth = f.rss_at_end_mb - f.rss_at_channels_done_mb
+    return [
+        _row(f"{p}: channels + followers / R", f"{f.channels:,} + {f.followers:,} / "
+             f"{f.rate:.0f} req/s", "", None),
+        _row(f"{p}: channel posts done / first DM", f"{f.channels_done_s:.2f} s / "
+             f"{f.first_dm_s:.2f} s", "channels first", first),
+        _row(f"{p}: DMs (last channel post->last DM)", f"{f.last_dm_s - f.channels_done_s:.2f} s",
+             f"bound {f.dm_bound_s:.2f} s", None),
+        _row(f"{p}: DM ratio bound/wall", f"{f.dm_ratio:.3f}", ">= 0.9", f.dm_ratio >= 0.9),
+        _row(f"{p}: whole drop ratio", f"{f.total_ratio:.3f}", "", None),
+        _row(f"{p}: duplicates / lost", f"{f.duplicates} / {f.lost}", "0 / 0",
+             f.duplicates == 0 and f.lost == 0),
+        _row(f"{p}: 429 responses", f"{f.status_429} of {f.requests:,}", "", None),
+        _row(f"{p}: RSS channels done -> last DM", f"{f.rss_at_channels_done_mb:.0f} -> "
+             f"{f.rss_at_end_mb:.0f} MB (peak {f.rss_peak_mb:.0f})", "flat (< 20 MB growth)",
+             growth < 20),
     ]  # fmt: skip
 
 
@@ -180,7 +204,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--only",
-        choices=["fanout", "discord", "slack", "scale", "sources", "fair", "huge", "global"],
+        choices=[
+            "fanout", "discord", "slack", "scale", "sources", "fair", "huge", "global", "follows"
+        ],
         help="fanout = the Discord and the Slack fan-out; discord / slack = one of them; "
         "huge (only when asked) = the fair fan-out at 100,000 channels",
     )  # fmt: skip
@@ -204,6 +230,11 @@ def main() -> None:
                        help="workspace limit R_slack, chat.postMessage/s")  # fmt: skip
     slack.add_argument("--slack-concurrency", type=int,
                        help="SlackSender max_concurrency (default: the sender's own)")  # fmt: skip
+    follows = parser.add_argument_group("follows: one drop to channels and followers' DMs")
+    follows.add_argument("--follow-channels", type=int, default=5000)
+    follows.add_argument("--followers", type=int, default=20000)
+    follows.add_argument("--follow-rate", type=float, default=200.0,
+                         help="Discord global limit R, req/s")  # fmt: skip
     scale = parser.add_argument_group("scale")
     scale.add_argument("--db", type=Path, help="scale database file (default: a temp file)")
     scale.add_argument("--keep", action="store_true", help="reuse --db if it exists")
@@ -228,6 +259,9 @@ def main() -> None:
         rows += global_rows([int(size) for size in args.global_sizes.split(",")])
     if args.only in (None, "sources"):
         rows += source_rows(asyncio.run(run_source_sync()))
+    if args.only in (None, "follows"):
+        figures = run_follows_fanout(args.follow_channels, args.followers, args.follow_rate)
+        rows += follows_rows(asyncio.run(figures))
     if args.only in (None, "scale"):
         if args.db:
             rows += scale_rows(args.db, args.keep)

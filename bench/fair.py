@@ -38,12 +38,12 @@ from bench.fanout import TOKEN, TimedSender, drop_instant, prepare_drops
 from bot.clock import SystemClock
 from bot.commands import Commands
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.app import limiter_for
 from fakes.discord_api import FakeDiscord
+from fakes.discord_interactions import command, options
 from jobs.delivery import DeliveryEngine
 from jobs.scheduler import DropScheduler
-from tests.adapters.discord.payloads import command, options
 
 COMMAND_EVERY = 0.2  # seconds between two commands during the fan-out
 
@@ -148,7 +148,7 @@ async def run_two_drops(
                 TOKEN, api_base=api.base_url, max_concurrency=concurrency, budget=limiter
             )
             sender = PostTimes(inner, big + small)
-            engine_store, command_store = Store.open(db), Store.open(db)
+            engine_store, command_store = open_store(db), open_store(db)
             clock = SystemClock()
             engine = DeliveryEngine(
                 engine_store, {"discord": sender}, clock, limiters={"discord": limiter}

@@ -33,7 +33,8 @@ from bot.clock import FixedClock, SystemClock
 from bot.commands import Commands
 from bot.models import Actor
 from bot.sender import Delivery, Sender, SendReceipt
-from bot.store import Store, to_db_time
+from bot.store import to_db_time
+from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
 from episode_bot.app import limiter_for
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import FakeSlackApi
@@ -79,6 +80,12 @@ class TimedSender:
         self.expected = expected
         self.done = asyncio.Event()
 
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
     async def send(self, delivery: Delivery) -> SendReceipt:
         receipt = await self.inner.send(delivery)
         now = time.time()
@@ -105,7 +112,7 @@ def prepare_drops(
 ) -> None:
     """Per (show title, subscriptions): a show, a season whose first episode drops at
     `drop_at`, and one subscription per (tenant, channel) on `platform`."""
-    store = Store.open(path)
+    store = SqliteStore.open(path)
     commands = Commands(store, FixedClock(drop_at - timedelta(days=30)))
     operator = Actor.operator()
     day = (drop_at + timedelta(days=7)).date().isoformat()
@@ -133,7 +140,7 @@ def prepare_drops(
 
 async def _deliver(db: Path, sender: TimedSender, limiter: RateLimiter, timeout: float) -> None:
     """Start the real scheduler and engine on `db`; return once every post was accepted."""
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     clock = SystemClock()
     engine = DeliveryEngine(
         store, {sender.platform: sender}, clock, limiters={sender.platform: limiter}
@@ -239,7 +246,7 @@ async def run_slack_fanout(
             try:
                 await _deliver(db, sender, slack_limiter(rate), timeout)
             finally:
-                await inner.aclose()
+                await inner.close()
             counts = [api.posts_per_channel[c] for c in ids]
             requests = api.calls["chat.postMessage"]
             limited = api.rate_limited["chat.postMessage"]

@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FixedClock
-from bot.store import Store, to_db_time
+from bot.store import to_db_time
+from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
 
 SHOWS = 2_000
 SEASONS = 20_000
@@ -45,11 +46,11 @@ def _release(show: int, season: int, episode: int) -> datetime:
     return EPOCH + timedelta(weeks=episode - weeks_back, minutes=minute)
 
 
-def _bulk_load(path: Path) -> tuple[Store, sqlite3.Connection, str]:
+def _bulk_load(path: Path) -> tuple[SqliteStore, sqlite3.Connection, str]:
     """A new migrated database at `path`, its bulk-load transaction begun; and the creation
     stamp of everything loaded."""
     path.unlink(missing_ok=True)
-    store = Store.open(path)
+    store = SqliteStore.open(path)
     store.db.conn.execute("BEGIN")
     return store, store.db.conn, to_db_time(START - timedelta(days=400))
 
@@ -128,6 +129,12 @@ async def measure(path: Path) -> dict:
         max_concurrency = 64
         first_send_at: float | None = None
 
+        async def start(self) -> None:
+            pass
+
+        async def close(self) -> None:
+            pass
+
         async def send(self, delivery: Delivery) -> SendReceipt:
             if self.first_send_at is None:
                 self.first_send_at = time.perf_counter()
@@ -138,7 +145,7 @@ async def measure(path: Path) -> dict:
 
     clock = FixedClock(START)
     began = time.perf_counter()
-    store = Store.open(path)  # migrations (a no-op check on a current database)
+    store = SqliteStore.open(path)  # migrations (a no-op check on a current database)
     opened = time.perf_counter()
     sender = NullSender()
     engine = DeliveryEngine(store, {"discord": sender}, clock)
@@ -224,7 +231,7 @@ async def measure_global(path: Path) -> dict:
     from jobs.delivery import DeliveryEngine
 
     clock = FixedClock(EPOCH - timedelta(minutes=1))
-    store = Store.open(path)
+    store = SqliteStore.open(path)
     engine = DeliveryEngine(store, {"discord": _FirstPostSender()}, clock)
     await engine.run_pass()  # the start-up pass: nothing due yet, the watermark is set
     clock.set(EPOCH)

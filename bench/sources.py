@@ -19,7 +19,7 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import Actor
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.sources import build_sources
 from fakes.tvmaze import TvmazeServer
 from sources_http import AiohttpClient
@@ -44,7 +44,7 @@ async def run_source_sync(linked: int = 2000, changed: int = 20) -> SourceSyncFi
     fake = server.fake
     ids = fake.add_linked_shows(linked)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "sources.db")
+        store = open_store(Path(tmp) / "sources.db")
         clock = FixedClock(datetime(2013, 6, 1, tzinfo=UTC))
         settings = Settings(tvmaze_api_base=server.base_url, _env_file=None)  # type: ignore[call-arg]
         commands = Commands(store, clock)

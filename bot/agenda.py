@@ -80,8 +80,15 @@ def post_pages(
         if due:
             releases.append((show, season, due))
     changes = []
-    for event in store.events_between(start, end) if events is None else events:
-        show, season, episodes = store.season_with_episodes(event.season_id)
+    events = store.events_between(start, end) if events is None else events
+    # One batched read for every season the events are about (not one per event).
+    seasons = {s.id: (show, s, e) for show, s, e in store.seasons_with_episodes(
+        {event.season_id for event in events}
+    )}  # fmt: skip
+    for event in events:
+        if event.season_id not in seasons:  # removed since: its events went with it
+            continue
+        show, season, episodes = seasons[event.season_id]
         changes.append(
             SeasonChange(
                 kind=event.kind,

@@ -27,8 +27,9 @@ from bot.clock import Clock
 from bot.compose import drop_kind, episode_label
 from bot.errors import InvalidInput
 from bot.messages import MessageKind
-from bot.models import PLATFORMS, ChannelRef, Show, Subscription
+from bot.models import ChannelRef, Show, Subscription
 from bot.plan import drops
+from bot.platforms import platform_names
 from bot.store import Store
 
 TOKEN_BYTES = 24  # 192 bits: guessing is not practical
@@ -184,7 +185,7 @@ class CalendarFeeds:
 
     def token_for(self, scope: FeedScope, *, rotate: bool = False) -> str:
         """The scope's token, issued on first use; `rotate` revokes it and issues another."""
-        if scope.platform not in PLATFORMS:
+        if scope.platform not in platform_names():
             raise InvalidInput("channel", f"unknown platform {scope.platform!r}")
         current = None if rotate else self.store.calendar_token(scope.key)
         if current is not None:

@@ -818,12 +818,5 @@ SECTIONS: dict[str, str] = {
 }
 
 
-def by_words(words: tuple[str, ...]) -> Command:
-    for command in CATALOGUE:
-        if command.words == words:
-            return command
-    raise KeyError(" ".join(words))
-
-
 def for_front(front: Front) -> tuple[Command, ...]:
     return tuple(command for command in CATALOGUE if front in command.fronts)

@@ -113,7 +113,7 @@ class Commands:
                 f"{_options_text(subscription)}"
             )
         lines = [line(first)]
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         if upcoming:
             season, drop = upcoming
             label = episode_label(season, drop.episodes)
@@ -150,6 +150,13 @@ class Commands:
             return self._reply(actor, f"No subscriptions in {where}.", data=[])
         shows = {show.id: show for show in self.store.visible_shows(None)}
         lines = [f"{sub.channel}: {shows[sub.show_id].title}{_options_text(sub)}" for sub in found]
+        channels = {sub.channel for sub in found}
+        lines += [
+            f"{d.channel}: weekly digest, {digests.describe(d)}"
+            + (" (instead of a post per drop)" if d.only else "")
+            for d in self.store.digests()
+            if d.channel in channels
+        ]
         return self._reply(
             actor,
             "\n".join(lines),
@@ -178,13 +185,14 @@ class Commands:
         lines, rows = [line(heading)], []
         link = self.store.show_source(target.id)
         if target.credit and target.source_page:
-            lines.append(line("Data from TVmaze (CC BY-SA): ", Link(target.source_page)))
+            lines.append(line(f"{Show.TVMAZE_CREDIT}: ", Link(target.source_page)))
         elif link is not None:
-            lines.append(line(f"Follows {link.ref}"))
+            lines.append(line(f"Follows {link.shown_ref}"))
+        episodes_by_season = self.store.episodes_by_season([each.id for each in seasons])
         for each in seasons:
             held = "  [dates held: moved by hand]" if link and each.premiere_held else ""
             lines.append(line(f"Season {season_name(each)}: {each.cadence.describe()}{held}"))
-            episodes = self.store.episodes_of(each.id)
+            episodes = episodes_by_season[each.id]
             # Labels padded to the widest (S4E10), so the times line up in columns.
             width = max((len(episode_label(each, [e])) for e in episodes), default=0)
             for episode in episodes:
@@ -204,7 +212,7 @@ class Commands:
                 )
         show_data = _show_data(target)
         if link is not None:
-            show_data.update(source=link.kind, source_id=link.ref, credit=target.credit)
+            show_data.update(source=link.kind, source_id=link.shown_ref, credit=target.credit)
         return self._reply(actor, lines, data={"show": show_data, "episodes": rows})
 
     def next(self, actor: Actor, channel: ChannelRef | None = None) -> Reply:
@@ -216,8 +224,9 @@ class Commands:
         else:
             shows = self._visible(actor)
         upcoming: list[tuple[datetime, Line, dict]] = []
+        next_drops = self._next_drops(shows)
         for show in shows:
-            found = self._next_drop(show)
+            found = next_drops.get(show.id)
             if found is not None:
                 season, drop = found
                 data = _episode_data(show, season, drop.episodes[0])
@@ -336,7 +345,7 @@ class Commands:
         zone = schedule.load_zone(tz if tz is not None else target.timezone)
         release_time = validation.parse_time(time) if time is not None else target.release_time
         trailer_url = validation.parse_url(trailer) if trailer is not None else None
-        season_title = validation.parse_episode_title(title)
+        season_title = validation.parse_season_title(title)
         instants = schedule.release_instants(
             premiere_date, count, cadence, at_premiere, release_time, zone
         )
@@ -656,8 +665,10 @@ class Commands:
                 "Calendar feeds are off: the bot's web server is not running.",
                 hint="Ask the bot's operator to set EPISODE_BOT_WEB_PORT.",
             )
+        # "The previous one no longer works" only if there was one.
+        replaced = rotate and self.store.calendar_token(scope.key) is not None
         token = CalendarFeeds(self.store, self.clock).token_for(scope, rotate=rotate)
-        lines = feed_answer(scope, self.calendar_base_url, token, rotated=rotate)
+        lines = feed_answer(scope, self.calendar_base_url, token, rotated=replaced)
         page = feed_url(self.calendar_base_url, token, ics=False)
         # The last two lines are the page and the feed: links, so no platform escapes them.
         *text, _page_line, url = lines  # feed_answer ends with "Page: …" and the feed
@@ -756,15 +767,19 @@ class Commands:
                 hint="Ask a moderator or an admin.",
             )
 
-    def _next_drop(self, show: Show) -> tuple[Season, Drop] | None:
-        """The show's first drop after now (of any season)."""
+    def _next_drops(self, shows: list[Show]) -> dict[int, tuple[Season, Drop]]:
+        """Each show's first drop after now (of any season), read in one batch; shows with
+        nothing upcoming are absent."""
         now = self.clock.now()
-        best: tuple[Season, Drop] | None = None
-        for season in self.store.seasons_of(show.id):
-            for drop in drops(show, season, self.store.episodes_of(season.id)):
+        best: dict[int, tuple[Season, Drop]] = {}
+        for show, season, episodes in self.store.seasons_releasing_after(
+            [show.id for show in shows], now
+        ):
+            for drop in drops(show, season, episodes):
                 if drop.release_at > now:
-                    if best is None or drop.release_at < best[1].release_at:
-                        best = (season, drop)
+                    found = best.get(show.id)
+                    if found is None or drop.release_at < found[1].release_at:
+                        best[show.id] = (season, drop)
                     break
         return best
 
@@ -820,7 +835,7 @@ class Commands:
         self._changed()
         you = "You" if not actor.is_operator else str(member)
         stop = "Stop: /episodes unfollow" if not actor.is_operator else "Stop: unfollow"
-        upcoming = self._next_drop(target)
+        upcoming = self._next_drops([target]).get(target.id)
         when = (
             f"when {episode_label(upcoming[0], upcoming[1].episodes)} drops"
             if upcoming

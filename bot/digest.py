@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot.compose import drop_kind, episode_label
 from bot.errors import InvalidInput
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageEntry, MessageKind
 from bot.models import WEEKDAYS, Digest
 from bot.plan import Drop
@@ -69,10 +70,10 @@ def week_of(digest: Digest, instant: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def notification_keys(digest: Digest, instant: datetime, parts: int) -> list[str]:
+def notification_keys(digest: Digest, instant: datetime, parts: int) -> list[NotificationKey]:
     """`digest:<channel>:<ISO week>` and, for a week too long for one post, `...:2` etc."""
-    base = f"digest:{digest.channel}:{week_of(digest, instant)}"
-    return [base if n == 1 else f"{base}:{n}" for n in range(1, parts + 1)]
+    week = week_of(digest, instant)
+    return [NotificationKey.digest(str(digest.channel), week, n) for n in range(1, parts + 1)]
 
 
 def compose_digest(digest: Digest, instant: datetime, week: Sequence[Drop]) -> list[Message]:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.errors import InvalidInput
+from bot.platforms import (
+    CHANNEL_SYNTAXES,
+    CONSOLE,
+    ChannelSyntax,
+    channel_syntax,
+    platform_names,
+)
 
-PLATFORMS = ("discord", "slack", "console")
-CONSOLE_TENANT = "local"
-
-# Ids are what the platforms use: Discord snowflakes, Slack T…/C…/E… ids, console names.
-_ID = r"[A-Za-z0-9_.-]{1,64}"
-_CHANNEL_RE = re.compile(rf"^(discord|slack):({_ID})/({_ID})$")
-_CONSOLE_RE = re.compile(rf"^console:({_ID})$")
+# The operator (CLI, console prompt) acts from the local console's one tenant.
+CONSOLE_TENANT = CONSOLE.fixed_tenant or "local"
 
 
 @dataclass(frozen=True, order=True)
 class ChannelRef:
-    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`."""
+    """Where posts go: `discord:GUILD/CHANNEL`, `slack:TEAM/CHANNEL` or `console:NAME`, in
+    each platform's own id syntax (`bot/platforms.py`)."""
 
     platform: str
     tenant: str
@@ -28,14 +30,24 @@ class ChannelRef:
     @classmethod
     def parse(cls, text: str) -> ChannelRef:
         text = text.strip()
-        if match := _CHANNEL_RE.match(text):
-            return cls(match[1], match[2], match[3])
-        if match := _CONSOLE_RE.match(text):
-            return cls("console", CONSOLE_TENANT, match[1])
-        raise InvalidInput(
-            "channel",
-            f"{text[:80]!r} is not a channel.",
-            hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or console:NAME.",
+        name, colon, rest = text.partition(":")
+        syntax = channel_syntax(name) if colon else None
+        if syntax is None:
+            raise InvalidInput(
+                "channel",
+                f"{text[:80]!r} is not a channel.",
+                hint="Write platform:tenant/channel (discord:123/456, slack:T01/C02) or "
+                f"console:NAME; platforms: {', '.join(platform_names())}.",
+            )
+        if syntax.fixed_tenant is not None:
+            return cls(name, syntax.fixed_tenant, _checked(syntax, rest, text, tenant=False))
+        tenant, slash, channel = rest.partition("/")
+        if not slash:
+            raise _bad_channel(syntax, text, f"it needs {syntax.shape}")
+        return cls(
+            name,
+            _checked(syntax, tenant, text, tenant=True),
+            _checked(syntax, channel, text, tenant=False),
         )
 
     @property
@@ -50,9 +62,25 @@ class ChannelRef:
     def __str__(self) -> str:
         if self.is_direct:
             return str(UserRef.of_inbox(self))
-        if self.platform == "console":
-            return f"console:{self.channel}"
+        syntax = channel_syntax(self.platform)
+        if syntax is not None and syntax.fixed_tenant is not None:
+            return f"{self.platform}:{self.channel}"
         return f"{self.platform}:{self.tenant}/{self.channel}"
+
+
+def _checked(syntax: ChannelSyntax, value: str, text: str, *, tenant: bool) -> str:
+    pattern = syntax.tenant_id if tenant else syntax.channel_id
+    if pattern is None or not pattern.fullmatch(value):
+        raise _bad_channel(syntax, text, syntax.tenant_words if tenant else syntax.channel_words)
+    return value
+
+
+def _bad_channel(syntax: ChannelSyntax, text: str, expected: str) -> InvalidInput:
+    return InvalidInput(
+        "channel",
+        f"{text[:80]!r} is not a {syntax.label} channel: {expected}.",
+        hint=f"Write {syntax.shape}, e.g. {syntax.example}.",
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +104,7 @@ class Actor:
 
     @classmethod
     def operator(cls) -> Actor:
-        return cls("console", CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
+        return cls(CONSOLE.name, CONSOLE_TENANT, "operator", is_admin=True, is_operator=True)
 
 
 @dataclass(frozen=True)
@@ -94,13 +122,13 @@ class Show:
     def is_global(self) -> bool:
         return self.tenant_key is None
 
+    TVMAZE_CREDIT = "Data from TVmaze (CC BY-SA)"  # not a field: one wording everywhere
+
     @property
     def credit(self) -> str | None:
         """The credit its data requires: TVmaze's is CC BY-SA, with a link to the show."""
         if self.source == "tvmaze":
-            return "Data from TVmaze (CC BY-SA)" + (
-                f": {self.source_page}" if self.source_page else ""
-            )
+            return self.TVMAZE_CREDIT + (f": {self.source_page}" if self.source_page else "")
         return None
 
 
@@ -172,19 +200,17 @@ class Subscription:
 
 # A follow is stored like a subscription whose "channel" is the member's direct messages:
 # the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
-# occur in a real channel id (see `_ID`), so no typed channel can ever name someone's DMs.
+# occur in a real channel id (see bot/platforms.py), so no typed channel can name someone's DMs.
 DIRECT_PREFIX = "@"
-# Discord users are global (a DM is not inside a server): their inbox has no tenant.
-_DISCORD_INBOX_TENANT = "@"
-_USER_RE = re.compile(
-    rf"^discord-user:({_ID})$|^slack-user:({_ID})/({_ID})$|^console-user:({_ID})$"
-)
+# A member whose id is unique across the platform (Discord): their inbox is in no tenant.
+_GLOBAL_INBOX_TENANT = "@"
 
 
 @dataclass(frozen=True, order=True)
 class UserRef:
     """A member who follows shows: `discord-user:ID`, `slack-user:TEAM/ID` or
-    `console-user:NAME`. Slack user ids are per workspace; Discord's are global."""
+    `console-user:NAME`, in each platform's id syntax (`bot/platforms.py`). Slack user ids
+    are per workspace; Discord's are global."""
 
     platform: str
     tenant: str
@@ -192,22 +218,30 @@ class UserRef:
 
     @classmethod
     def parse(cls, text: str) -> UserRef:
-        match = _USER_RE.match(text.strip())
-        if match is None:
+        text = text.strip()
+        head, colon, rest = text.partition(":")
+        syntax = channel_syntax(head.removesuffix("-user")) if head.endswith("-user") else None
+        tenant, user = _GLOBAL_INBOX_TENANT, rest
+        if syntax is not None and syntax.fixed_tenant is not None:
+            tenant = syntax.fixed_tenant
+        elif syntax is not None and syntax.users_per_tenant:
+            tenant, _, user = rest.partition("/")
+            if syntax.tenant_id is None or not syntax.tenant_id.fullmatch(tenant):
+                syntax = None
+        if not colon or syntax is None or not (syntax.user_id and syntax.user_id.fullmatch(user)):
+            shapes = [s.user_shape for s in CHANNEL_SYNTAXES.values() if s.user_id is not None]
             raise InvalidInput(
                 "user",
-                f"{text.strip()[:80]!r} is not a user.",
-                hint="Write discord-user:ID, slack-user:TEAM/ID or console-user:NAME.",
+                f"{text[:80]!r} is not a user.",
+                hint=f"Write {', '.join(shapes[:-1])} or {shapes[-1]}.",
             )
-        if match[1]:
-            return cls("discord", _DISCORD_INBOX_TENANT, match[1])
-        if match[2]:
-            return cls("slack", match[2], match[3])
-        return cls("console", CONSOLE_TENANT, match[4])
+        return cls(syntax.name, tenant, user)
 
     @classmethod
     def of_actor(cls, actor: Actor) -> UserRef:
-        tenant = _DISCORD_INBOX_TENANT if actor.platform == "discord" else actor.tenant
+        syntax = channel_syntax(actor.platform)
+        global_users = syntax is not None and not syntax.users_per_tenant
+        tenant = _GLOBAL_INBOX_TENANT if global_users and not syntax.fixed_tenant else actor.tenant
         return cls(actor.platform, tenant, actor.user_id)
 
     @classmethod
@@ -220,11 +254,10 @@ class UserRef:
         return ChannelRef(self.platform, self.tenant, DIRECT_PREFIX + self.user)
 
     def __str__(self) -> str:
-        if self.platform == "discord":
-            return f"discord-user:{self.user}"
-        if self.platform == "slack":
-            return f"slack-user:{self.tenant}/{self.user}"
-        return f"console-user:{self.user}"
+        syntax = channel_syntax(self.platform)
+        if syntax is not None and syntax.users_per_tenant:
+            return f"{self.platform}-user:{self.tenant}/{self.user}"
+        return f"{self.platform}-user:{self.user}"
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,8 @@
 Pure functions over catalog records, no I/O: the store supplies the records, `preview`
 prints the plan, and the delivery pass turns the due part of it into outbox rows.
 
-Notification keys are stable, so (subscription, key) is sent at most once:
-
-    episode:<id>:release          a drop (the id of its first episode)
-    episode:<id>:before:<offset>  a reminder, e.g. episode:7:before:1h
-    season:<id>:announced         a season was added
-    season:<id>:trailer[:<n>]     a trailer link was added (n counts later trailers)
-    season:<id>:moved:<n>         the premiere moved (the n-th move)
+Each post carries a stable `NotificationKey` (bot/keys.py), so (subscription, key) is sent
+at most once.
 """
 
 from __future__ import annotations
@@ -21,9 +16,9 @@ from datetime import date, datetime, timedelta
 from itertools import groupby
 
 from bot import compose
+from bot.keys import NotificationKey
 from bot.messages import Message
 from bot.models import Episode, Season, Show, Subscription
-from bot.schedule import format_duration
 
 # Reminders are at most this far ahead of a drop (see schedule.parse_durations).
 MAX_REMINDER = timedelta(days=28)
@@ -42,8 +37,15 @@ class Drop:
         return self.episodes[0].release_at
 
     @property
-    def key(self) -> str:
-        return f"episode:{self.episodes[0].id}"
+    def first_episode_id(self) -> int:
+        return self.episodes[0].id
+
+    @property
+    def release_key(self) -> NotificationKey:
+        return NotificationKey.release(self.first_episode_id)
+
+    def reminder_key(self, offset: int) -> NotificationKey:
+        return NotificationKey.reminder(self.first_episode_id, offset)
 
 
 @dataclass(frozen=True)
@@ -59,17 +61,14 @@ class SeasonChange:
     episodes: tuple[Episode, ...]
 
     @property
-    def key(self) -> str:
-        base = f"season:{self.season.id}:{self.kind}"
-        if self.kind == "moved" or self.seq > 1:
-            return f"{base}:{self.seq}"
-        return base
+    def key(self) -> NotificationKey:
+        return NotificationKey.season_event(self.season.id, self.kind, self.seq)
 
 
 @dataclass(slots=True)
 class PlannedPost:
     subscription: Subscription
-    notification_key: str
+    notification_key: NotificationKey
     due_at: datetime
     message: Message
     season_id: int | None  # None: a digest (about several seasons)
@@ -129,7 +128,7 @@ class MessageCache(dict):
     """(drop key, reminder offset, hide titles, mention) -> Message."""
 
     def get_message(self, drop: Drop, offset: int | None, subscription: Subscription) -> Message:
-        cache_key = (drop.key, offset, subscription.hide_titles, subscription.mention)
+        cache_key = (drop.first_episode_id, offset, subscription.hide_titles, subscription.mention)
         message = self.get(cache_key)
         if message is None:
             options = {"hide_titles": subscription.hide_titles, "mention": subscription.mention}
@@ -160,14 +159,14 @@ def _drop_posts(
         due_at = drop.release_at - timedelta(seconds=offset)
         if start < due_at <= end:
             yield PlannedPost(
-                notification_key=f"{drop.key}:before:{format_duration(offset)}",
+                notification_key=drop.reminder_key(offset),
                 due_at=due_at,
                 message=messages.get_message(drop, offset, subscription),
                 **common,
             )
     if start < drop.release_at <= end:
         yield PlannedPost(
-            notification_key=f"{drop.key}:release",
+            notification_key=drop.release_key,
             due_at=drop.release_at,
             message=messages.get_message(drop, None, subscription),
             **common,

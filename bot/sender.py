@@ -18,14 +18,19 @@ registered for the channel's platform and interprets the outcome:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
+from bot.keys import KeyKind, NotificationKey
 from bot.messages import Message
 from bot.models import ChannelRef
+
+log = logging.getLogger(__name__)
 
 
 def _always() -> bool:
@@ -41,18 +46,22 @@ may_still_send: ContextVar[Callable[[], bool]] = ContextVar("may_still_send", de
 
 @dataclass(frozen=True)
 class Delivery:
-    """One post to one channel, as stored in the outbox."""
+    """One post to one channel, as stored in the outbox, with what a sender needs to know."""
 
     outbox_id: int
-    notification_key: str
+    notification_key: NotificationKey
     channel: ChannelRef
     message: Message
     # Stable across retries and restarts: Discord's message nonce (<= 25 chars), Slack's
     # message metadata. The same delivery always carries the same idempotency key.
     idempotency_key: str
-    # When the row fell due: the engine never posts it earlier, so a search of the channel for
-    # an earlier attempt need not look further back (less a margin for clock skew).
-    due_at: datetime | None = None
+    # When it fell due: the engine never posts it earlier (a lower bound for finding it).
+    due_at: datetime
+
+    @property
+    def kind(self) -> KeyKind | str:
+        """release, before (a reminder), announced, trailer, moved."""
+        return self.notification_key.kind
 
 
 @dataclass(frozen=True)
@@ -94,9 +103,20 @@ class SenderUnavailableError(TransientSendError):
 
 
 class Sender(Protocol):
+    """A platform's way to post. The engine (or the CLI's `deliver`) calls `start` before
+    the first send and `close` after the last; both must be safe to call when there is
+    nothing to open or close."""
+
     platform: str
     # How many sends the engine may have in flight at once on this platform.
     max_concurrency: int
+
+    async def start(self) -> None:
+        """Open connections and check credentials; `SenderUnavailableError` for a token the
+        platform rejects (a setting to mend)."""
+        ...
+
+    async def close(self) -> None: ...
 
     async def send(self, delivery: Delivery) -> SendReceipt:
         """Post the message. Must be safe to call again with the same delivery after a crash."""
@@ -126,3 +146,73 @@ class RequestBudget(Protocol):
     async def acquire(self) -> None: ...
 
     def observe(self, status: int, retry_after: float | None = None) -> None: ...
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+class Failure(StrEnum):
+    """What a platform's refusal means for the engine."""
+
+    TRANSIENT = "transient"  # try again later (server error, a hiccup)
+    RATE_LIMITED = "rate_limited"  # transient, after the platform's Retry-After
+    CHANNEL = "channel"  # this channel will not take our posts: pause its subscription
+    TOKEN = "token"  # the bot itself is refused: pause nothing, wait, tell the operator
+    PAYLOAD = "payload"  # this post is refused, the channel is fine: fail it, pause nothing
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    """One platform's error codes (Discord's JSON codes, Slack's `error` strings), each with
+    what it means and the reason shown to admins and the operator, plus the HTTP statuses
+    that mean the same whatever the code (Discord: 403 and 404 are the channel's)."""
+
+    platform: str  # as users know it: "Discord"
+    codes: Mapping[int | str, tuple[Failure, str]]
+    token_reason: str  # for a plain 401: what to mend
+    by_status: Mapping[int, tuple[Failure, str]] = field(default_factory=dict)
+
+
+def classify_failure(
+    table: ErrorTable,
+    status: int,
+    code: int | str | None,
+    *,
+    retry_after: float | None = None,
+    where: str = "",
+) -> SendError:
+    """A refusal (HTTP status and the platform's error code) as the error the engine acts on.
+
+    Order: 429 (rate limited, `retry_after`); 5xx (transient); a code the table knows; 401
+    (the token); a status the table knows; anything else (a code the platform added since)
+    fails this one post without pausing: pausing takes an admin to undo, for every post of
+    the channel, on a guess, while a wrongly failed post costs less and the log says why.
+    """
+    name = table.platform
+    failure: Failure | None = None
+    reason = ""
+    if status == 429:
+        failure = Failure.RATE_LIMITED
+    elif status >= 500:
+        failure, reason = Failure.TRANSIENT, f"{name} server error (HTTP {status})"
+    elif code is not None and code in table.codes:
+        failure, reason = table.codes[code]
+    elif status == 401:
+        failure, reason = Failure.TOKEN, table.token_reason
+    elif status in table.by_status:
+        failure, words = table.by_status[status]
+        reason = f"{words} ({name} error {code})"
+    if failure is Failure.RATE_LIMITED:
+        return TransientSendError(f"rate limited by {name}", retry_after=retry_after)
+    if failure is Failure.TRANSIENT:
+        log.warning("%s refused a post%s for now: %s", name, where, reason)
+        return TransientSendError(reason)
+    if failure is Failure.TOKEN:
+        log.error("%s refuses the bot itself%s (%s): no post can succeed", name, where, code)
+        return SenderUnavailableError(reason)
+    if failure is Failure.CHANNEL:
+        return PermanentSendError(reason, pause=True)
+    log.error("%s refused a post%s: HTTP %s, error %s", name, where, status, code)
+    return PermanentSendError(
+        reason or f"{name} refused the post (HTTP {status}, error {code})", pause=False
+    )

@@ -111,9 +111,12 @@ class Settings(BaseSettings):
             raise ValueError(f"not a log level; use one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("discord_api_base", "slack_api_base")
+    @field_validator(
+        "discord_api_base", "slack_api_base", "tvmaze_api_base", "episode_bot_public_url"
+    )
     @classmethod
-    def _http_api_base(cls, value: str | None) -> str | None:
+    def _http_url(cls, value: str | None) -> str | None:
+        # One rule for every base URL: http(s) in any case, surrounding whitespace dropped.
         if value is not None and not value.strip().lower().startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.strip() if value is not None else None
@@ -127,6 +130,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "discord_token", "slack_bot_token", "slack_app_token", "slack_signing_secret",
+        "episode_bot_operator_token",
         mode="before",
     )  # fmt: skip
     @classmethod
@@ -147,15 +151,21 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         # A short operator token could be guessed; say so at start-up, not after a breach.
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("EPISODE_BOT_OPERATOR_TOKEN must be at least 16 characters")
+            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("episode_bot_public_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("EPISODE_BOT_PUBLIC_URL must start with http:// or https://")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("episode_bot_sources_contact")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # It goes into the User-Agent header, where a line break is refused (or injects one).
+        if any(not ch.isprintable() for ch in value):
+            raise ValueError("contains a line break or control character; write it on one line")
+        return value.strip()
 
     @property
     def web_enabled(self) -> bool:
@@ -180,11 +190,3 @@ class Settings(BaseSettings):
     @property
     def slack_mention_users(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.slack_mention_user_ids.split(",") if u.strip())
-
-    @property
-    def discord_enabled(self) -> bool:
-        return self.discord_token is not None
-
-    @property
-    def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None

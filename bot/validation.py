@@ -60,6 +60,11 @@ def parse_episode_title(value: str | None) -> str | None:
     return clean_text(value, "episode title", max_length=MAX_EPISODE_TITLE, required=False) or None
 
 
+def parse_season_title(value: str | None) -> str | None:
+    # As long as a show's title: the catalogue (Discord's max_length) holds it to the same.
+    return clean_text(value, "season title", max_length=MAX_TITLE, required=False) or None
+
+
 def parse_date(value: str | date | None, field: str = "date") -> date:
     if isinstance(value, date):
         return value

@@ -22,7 +22,7 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import click
@@ -31,9 +31,16 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
 from bot.observer import NullObserver, ObservedCommands, Observer
-from bot.sender import RequestBudget, Sender, SendError
+from bot.sender import RequestBudget, SendError
 from bot.settings import Settings
-from bot.store import Store, StoreUnavailable
+from bot.store import Store, StoreUnavailable, open_store
+from episode_bot.platforms import (
+    PLATFORMS,
+    Adapter,
+    configured_chat_platforms,
+    fallback_platform,
+    how_to_add_platforms,
+)
 from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerLease, live_runner
@@ -46,98 +53,45 @@ log = logging.getLogger("episode_bot")
 SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
 EXIT_LEASE_LOST = 3  # another runner took the delivery lease over: this one stopped
 
-HOW_TO_ADD_PLATFORMS = (
-    "No Discord or Slack credentials are set: running with the local console only.\n"
-    "  Discord: set DISCORD_TOKEN and DISCORD_APPLICATION_ID (in .env or the environment).\n"
-    "  Slack:   set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or\n"
-    "           SLACK_SIGNING_SECRET (HTTP mode). See .env.example."
-)
-
-
-class Adapter(Protocol):
-    platform: str
-    sender: Sender
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
 # ----------------------------------------------------------------------------- pieces
 
 
-# The share of a platform's limit the fan-out paces itself to: what is left absorbs the timing
-# noise between our clock and the platform's count (bench: 0 429s, >= 0.95 of the bound).
-DISCORD_HEADROOM = 0.96
-# Slack limits each Web API method on its own tier: conversations.history has its own budget.
-SLACK_HISTORY = "slack:conversations.history"
-
-
-def limiter_for(platform: str, settings: Settings | None = None) -> RateLimiter:
-    """Stay under each platform's documented limits rather than bounce off 429s.
-
-    Discord: `DISCORD_GLOBAL_RATE` (50) requests/s per bot, counting every request; the
-    adapters draw their other requests from the same limiter. Per-route buckets are
-    discord.py's job. Slack: chat.postMessage about 1 message/s per channel
-    (`SLACK_CHANNEL_INTERVAL`) and `SLACK_POST_RATE` (20) overall; conversations.history (the
-    sender's look-ups, `SLACK_HISTORY`) `SLACK_HISTORY_PER_MINUTE` (50, Tier 3). The console
-    has no limit worth the name.
-    """
+def limiter_for(budget: str, settings: Settings | None = None) -> RateLimiter:
+    """Stay under each platform's documented limits rather than bounce off 429s: the limiter
+    of a platform's posts (its name), or of one of its other budgets (`SLACK_HISTORY`); each
+    platform's entry in episode_bot/platforms.py says how, from the settings."""
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
-    if platform == "discord":
-        rate = settings.discord_global_rate
-        # Paced a little under the limit with a burst of 2, so a late wake-up loses no rate;
-        # and never more than limit - 1 in any second, however the wake-ups bunch up.
-        return RateLimiter(
-            rate * DISCORD_HEADROOM, burst=2, window_limit=max(1, int(rate) - 1), window=1.0
-        )
-    if platform == "slack":
-        return RateLimiter(
-            settings.slack_post_rate,
-            burst=3,
-            per_channel_interval=settings.slack_channel_interval,
-        )
-    if platform == SLACK_HISTORY:  # a per-method tier: the Slack sender's look-ups
-        return RateLimiter(settings.slack_history_per_minute / 60, burst=1)
-    return RateLimiter(1000.0, burst=1000)
+    return request_budgets(settings)[budget]
+
+
+def request_budgets(settings: Settings) -> dict[str, RateLimiter]:
+    """Every platform's request budgets, by name: shared by the engine's posts and the
+    adapter's own requests."""
+    budgets: dict[str, RateLimiter] = {}
+    for entry in PLATFORMS:
+        budgets[entry.name] = entry.limiter(settings)
+        budgets.update(entry.other_budgets(settings))
+    return budgets
 
 
 def build_adapters(
     settings: Settings,
     commands: Commands,
     *,
-    console_runner: Callable[[list[str]], int] | None = None,
     budgets: Mapping[str, RequestBudget] | None = None,
 ) -> list[Adapter]:
     """One adapter per configured platform; the console when none is configured.
 
-    `budgets`: per platform, the request budget its adapter draws every request from (the
-    delivery engine's limiter for that platform)."""
-    adapters: list[Adapter] = []
+    `budgets`: the request budgets by name (`request_budgets`); each adapter draws its
+    requests from its platform's own (the delivery engine's limiter for that platform)."""
     budgets = budgets or {}
-    if settings.discord_enabled:
-        from adapters.discord import DiscordAdapter
-
-        adapters.append(DiscordAdapter(settings, commands, budget=budgets.get("discord")))
-    if settings.slack_enabled:
-        from adapters.slack.app import SlackAdapter
-
-        adapters.append(SlackAdapter(settings, commands, history_budget=budgets.get(SLACK_HISTORY)))
+    adapters = [
+        entry.adapter(settings, commands, budgets) for entry in configured_chat_platforms(settings)
+    ]
     if not adapters:
-        log.warning(HOW_TO_ADD_PLATFORMS)
-        adapters.append(_console_adapter(settings, commands, console_runner))
+        log.warning(how_to_add_platforms())
+        adapters.append(fallback_platform().adapter(settings, commands, budgets))
     return adapters
-
-
-def _console_adapter(
-    settings: Settings, commands: Commands, runner: Callable[[list[str]], int] | None
-) -> Adapter:
-    from adapters.console import ConsoleAdapter
-
-    interactive = sys.stdin.isatty()
-    return ConsoleAdapter(
-        runner or _cli_runner(settings), stream=sys.stdout, interactive=interactive
-    )
 
 
 def _cli_runner(settings: Settings) -> Callable[[list[str]], int]:
@@ -220,7 +174,6 @@ async def main(
     clock: Clock | None = None,
     stop_event: asyncio.Event | None = None,
     adapters: Sequence[Adapter] | None = None,
-    console_runner: Callable[[list[str]], int] | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (or `stop_event`); returns the process exit code.
 
@@ -228,16 +181,14 @@ async def main(
     """
     clock = clock or SystemClock()
     stop_event = stop_event or asyncio.Event()
-    store = Store.open(settings.episode_bot_db)
+    store = open_store(settings.episode_bot_db)
     holder: dict[str, DropScheduler] = {}
 
     def on_change() -> None:
         if "scheduler" in holder:
             holder["scheduler"].on_change()
         for adapter in adapters or ():  # adapters mirroring the schedule (Discord events)
-            hook = getattr(adapter, "on_schedule_changed", None)
-            if hook is not None:
-                hook()
+            adapter.on_schedule_changed()
 
     lease = RunnerLease(store, stale_after=settings.episode_bot_lease_seconds)
     # The loss may be noticed in a worker thread (the engine renews the lease off the loop).
@@ -249,19 +200,14 @@ async def main(
     core = Commands(store, clock, on_change=on_change, calendar_base_url=calendar_base_url)
     commands: Any = ObservedCommands(core, observer)
     # One limiter per platform, shared by the engine's posts and the adapter's own requests.
-    limiters = {
-        platform: limiter_for(platform, settings)
-        for platform in ("discord", "slack", SLACK_HISTORY)
-    }
+    limiters = request_budgets(settings)
     try:
         lease.acquire()  # before anything else: a second engine would race this one
         if adapters is None:
-            adapters = build_adapters(
-                settings, commands, console_runner=console_runner, budgets=limiters
-            )
+            adapters = build_adapters(settings, commands, budgets=limiters)
         # The engine has its own connection: planning and claiming hold it in worker threads
         # while commands read through theirs (WAL readers never wait for a writer).
-        engine_store = store if _in_memory(settings) else Store.open(settings.episode_bot_db)
+        engine_store = store if _in_memory(settings) else open_store(settings.episode_bot_db)
     except BaseException:
         store.close()
         raise

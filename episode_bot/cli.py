@@ -29,8 +29,11 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef, UserRef
+from bot.sender import Sender, SendError
 from bot.settings import Settings, setting_errors
-from bot.store import Store
+from bot.store import Store, open_store
+from episode_bot.platforms import PLATFORMS
+from episode_bot.platforms import platform as registered_platform
 
 EXIT_BAD_INPUT = 2
 
@@ -45,7 +48,7 @@ class AppContext:
 
     @cached_property
     def store(self) -> Store:
-        return Store.open(self.settings.episode_bot_db)
+        return open_store(self.settings.episode_bot_db)
 
     def run_with_sources(self, call: Callable[[], Any]) -> Any:
         """Run the coroutine `call()` with the schedule sources attached to the commands;
@@ -165,7 +168,8 @@ def _click_command(command: Command, callback: Callable[..., Any]) -> click.Comm
     for option in command.options_for(Front.CLI):
         if option.positional:
             decorators.append(
-                click.argument(option.name, metavar=option.metavar, required=option.required)
+                # `option.usage`: an optional one reads `[QUERY]`, as on Slack and in README.
+                click.argument(option.name, metavar=option.usage, required=option.required)
             )
         elif option.type is bool and option.opposite:
             # Three-way: absent is None, so the core keeps what it had.
@@ -316,7 +320,7 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
             {
                 "due_at": post.due_at.isoformat().replace("+00:00", "Z"),
                 "channel": str(post.subscription.channel),
-                "notification_key": post.notification_key,
+                "notification_key": str(post.notification_key),
                 "kind": post.message.kind.value,
                 "title": post.message.title,
                 "message": message_to_json(post.message),
@@ -334,45 +338,32 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
         )
 
 
-def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Any]:
-    """The console sender, plus a REST-only sender for each platform with credentials.
+def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Sender]:
+    """A REST-only sender for each configured platform, the console's always (`store`:
+    where the senders remember members' DM channels).
 
-    Imports a platform's adapter only when that platform is configured.
+    Imports a platform's package only when that platform is configured.
     """
-    from adapters.console import ConsoleSender
-
-    senders: dict[str, Any] = {"console": ConsoleSender()}
-    if settings.discord_token is not None:
-        from adapters.discord.sender import DiscordSender
-
-        senders["discord"] = DiscordSender(
-            settings.discord_token, api_base=settings.discord_api_base, store=store
-        )
-    if settings.slack_bot_token is not None:
-        from adapters.slack.sender import SlackSender
-
-        senders["slack"] = SlackSender.from_settings(settings, store=store)
-    return senders
+    return {
+        entry.name: entry.sender(settings, store)
+        for entry in PLATFORMS
+        if entry.configured(settings)
+    }
 
 
-async def _open_senders(senders: dict[str, Any]) -> None:
+async def _open_senders(senders: dict[str, Sender]) -> None:
     """Log every platform sender in; a rejected token is a setting to mend (exit 2)."""
-    from bot.sender import SendError
-
     for platform, sender in senders.items():
-        if hasattr(sender, "start"):
-            try:
-                await sender.start()
-            except SendError as error:
-                await _close_senders(senders)
-                raise BotError(f"{platform}: {error.reason}") from None
+        try:
+            await sender.start()
+        except SendError as error:
+            await _close_senders(senders)
+            raise BotError(f"{platform}: {error.reason}") from None
 
 
-async def _close_senders(senders: dict[str, Any]) -> None:
+async def _close_senders(senders: dict[str, Sender]) -> None:
     for sender in senders.values():
-        close = getattr(sender, "close", None) or getattr(sender, "aclose", None)
-        if close is not None:
-            await close()
+        await sender.close()
 
 
 @cli_only(catalogue.DELIVER)
@@ -426,11 +417,12 @@ def deliver(app: AppContext, now_text: str) -> None:
 
 @cli_only(catalogue.DISCORD_SYNC)
 def discord_sync(app: AppContext, guild_id: int | None) -> None:
-    if app.settings.discord_token is None or app.settings.discord_application_id is None:
+    discord_platform = registered_platform("discord")
+    if not discord_platform.configured(app.settings):
         raise InvalidInput(
             "discord",
-            "DISCORD_TOKEN and DISCORD_APPLICATION_ID must be set to sync commands.",
-            hint="Put them in .env (see .env.example).",
+            "Discord is not configured, so there is nothing to sync.",
+            hint=f"To sync, {discord_platform.how_to_configure} (see .env.example).",
         )
     from adapters.discord import DiscordStartupError, sync_commands
 
@@ -463,6 +455,14 @@ def calendar_url(app: AppContext, channel: str, rotate: bool) -> None:
 PROMPT_NAME = ""  # at the prompt, a command is typed without the program name
 
 
+class _PromptGroup(click.Group):
+    """The prompt's command group: its usage line names no program (none is typed), where
+    click would print "Usage:  [OPTIONS] COMMAND" around an empty name."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_text("Usage: COMMAND [ARGS]...")
+
+
 def prompt_commands() -> click.Group:
     """The console prompt's commands: the CLI's, on the database the bot runs on.
 
@@ -470,7 +470,7 @@ def prompt_commands() -> click.Group:
     none of the commands the running bot is doing itself (`run`, `deliver`).
     """
     hidden = {command.words[0] for command in CATALOGUE if not command.in_prompt}
-    return click.Group(
+    return _PromptGroup(
         PROMPT_NAME,
         commands={name: each for name, each in cli.commands.items() if name not in hidden},
         help="Commands for the running bot, as the operator. `quit` leaves the prompt.",

@@ -38,5 +38,6 @@ def build_sources(
         IcalSource(http),
         intervals_from(settings),
         observer=observer,
+        chat_ical=IcalSource(http.public_only()),
     )
     return service, http

@@ -172,6 +172,9 @@ class FakeDiscord:
         self.unknown_users: set[str] = set()
         self._dm_users: dict[str, str] = {}  # DM channel id -> user id
         self.record_requests = True  # the benchmark may turn this off for memory
+        # False: keep only each message's id (counts and nonce replays still work), so that a
+        # benchmark's memory figure is the bot's, not this fake's archive of 25,000 embeds.
+        self.record_messages = True
 
         self.requests: list[RecordedRequest] = []
         self.status_counts: Counter[int] = Counter()
@@ -655,6 +658,8 @@ class FakeDiscord:
             if seen is not None and now - seen[0] < self.nonce_window:
                 return _json(seen[1], headers=headers)
         message = self._message(channel_id, body)
+        if not self.record_messages:
+            message = {"id": message["id"], "channel_id": channel_id}
         self.messages[channel_id].append(message)
         if nonce is not None and body.get("enforce_nonce") and self.remember_nonces:
             self._nonces[str(nonce)] = (now, message)

@@ -20,10 +20,10 @@ class AppServer:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
-    async def start(self) -> AppServer:
+    async def start(self, port: int = 0) -> AppServer:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"

@@ -270,3 +270,21 @@ class TvmazeServer(AppServer):
     def __init__(self, fake: TvmazeFake | None = None) -> None:
         self.fake = fake or TvmazeFake()
         super().__init__(self.fake.app())
+
+
+async def _serve_forever(port: int) -> None:
+    site = AppServer(TvmazeFake().app())
+    await site.start(port)
+    print(f"fake TVmaze on {site.base_url}: TVMAZE_API_BASE={site.base_url}", flush=True)
+    await asyncio.Event().wait()  # until Ctrl-C
+
+
+if __name__ == "__main__":
+    # README "Follow a show from TVmaze": try the walk-through without the network.
+    import argparse
+    import contextlib
+
+    parser = argparse.ArgumentParser(description="A local fake of TVmaze's API (fixtures).")
+    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(parser.parse_args().port))

@@ -141,6 +141,7 @@ class DeliveryEngine:
         self.lease = lease
         if lease is not None:
             lease.on_lost(self._lease_lost)
+        self._renewal: asyncio.Future[tuple[bool] | None] | None = None
         # Metrics listen here (posts, retries, 429s, drop latency, fan-out duration).
         self.observer: Observer = observer or NullObserver()
 
@@ -224,7 +225,7 @@ class DeliveryEngine:
     def _dispatcher(self, platform: str, result: PassResult) -> PlatformDispatcher:
         """The send loop of one platform (jobs/dispatch.py); every SQL in a worker thread."""
         limiter = self.limiters.get(platform)
-        concurrency = max(1, getattr(self.senders[platform], "max_concurrency", 8))
+        concurrency = max(1, self.senders[platform].max_concurrency)
         # About a second of sending in memory: deep enough to keep the platform busy, shallow
         # enough that a drop planned a moment later is not queued behind it.
         window = max(2 * concurrency, int(limiter.rate) if limiter else self.batch_size)
@@ -323,7 +324,7 @@ class DeliveryEngine:
             return
         delivery = self._delivery(row)
         release_at = delivery.message.release_at
-        if ":before:" in row.notification_key and release_at and release_at <= self.clock.now():
+        if row.notification_key.is_reminder and release_at and release_at <= self.clock.now():
             # Held up (retries, a long queue) until its drop: a late reminder is noise.
             await self._record(functools.partial(
                 self.store.mark_skipped, row.id, "the drop has already happened",
@@ -382,20 +383,28 @@ class DeliveryEngine:
             generation=generation, unchecked=unchecked,
         ))  # fmt: skip
         result.sent += 1
-        first_try_of_drop = row.attempts == 1 and row.notification_key.endswith(":release")
+        first_try_of_drop = row.attempts == 1 and row.notification_key.is_release
         if first_try_of_drop and result.drop_latency is None:
             result.drop_latency = (now - row.due_at).total_seconds()
             self.observer.drop_delivered(result.drop_latency)
         self.observer.post_finished(platform, SENT)
 
     async def _may_send(self, row: OutboxRow) -> bool:
-        """True when this runner may post `row` now: its results are all written and it
-        renewed its lease just now (the store refuses that once its generation is over)."""
+        """True when this runner may post `row` now: its results are all written and its lease
+        was renewed within a heartbeat interval, or is renewed now (the store refuses that
+        once its generation is over)."""
         if self._stopping or not await self._storage_ready():
             if not self._lost:
                 await self._give_back(row)
             return False
-        renewed = await self._until_stored(self._lease().heartbeat)
+        lease = self._lease()
+        if lease.renewed_within(lease.heartbeat_every):
+            # Renewed moments ago: no other runner can take over before its heartbeat is
+            # stale, so nothing to ask the store (and nothing to await: sends keep their order).
+            return True
+        if self._renewal is None or self._renewal.done():
+            self._renewal = asyncio.ensure_future(self._until_stored(lease.heartbeat))
+        renewed = await asyncio.shield(self._renewal)  # one renewal, awaited in send order
         if not (renewed and renewed[0]):
             log.warning("not sending outbox row %s: this runner's lease is over", row.id)
             return False
@@ -551,8 +560,8 @@ class DeliveryEngine:
         return Delivery(
             outbox_id=row.id,
             notification_key=row.notification_key,
+            due_at=row.due_at,
             channel=row.channel,
             message=message_from_json(row.message),
             idempotency_key=idempotency_key(row.id),
-            due_at=row.due_at,
         )

@@ -34,6 +34,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from bot.keys import NotificationKey
+
 RELEASE_WEIGHT = 4.0
 CHANGE_WEIGHT = 2.0  # a season announced, a trailer, a move
 REMINDER_WEIGHT = 1.0
@@ -44,11 +46,11 @@ T = TypeVar("T")
 Rank = float | tuple[int, float]
 
 
-def weight_of(notification_key: str) -> float:
+def weight_of(notification_key: NotificationKey) -> float:
     """How many shares of the platform's rate a row of this kind gets while others compete."""
-    if ":before:" in notification_key:
+    if notification_key.is_reminder:
         return REMINDER_WEIGHT
-    if notification_key.endswith(":release"):
+    if notification_key.is_release:
         return RELEASE_WEIGHT
     return CHANGE_WEIGHT
 

@@ -10,8 +10,9 @@ Fencing. A heartbeat proves nothing about a process that was paused (SIGSTOP, a 
 migration, a long GC pause, a laptop lid) and wakes up after another took over. So taking the
 lease bumps its generation, a fencing token: every outbox change a runner makes is applied
 only while its generation is still the lease's (the store checks it in the same statement),
-its heartbeat is refused once the generation is over, and the engine renews the lease before
-each send. A pause can still fall between that renewal and the request leaving, so the sender
+its heartbeat is refused once the generation is over, and before each send the engine makes
+sure the lease was renewed within one heartbeat interval (renewing it then and there
+otherwise). A pause can still fall between that renewal and the request leaving, so the sender
 asks once more as the bytes are written (`bot.sender.may_still_send` -> `fresh()`): a process
 whose last renewal is more than half the stale time old (by its monotonic clock, which runs on
 while it is stopped) posts nothing, and no other runner can have taken over sooner.
@@ -169,11 +170,15 @@ class RunnerLease:
         ))  # fmt: skip
         return False
 
+    def renewed_within(self, seconds: float) -> bool:
+        """Held, and renewed (taken or beaten) less than `seconds` ago by the monotonic clock."""
+        return self.held and self.monotonic() - self._renewed_at < seconds
+
     def fresh(self) -> bool:
         """True while no other runner can have taken the lease over: it is held and was
         renewed less than half the stale time ago, by this process's monotonic clock, which
         keeps running while the process is stopped. Cheap: called as a request leaves."""
-        return self.held and self.monotonic() - self._renewed_at < self.stale_after / 2
+        return self.renewed_within(self.stale_after / 2)
 
     def lose(self, reason: str) -> None:
         """Our generation is over: stop everything that delivers (once)."""

@@ -153,7 +153,7 @@ def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:
     return [
         post
         for post in page
-        if post.notification_key.endswith(":release")
+        if post.notification_key.is_release
         and (post.subscription.created_at is None or post.subscription.created_at <= post.due_at)
     ]
 

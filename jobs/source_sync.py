@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -37,7 +37,7 @@ class SourceJobs:
 
     def start(self) -> None:
         intervals = self.service.intervals
-        soon = datetime.now(UTC) + timedelta(seconds=1)
+        soon = self.service.clock.now() + timedelta(seconds=1)
         self._every(UPDATES_JOB_ID, intervals.updates, self.poll_updates, first=soon)
         self._every(BEFORE_DROP_JOB_ID, BEFORE_DROP_CHECK, self.refresh_before_drops, first=soon)
         self._every(FEEDS_JOB_ID, intervals.feeds, self.refresh_feeds, first=soon)

@@ -11,7 +11,7 @@ import json
 import time
 from datetime import datetime
 
-from bot.models import PLATFORMS
+from bot.platforms import platform_names
 from bot.store import DELIVERY_LEASE, Store, to_db_time
 
 UPCOMING_LIMIT = 10
@@ -37,7 +37,7 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
             {
                 "id": row.id,
                 "channel": str(row.channel),
-                "key": row.notification_key,
+                "key": str(row.notification_key),
                 "due_at": to_db_time(row.due_at),
                 "attempts": row.attempts,
                 "reason": row.last_error,
@@ -47,7 +47,7 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
         "retrying": [
             {
                 "channel": str(row.channel),
-                "key": row.notification_key,
+                "key": str(row.notification_key),
                 "attempts": row.attempts,
                 "reason": row.last_error,
             }
@@ -87,7 +87,7 @@ def _lease(store: Store) -> dict | None:
 
 def _next_retry(store: Store) -> datetime | None:
     # Every platform: the CLI does not know which adapters the live `run` process has.
-    return store.next_attempt_at(PLATFORMS)
+    return store.next_attempt_at(platform_names())
 
 
 def format_status(report: dict) -> str:

@@ -9,22 +9,29 @@
   then a `SourceError` saying what happened (the caller changes nothing).
 - Every request says who is asking: `User-Agent: episode-bot/<version> (+<contact>)`.
 - Redirects are not followed: TVmaze's lookup answers 301 and the caller reads `Location`.
+- `public_only()`: the same client for feeds added from chat, whose connector refuses every
+  address that is not public (`bot.sources.addresses`) at the moment it connects, so the
+  address checked is the address used (no DNS-rebinding gap between a check and the request).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
 
+from bot.sources.addresses import NOT_PUBLIC, is_public_address
 from bot.sources.base import HttpResponse, SourceError
 
 VERSION = "0.1.0"
@@ -67,6 +74,41 @@ class SlidingWindowLimiter:
         self._stamps = deque([until] * self.calls)
 
 
+class NonPublicAddress(ConnectionRefusedError):
+    """Raised instead of connecting to an address a chat admin's feed may not reach."""
+
+    def __init__(self) -> None:
+        # One message whatever the address: happy eyeballs re-raises it as is when every
+        # address of the host was refused, and the operator's log need not list them.
+        super().__init__(errno.EACCES, NOT_PUBLIC)
+
+
+def _public_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    """The connector's socket factory for chat feeds: the check sits on the very address
+    about to be connected to, after DNS, so nothing can change in between."""
+    family, type_, proto, _, address = addr_info
+    if not is_public_address(str(address[0])):
+        raise NonPublicAddress()
+    return socket.socket(family=family, type=type_, proto=proto)
+
+
+class PublicOnlyClient:
+    """`HttpClient` for feeds added from chat: `AiohttpClient.get` through the connector
+    that refuses non-public addresses. Shares the client's rate limits and lifetime."""
+
+    def __init__(self, client: AiohttpClient) -> None:
+        self._client = client
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        return await self._client._get(url, params=params, headers=headers, public_only=True)
+
+
 class AiohttpClient:
     def __init__(
         self,
@@ -87,7 +129,7 @@ class AiohttpClient:
         self.backoff = backoff
         self._sleep = sleep
         self._limiters: dict[str, SlidingWindowLimiter] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by public_only
         self.requests = 0  # sent, retries included (bench, tests)
 
     async def __aenter__(self) -> AiohttpClient:
@@ -97,9 +139,21 @@ class AiohttpClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
+            await session.close()
+
+    def public_only(self) -> PublicOnlyClient:
+        """This client, for feeds added from chat: only public addresses are connected to."""
+        return PublicOnlyClient(self)
+
+    def _session(self, public_only: bool) -> aiohttp.ClientSession:
+        if public_only not in self._sessions:
+            connector = aiohttp.TCPConnector(socket_factory=_public_socket) if public_only else None
+            self._sessions[public_only] = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, headers={"User-Agent": self.user_agent}
+            )
+        return self._sessions[public_only]
 
     def _limiter(self, url: str) -> SlidingWindowLimiter:
         host = urlsplit(url).netloc
@@ -116,10 +170,17 @@ class AiohttpClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout, headers={"User-Agent": self.user_agent}
-            )
+        return await self._get(url, params=params, headers=headers, public_only=False)
+
+    async def _get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        public_only: bool,
+    ) -> HttpResponse:
+        session = self._session(public_only)
         limiter = self._limiter(url)
         host = urlsplit(url).netloc
         problem = ""
@@ -127,12 +188,15 @@ class AiohttpClient:
             await limiter.acquire()
             self.requests += 1
             try:
-                async with self._session.get(
+                async with session.get(
                     url, params=params, headers=headers, allow_redirects=False
                 ) as response:
                     body = await response.content.read(MAX_BODY + 1)
                     status, answer_headers = response.status, CIMultiDict(response.headers)
             except (TimeoutError, aiohttp.ClientError, OSError) as error:
+                if isinstance(getattr(error, "os_error", error), NonPublicAddress):
+                    # Not a passing fault: no retry.
+                    raise SourceError(f"the feed's host {host[:80]!r} {NOT_PUBLIC}") from None
                 problem = f"{host} did not answer ({type(error).__name__})"
             else:
                 if len(body) > MAX_BODY:

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import Actor
-from bot.store import Store
+from bot.store import Store, open_store
 
 # Before the season was announced, so every event and drop is in the future.
 ANNOUNCED = datetime(2023, 9, 13, 12, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def store(tmp_path) -> Store:
-    opened = Store.open(tmp_path / "episode-bot.db")
+    opened = open_store(tmp_path / "episode-bot.db")
     yield opened
     opened.close()
 

@@ -58,7 +58,6 @@ EVENT_LENGTH = timedelta(hours=1)
 EXTERNAL = 3  # entity_type: somewhere outside Discord
 GUILD_ONLY = 2  # privacy_level
 UNKNOWN_GUILD = 10004
-UNKNOWN_EVENT = 10070
 SCHEDULED = 1  # status: not started yet (2 active, 3 completed, 4 canceled)
 MARKER_PREFIX = "episode-bot:"
 

@@ -37,7 +37,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -49,15 +49,19 @@ from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import post_marker, render_message
 from adapters.guarded_http import guarded_connector, withheld
+from bot.clock import Clock, SystemClock
 from bot.models import UserRef
 from bot.sender import (
     CannotTellError,
     Delivery,
+    ErrorTable,
+    Failure,
     PermanentSendError,
     RequestBudget,
     SenderUnavailableError,
     SendReceipt,
     TransientSendError,
+    classify_failure,
     may_still_send,
 )
 from bot.store import Store
@@ -68,22 +72,35 @@ NONCE_LIMIT = 25  # Discord accepts a nonce of at most 25 characters
 HISTORY_LIMIT = 100  # Discord's largest page of channel messages
 HISTORY_MARGIN = timedelta(minutes=1)  # clock skew between us and Discord
 
-# Discord JSON error codes that mean "this channel will not take posts from us".
-_PERMANENT_CODES = {
-    10003: "channel not found (Discord: Unknown Channel)",
-    50001: "the bot cannot see the channel (Discord: Missing Access)",
-    50013: "the bot lacks permission to post there: it needs View Channel, Send Messages and "
-    "Embed Links (Discord: Missing Permissions)",
-    50007: "the member does not accept direct messages from the bot (Discord: Cannot send "
-    "messages to this user)",
-    50033: "no such Discord user (Discord: Invalid Recipient)",
-}
 # The store keeps each follower's DM channel id under this platform name (apart from the
 # scheduled events, which are kept per guild under "discord").
 DM_CHANNELS = "discord-dm"
 _BAD_TOKEN = (
     "Discord rejected the bot token (401 Unauthorized); set a valid DISCORD_TOKEN "
     "(Developer Portal > your app > Bot > Reset Token)"
+)
+# What Discord's answers mean, for the one classifier (bot/sender.py) both senders use:
+# JSON error codes that mean "this channel will not take posts from us", and any other
+# 403/404 on the channel likewise; other 4xx are a payload Discord refuses.
+DISCORD_ERRORS = ErrorTable(
+    platform="Discord",
+    codes={
+        10003: (Failure.CHANNEL, "channel not found (Discord: Unknown Channel)"),
+        50001: (Failure.CHANNEL, "the bot cannot see the channel (Discord: Missing Access)"),
+        50013: (
+            Failure.CHANNEL,
+            "the bot lacks permission to post there: it needs View Channel, Send Messages and "
+            "Embed Links (Discord: Missing Permissions)",
+        ),
+        50007: (
+            Failure.CHANNEL,
+            "the member does not accept direct messages from the bot (Discord: Cannot send "
+            "messages to this user)",
+        ),
+        50033: (Failure.CHANNEL, "no such Discord user (Discord: Invalid Recipient)"),
+    },
+    token_reason=_BAD_TOKEN,
+    by_status={404: (Failure.CHANNEL, "not found"), 403: (Failure.CHANNEL, "forbidden")},
 )
 
 
@@ -120,6 +137,7 @@ class DiscordSender:
         max_ratelimit_timeout: float = 30.0,
         timeout: float = 60.0,
         store: Store | None = None,
+        clock: Clock | None = None,
         budget: RequestBudget | None = None,
     ) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
@@ -135,6 +153,7 @@ class DiscordSender:
         # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
         # so that a restart does not open them again.
         self.store = store
+        self.clock = clock or SystemClock()  # stamps the remembered DM channels
         self._dm_channels: dict[str, int] = {}
 
     def __repr__(self) -> str:  # never shows the token
@@ -237,7 +256,7 @@ class DiscordSender:
                     remote_id=str(channel_id),
                     payload_hash="",
                     expires_at=None,
-                    now=datetime.now(UTC),
+                    now=self.clock.now(),
                 )
         self._dm_channels[user] = channel_id
         return channel_id
@@ -250,9 +269,7 @@ class DiscordSender:
         assert self._http is not None
         direct = delivery.channel.is_direct
         channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
-        after = None
-        if delivery.due_at is not None:
-            after = discord.utils.time_snowflake(delivery.due_at - HISTORY_MARGIN, high=False)
+        after = discord.utils.time_snowflake(delivery.due_at - HISTORY_MARGIN, high=False)
         try:
             async with asyncio.timeout(self.timeout):
                 messages = await self._http.logs_from(channel_id, self.history_limit, after=after)
@@ -270,7 +287,7 @@ class DiscordSender:
         if len(messages) >= self.history_limit:
             raise CannotTellError(
                 f"{len(messages)} messages in {delivery.channel} since "
-                f"{delivery.due_at.isoformat() if delivery.due_at else 'ever'} and none is "
+                f"{delivery.due_at.isoformat()} and none is "
                 f"the post of {delivery.notification_key}; it may be further on"
             )
         return None
@@ -297,30 +314,12 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
 
 def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
     """Map what discord.py raised to what the engine understands."""
-    where = f"{delivery.channel} ({delivery.notification_key})"
     if isinstance(exc, discord.RateLimited):
         return TransientSendError("rate limited by Discord", retry_after=exc.retry_after)
     if isinstance(exc, discord.HTTPException):
-        status, code = exc.status, exc.code
-        if status == 401:
-            log.error("Discord rejected the bot token posting to %s: no post can succeed", where)
-            return SenderUnavailableError(_BAD_TOKEN)
-        if code in _PERMANENT_CODES:
-            return PermanentSendError(_PERMANENT_CODES[code])
-        if status == 429:
-            return TransientSendError("rate limited by Discord", retry_after=_retry_after(exc))
-        if status >= 500:
-            log.warning("Discord server error %s posting to %s", status, where)
-            return TransientSendError(f"Discord server error {status}")
-        if status == 404:
-            return PermanentSendError(f"not found (Discord error {code})")
-        if status == 403:
-            return PermanentSendError(f"forbidden (Discord error {code}: {exc.text[:200]})")
-        # 400 and friends: Discord refuses this payload; sending it again cannot help, but
-        # the channel is fine: fail this post only, keep the subscription running.
-        log.error("Discord refused the post to %s: %s %s", where, status, exc.text[:500])
-        return PermanentSendError(
-            f"Discord refused the message ({status}, error {code})", pause=False
+        where = f" to {delivery.channel} ({delivery.notification_key})"
+        return classify_failure(
+            DISCORD_ERRORS, exc.status, exc.code, retry_after=_retry_after(exc), where=where
         )
     if withheld(exc):
         return TransientSendError("not sent: this runner's delivery lease is no longer fresh")

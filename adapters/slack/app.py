@@ -412,7 +412,10 @@ class SlackAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.sender.aclose()
+        await self.sender.close()
+
+    def on_schedule_changed(self) -> None:
+        """Nothing on Slack mirrors the schedule (no scheduled events there)."""
 
     async def _auth_test(self) -> dict[str, Any]:
         try:

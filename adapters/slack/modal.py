@@ -85,7 +85,7 @@ _FIELD_BLOCKS = {
     "tz": TZ,
     "trailer url": TRAILER,
     "trailer": TRAILER,
-    "episode title": TITLE,  # the season title is checked like an episode title
+    "season title": TITLE,
 }
 
 

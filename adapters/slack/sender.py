@@ -21,13 +21,10 @@ conversations.history limits (May 2025): for apps distributed outside the Slack 
 minute per workspace and at most 15 messages per call (`limit` defaults to and is capped at 15);
 internal and Marketplace apps keep Tier 3 (50+ per minute). Hence one small call per stuck row:
 `limit=15` (`HISTORY_LIMIT`) and `oldest` so that those 15 are the messages posted since the row
-fell due, not whatever the channel said last. The due time comes from the notification key
-(`…:release` is due at `message.release_at`, `…:before:1h` an hour earlier); for posts with no
-release time (announcements, trailers) `oldest` is left out and the newest 15 are read. If more
-than 15 messages arrived since and none is ours, `find_sent` cannot tell: it raises
-`CannotTellError`, the engine resends and `status` counts it (the same path as Discord's).
-A 429 (`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is
-posted twice meanwhile.
+fell due (`Delivery.due_at`), not whatever the channel said last. If more than 15 messages
+arrived since and none is ours, `find_sent` cannot tell: it raises `CannotTellError`, the
+engine resends and `status` counts it (the same path as Discord's). A 429 (`Retry-After`
+60 s) comes back as TransientSendError: the row waits, nothing is posted twice meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):
 * the bot itself refused (`invalid_auth`, `not_authed`, `token_revoked`, `token_expired`,
@@ -53,7 +50,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -66,17 +63,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.guarded_http import guarded_connector, withheld
 from adapters.slack.render import render_message
-from bot.errors import BotError
+from bot.clock import Clock, SystemClock
 from bot.models import UserRef
-from bot.schedule import parse_durations
 from bot.sender import (
     CannotTellError,
     Delivery,
+    ErrorTable,
+    Failure,
     PermanentSendError,
     RequestBudget,
-    SenderUnavailableError,
+    SendError,
     SendReceipt,
     TransientSendError,
+    classify_failure,
     may_still_send,
 )
 from bot.store import Store
@@ -139,15 +138,21 @@ PAYLOAD_REASONS = {
     "metadata_must_be_sent_from_app": "Slack refused the message metadata",
 }
 TRANSIENT_CODES = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
-    }
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+)
+RATE_LIMIT_CODES = frozenset({"ratelimited", "rate_limited"})
+
+# What each `error` string means, for the one classifier (bot/sender.py) both senders use.
+SLACK_ERRORS = ErrorTable(
+    platform="Slack",
+    codes={
+        **{code: (Failure.RATE_LIMITED, "") for code in RATE_LIMIT_CODES},
+        **{code: (Failure.TRANSIENT, f"Slack error: {code}") for code in TRANSIENT_CODES},
+        **{code: (Failure.TOKEN, reason) for code, reason in UNAVAILABLE_REASONS.items()},
+        **{code: (Failure.CHANNEL, reason) for code, reason in CHANNEL_REASONS.items()},
+        **{code: (Failure.PAYLOAD, reason) for code, reason in PAYLOAD_REASONS.items()},
+    },
+    token_reason=UNAVAILABLE_REASONS["invalid_auth"],
 )
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -225,6 +230,7 @@ class SlackSender:
         timeout: int = 15,
         retry_handler: BoundedRateLimitRetryHandler | None = None,
         store: Store | None = None,
+        clock: Clock | None = None,
         history_budget: RequestBudget | None = None,
     ) -> None:
         self.max_concurrency = max_concurrency
@@ -240,6 +246,7 @@ class SlackSender:
         self._client: AsyncWebClient | None = None
         # Followers' IM channels ((team, user) -> D… id), kept in `store` too if given.
         self.store = store
+        self.clock = clock or SystemClock()  # stamps the remembered DM channels
         self._dm_channels: dict[tuple[str, str], str] = {}
 
     @classmethod
@@ -274,7 +281,10 @@ class SlackSender:
             )
         return self._client
 
-    async def aclose(self) -> None:
+    async def start(self) -> None:
+        """Nothing to open ahead: the client and its session are made on first use."""
+
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
         self._session = None
@@ -310,9 +320,8 @@ class SlackSender:
             "channel": channel,
             "limit": self.history_limit,
             "include_all_metadata": True,
+            "oldest": f"{oldest.timestamp():.6f}",
         }
-        if oldest is not None:
-            args["oldest"] = f"{oldest.timestamp():.6f}"
         if self.history_budget is not None:
             await self.history_budget.acquire()
         try:
@@ -339,7 +348,7 @@ class SlackSender:
         if response.get("has_more"):
             raise CannotTellError(
                 f"more than {self.history_limit} messages in {delivery.channel} since "
-                f"{oldest.isoformat() if oldest else 'ever'} and none is the post of "
+                f"{oldest.isoformat()} and none is the post of "
                 f"{delivery.notification_key}; posting again may show it twice"
             )
         return None
@@ -374,7 +383,7 @@ class SlackSender:
                     remote_id=channel,
                     payload_hash="",
                     expires_at=None,
-                    now=datetime.now(UTC),
+                    now=self.clock.now(),
                 )
         self._dm_channels[key] = channel
         return channel
@@ -386,29 +395,10 @@ def _network_error(error: BaseException) -> TransientSendError:
     return TransientSendError(f"network error: {type(error).__name__}")
 
 
-def earliest_post(delivery: Delivery) -> datetime | None:
-    """A lower bound on when the engine could have posted `delivery`, or None if unknown.
-
-    The engine never posts a row before it falls due: a drop's post (`…:release`) at the
-    release time, a reminder (`…:before:<offset>`, see bot/plan.py) that long before it. Less
-    `HISTORY_MARGIN` for clock skew. Announcements and trailers carry no due time: None.
-    """
-    release = delivery.message.release_at
-    key = delivery.notification_key
-    if release is None:
-        return None
-    if key.endswith(":release"):
-        return release - HISTORY_MARGIN
-    _, before, offset = key.rpartition(":before:")
-    if not before:
-        return None
-    try:
-        seconds = parse_durations(offset)
-    except (BotError, ValueError):
-        return None
-    if len(seconds) != 1:
-        return None
-    return release - timedelta(seconds=seconds[0]) - HISTORY_MARGIN
+def earliest_post(delivery: Delivery) -> datetime:
+    """A lower bound on when the engine could have posted `delivery`: it never posts a row
+    before it falls due. Less `HISTORY_MARGIN` for clock skew between us and Slack."""
+    return delivery.due_at - HISTORY_MARGIN
 
 
 def _channel_id(delivery: Delivery) -> str:
@@ -417,29 +407,12 @@ def _channel_id(delivery: Delivery) -> str:
     return delivery.channel.channel
 
 
-def _translate(error: SlackApiError) -> TransientSendError | PermanentSendError:
+def _translate(error: SlackApiError) -> SendError:
     response = error.response
-    status = getattr(response, "status_code", 0) or 0
     data = getattr(response, "data", None)
-    code = data.get("error") if isinstance(data, dict) else None
-    if status == 429 or code in ("ratelimited", "rate_limited"):
-        return TransientSendError(
-            "rate limited by Slack", retry_after=_retry_after(getattr(response, "headers", None))
-        )
-    if status >= 500:
-        return TransientSendError(f"Slack server error (HTTP {status})")
-    if code in TRANSIENT_CODES:
-        return TransientSendError(f"Slack error: {code}")
-    if code in UNAVAILABLE_REASONS:
-        log.error("Slack refuses the bot itself (%s): no post can succeed", code)
-        return SenderUnavailableError(UNAVAILABLE_REASONS[code])
-    if code in CHANNEL_REASONS:
-        return PermanentSendError(CHANNEL_REASONS[code], pause=True)
-    if code in PAYLOAD_REASONS:
-        log.error("Slack refused a post: %s", code)
-        return PermanentSendError(PAYLOAD_REASONS[code], pause=False)
-    # A code we do not know (Slack adds codes over time): fail this post but pause nothing.
-    # Pausing takes an admin to undo, for every subscription of the channel, on a guess; a
-    # wrongly failed single post costs less, and the log tells the operator what Slack said.
-    log.error("Slack refused a post with an unknown error: %s (HTTP %s)", code, status)
-    return PermanentSendError(f"Slack refused the post: {code or f'HTTP {status}'}", pause=False)
+    return classify_failure(
+        SLACK_ERRORS,
+        getattr(response, "status_code", 0) or 0,
+        data.get("error") if isinstance(data, dict) else None,
+        retry_after=_retry_after(getattr(response, "headers", None)),
+    )

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,22 @@ class SourceLink:
     last_result: str | None = None
     last_error: str | None = None
     next_sync_at: datetime | None = None
+
+    @property
+    def shown_ref(self) -> str:
+        """The ref as members may read it: a feed URL without its query, fragment or user
+        info, where feeds keep their keys (Sonarr: `?apikey=`). `ref` itself keeps them."""
+        return shown_url(self.ref) if self.kind == "ics" else self.ref
+
+
+def shown_url(url: str) -> str:
+    """`url` with what may be a secret (user info, query, fragment) cut off."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 @dataclass(frozen=True)

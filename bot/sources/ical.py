@@ -15,11 +15,10 @@ episode. Parsed with `icalendar`; recurring events expanded with `recurring-ical
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,11 +27,14 @@ import recurring_ical_events
 
 from bot.errors import InvalidInput
 from bot.schedule import load_zone
+from bot.sources.addresses import NOT_PUBLIC, is_public_address
 from bot.sources.base import Fetched, HttpClient, SourceEpisode, SourceError, SourceLink, SourceShow
 
 # How far around now recurring events are expanded (an endless RRULE must stop somewhere).
 EXPAND_BEFORE = timedelta(days=2 * 365)
 EXPAND_AFTER = timedelta(days=2 * 365)
+# How far back a recurring event is expanded only to number its occurrences from the first.
+EXPAND_NUMBERING_FROM = timedelta(days=30 * 365)
 MAX_FEED_BYTES = 5_000_000
 
 _NUMBERS_RE = re.compile(
@@ -58,7 +60,10 @@ def feed_url(text: str) -> str:
 async def check_public_feed(url: str) -> None:
     """Refuse a feed whose host is (or resolves to) a private, loopback, link-local or
     reserved address: a server's admin must not make the bot read the operator's own
-    network (the bot's /status, a cloud metadata service). The operator's CLI may."""
+    network (the bot's /status, a cloud metadata service). The operator's CLI may.
+
+    This is the import's early, clear answer; what enforces it is the HTTP client chat
+    feeds are read with, which checks the address it actually connects to."""
     host = urlsplit(url).hostname or ""
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None)
@@ -67,11 +72,10 @@ async def check_public_feed(url: str) -> None:
             "source", f"The feed's host {host[:80]!r} cannot be found.", hint="Check the address."
         ) from None
     for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if not ip.is_global:
+        if not is_public_address(str(address[0])):
             raise InvalidInput(
                 "source",
-                f"The feed's host {host[:80]!r} is not a public address.",
+                f"The feed's host {host[:80]!r} {NOT_PUBLIC}.",
                 hint="Only the bot's operator can import a feed from a private network.",
             )
 
@@ -113,7 +117,10 @@ def parse_feed(body: bytes, *, url: str, series: str | None, now: datetime) -> S
     items = _numbered_events(_calendar(body), now)
     names = sorted({item["series"] for item in items})
     if not names:
-        raise SourceError("the feed has no event with season and episode numbers")
+        raise SourceError(
+            "the feed has no event with season and episode numbers (S04E01, 4x01) "
+            "from two years ago to two years ahead"
+        )
     matching = [name for name in names if series and name.casefold() == series.casefold()]
     if not matching and len(names) > 1:
         raise InvalidInput(
@@ -147,9 +154,13 @@ def _calendar(body: bytes) -> icalendar.Calendar:
 
 
 def _numbered_events(calendar: icalendar.Calendar, now: datetime) -> list[dict[str, Any]]:
+    window_opens = now - EXPAND_BEFORE
     try:
+        # A recurring event's occurrences are numbered from its first one (its DTSTART),
+        # however long ago: counted from the window's start instead, the numbers would
+        # shift by one every time the window slid past an occurrence.
         occurrences = recurring_ical_events.of(calendar).between(
-            now - EXPAND_BEFORE, now + EXPAND_AFTER
+            _first_recurrence(calendar, window_opens), now + EXPAND_AFTER
         )
     except Exception:  # the library's errors for bad RRULEs/dates have no common base
         raise SourceError("the feed's events have dates or rules that cannot be read") from None
@@ -163,8 +174,8 @@ def _numbered_events(calendar: icalendar.Calendar, now: datetime) -> list[dict[s
         for index, event in enumerate(events):
             match = _NUMBERS_RE.match(" ".join(str(event.get("SUMMARY", "")).split()))
             start = event.get("DTSTART")
-            if match is None or start is None:
-                continue
+            if match is None or start is None or _instant(start.dt) < window_opens:
+                continue  # (one before the window still counted in the numbering)
             season = int(match["s1"] or match["s2"])
             number = int(match["e1"] or match["e2"]) + (index if len(events) > 1 else 0)
             airdate, airtime, airstamp = _when(start.dt)
@@ -183,6 +194,25 @@ def _numbered_events(calendar: icalendar.Calendar, now: datetime) -> list[dict[s
                 }
             )
     return items
+
+
+def _first_recurrence(calendar: icalendar.Calendar, window_opens: datetime) -> datetime:
+    """Where to start expanding: the earliest start of a recurring event, if before the
+    window (at most EXPAND_NUMBERING_FROM back: an endless rule from 1970 stays cheap)."""
+    starts = [
+        _instant(event["DTSTART"].dt)
+        for event in calendar.walk("VEVENT")
+        if event.get("RRULE") and event.get("DTSTART") is not None
+    ]
+    return max(min([window_opens, *starts]), window_opens - EXPAND_NUMBERING_FROM)
+
+
+def _instant(value: date | datetime) -> datetime:
+    """An event start as an aware instant, near enough to compare with the window (a date
+    or a floating time is read as UTC)."""
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _feed_zone(episodes: Iterable[SourceEpisode]) -> str | None:

@@ -19,7 +19,7 @@ from bot.commands import Commands, Reply, _who
 from bot.errors import AlreadyExists, BotError, InvalidInput
 from bot.models import Actor, Show
 from bot.observer import NullObserver, Observer
-from bot.sources.base import Fetched, SourceError, SourceLink, SourceShow
+from bot.sources.base import Fetched, ScheduleSource, SourceError, SourceLink, SourceShow
 from bot.sources.ical import IcalSource, check_public_feed, feed_url
 from bot.sources.rules import apply_rules
 from bot.sources.sync import SyncChanges, diff
@@ -60,7 +60,12 @@ class SourceService:
         ical: IcalSource,
         intervals: SyncIntervals | None = None,
         observer: Observer | None = None,
+        *,
+        chat_ical: IcalSource,
     ) -> None:
+        """`chat_ical` reads the feeds chat admins add: its HTTP client connects to public
+        addresses only (`sources_http.AiohttpClient.public_only`); `ical` reads the
+        operator's, which may be on the operator's own network."""
         self.commands = commands
         # Metrics count failed syncs per source (web/metrics.py, when the web server is on).
         self.observer: Observer = observer or NullObserver()
@@ -68,7 +73,8 @@ class SourceService:
         self.clock = commands.clock
         self.tvmaze = tvmaze
         self.ical = ical
-        self.sources = {tvmaze.kind: tvmaze, ical.kind: ical}
+        self.chat_ical = chat_ical
+        self.sources: dict[str, ScheduleSource] = {tvmaze.kind: tvmaze, ical.kind: ical}
         self.intervals = intervals or SyncIntervals()
 
     # ------------------------------------------------------------------ import
@@ -94,8 +100,10 @@ class SourceService:
             if text[:4].lower() == "ics:":
                 link = SourceLink(0, "ics", feed_url(text[4:]), series=wanted_title)
                 if not actor.is_operator:
-                    await check_public_feed(link.ref)
-                fetched = await self.ical.fetch(link, now=now)
+                    await check_public_feed(link.ref)  # a clear answer before any request
+                fetched = await self._source(link, from_chat=not actor.is_operator).fetch(
+                    link, now=now
+                )
             else:
                 tvmaze_id = await self.tvmaze.resolve(text)
                 self._check_not_linked(actor, "tvmaze", str(tvmaze_id))
@@ -184,7 +192,7 @@ class SourceService:
             raise BotError(f"{outcome.error}. The show is linked; nothing else changed.")
         return self.commands.reply(
             actor,
-            f"{show.title} now follows {link.ref}.\n" + outcome.describe(),
+            f"{show.title} now follows {link.shown_ref}.\n" + outcome.describe(),
             data={"show": show.title, "changes": outcome.changes},
         )
 
@@ -214,7 +222,7 @@ class SourceService:
             data={
                 "show": show.title,
                 "source": link.kind if link else None,
-                "source_id": link.ref if link else None,
+                "source_id": link.shown_ref if link else None,
                 "seasons": len(seasons),
                 "episodes": len(episodes),
                 "time_estimated": estimated,
@@ -261,7 +269,8 @@ class SourceService:
         now = self.clock.now()
         try:
             if fetched is None:
-                fetched = await self.sources[link.kind].fetch(link, now=now)
+                source = self._source(link, from_chat=show.tenant_key is not None)
+                fetched = await source.fetch(link, now=now)
             changes = SyncChanges()
             if fetched.show is not None:
                 catalog = apply_rules(
@@ -295,6 +304,13 @@ class SourceService:
             log.info("sync of %s from %s: %s", show.title, link.kind, "; ".join(lines))
             self.commands.notify_changed()
         return SyncOutcome(show.title, ok=True, changes=lines)
+
+    def _source(self, link: SourceLink, *, from_chat: bool) -> ScheduleSource:
+        """Where the link is read from; a chat admin's feed only from public addresses (its
+        host may resolve to the operator's network, at the import or any time later)."""
+        if link.kind == self.chat_ical.kind and from_chat:
+            return self.chat_ical
+        return self.sources[link.kind]
 
     async def poll_updates(self) -> list[SyncOutcome]:
         """Ask TVmaze which shows changed and sync only the linked ones among them.
@@ -408,7 +424,7 @@ def _iso(instant: datetime | None) -> str | None:
 def _source_name(link: SourceLink | None) -> str:
     if link is None:
         return "its source"
-    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.ref
+    return f"TVmaze (tvmaze:{link.ref})" if link.kind == "tvmaze" else link.shown_ref
 
 
 def _fetched_state(fetched: Fetched) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from bot.sources.base import Fetched, HttpClient, SourceEpisode, SourceError, So
 from bot.sources.rules import zone_for_country
 
 DEFAULT_API_BASE = "https://api.tvmaze.com"
-ATTRIBUTION = "Schedule data from TVmaze (CC BY-SA)"
 
 _REFERENCE_RE = re.compile(r"^(tvmaze|imdb|thetvdb):(\S+)$", re.IGNORECASE)
 _IMDB_RE = re.compile(r"^tt\d{1,10}$")

@@ -1,9 +1,11 @@
-"""The only place with SQL: shows, seasons, episodes, subscriptions, the outbox, the audit log
-and the objects kept on platforms (Discord scheduled events).
+"""The SQLite store (`bot.store.Store`): the only place with SQL, and the only place that
+knows it is SQLite.
 
-SQLite through sqlite-utils is the zero-setup default. The SQL stays portable (no SQLite-only
-upserts in callers, ISO-8601 UTC text for instants, explicit transactions) so that a
-PostgreSQL store can implement the same methods later for several bot processes.
+SQLite through sqlite-utils is the zero-setup default. Everything SQLite-specific stays in
+this module (`PRAGMA user_version` for the schema version, WAL, `changes()`,
+`total_changes`, `lastrowid`, two-argument `MAX`); the protocols in `bot/store/protocols.py`
+promise only behaviour (atomic changes, insert-or-ignore, claims, compare-and-set), which
+`tests/bot/store/` checks, so a PostgreSQL store can implement them for several processes.
 
 Transactions: every multi-row change runs inside `self._write()`, one `BEGIN IMMEDIATE`
 ... `COMMIT`. sqlite-utils' own write helpers commit on their own, so inside a transaction
@@ -22,14 +24,15 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from bot.errors import AlreadyExists, DatabaseReadOnly, DatabaseUnusable
+from bot.keys import KeyKind, NotificationKey
 from bot.models import (
     DIRECT_PREFIX,
     Cadence,
@@ -45,22 +48,17 @@ from bot.sources.base import SourceLink
 from bot.sources.rules import CatalogEpisode
 from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
 from bot.store.errors import FencedOut, StoreUnavailable
-
-# ----------------------------------------------------------------------------- time as text
-
-
-def to_db_time(instant: datetime) -> str:
-    """Fixed-width UTC text, so that string order is time order in every database."""
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: instants must be timezone-aware")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_db_time(text: str) -> datetime:
-    # fromisoformat reads "...Z" as UTC since 3.11 and is ~40x faster than strptime, which
-    # matters when a drop loads 100,000 subscriptions.
-    return datetime.fromisoformat(text)
-
+from bot.store.rows import (
+    DELIVERY_LEASE,
+    OUTBOX_STATES,
+    LeaseRecord,
+    NewNotification,
+    OutboxRow,
+    PlatformObject,
+    SeasonEvent,
+    from_db_time,
+    to_db_time,
+)
 
 # ----------------------------------------------------------------------------- schema
 
@@ -297,9 +295,6 @@ MIGRATIONS: tuple[str, ...] = (
 # An outbox change is applied only while the caller's generation holds the delivery lease.
 _FENCE = "EXISTS (SELECT 1 FROM leases WHERE name = ? AND generation = ? AND holder != '')"
 
-# The lease the delivering process holds; outbox changes are fenced by its generation.
-DELIVERY_LEASE = "runner"
-
 # SQLite result codes (low byte) that mean "not now", not "wrong": busy/locked, out of memory,
 # read-only, I/O error, disk full, cannot open, lock protocol.
 _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
@@ -317,8 +312,6 @@ def _unavailable_as_store_error() -> Iterator[None]:
         raise
 
 
-OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
-
 # An outbox row with where it goes and what it says.
 _OUTBOX_SELECT = (
     "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel, m.body AS message "
@@ -327,77 +320,15 @@ _OUTBOX_SELECT = (
 )
 
 
+# SQLite caps the bound parameters of one statement (999 before 3.32): long id lists go in
+# chunks.
+_CHUNK = 900
+
 # A show with the source it follows, if any (posts credit TVmaze).
 _SHOW_SELECT = (
     "SELECT shows.*, src.kind AS source, src.page_url AS source_page FROM shows "
     "LEFT JOIN show_sources src ON src.show_id = shows.id "
 )
-
-
-@dataclass(frozen=True)
-class SeasonEvent:
-    id: int
-    season_id: int
-    kind: str
-    seq: int
-    created_at: datetime
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    subscription_id: int
-    notification_key: str
-    channel: ChannelRef
-    due_at: datetime
-    state: str
-    attempts: int
-    message: dict[str, Any]
-    last_error: str | None = None
-    platform_message_id: str | None = None
-    priority: int = 0  # among rows due at once, lower is claimed first
-    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
-
-
-@dataclass(slots=True)
-class NewNotification:
-    """An outbox row to insert; (subscription_id, notification_key) is the idempotency pair."""
-
-    subscription_id: int
-    notification_key: str
-    platform: str
-    due_at: datetime
-    state: str  # pending or skipped
-    message_json: str
-    season_id: int | None
-    episode_id: int | None
-    last_error: str | None = None
-    priority: int = 0  # among rows due at once, lower is claimed first
-    queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
-
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """A named lease: its generation (the fencing token), holder ('' when free), heartbeat."""
-
-    name: str
-    generation: int
-    holder: str
-    heartbeat: float
-
-
-@dataclass(frozen=True)
-class PlatformObject:
-    """Something the bot created on a platform and keeps in step with the schedule."""
-
-    platform: str
-    tenant: str
-    object_key: str
-    remote_id: str
-    payload_hash: str
-    expires_at: datetime | None
-    updated_at: datetime
 
 
 # sqlite3.connect arguments: autocommit (transactions are explicit), shared by threads.
@@ -461,8 +392,13 @@ def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
 _OPEN_FILES: Counter[str] = Counter()
 
 
-class Store:
-    """A SQLite database holding everything; safe to share between threads of one process."""
+class SqliteStore:
+    """A SQLite database holding everything; safe to share between threads of one process.
+
+    Implements `bot.store.Store`; open it with `bot.store.open_store`.
+    """
+
+    latest_schema_version = len(MIGRATIONS)
 
     def __init__(
         self, db: sqlite_utils.Database, *, path: str = ":memory:", read_only: bool = False
@@ -478,7 +414,7 @@ class Store:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(cls, path: str | Path) -> SqliteStore:
         """Open and migrate the database at `path` (":memory:" works).
 
         The file is created if missing, but never a directory: a typo in `--db` must not
@@ -537,8 +473,9 @@ class Store:
         with self._lock:
             return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    def migrate(self) -> None:
+    def migrate(self) -> int:
         """Apply the migrations this database has not seen yet, in order, each atomically."""
+        applied = 0
         with self._lock:
             for version, script in enumerate(MIGRATIONS, start=1):
                 if self.schema_version() >= version:
@@ -548,6 +485,8 @@ class Store:
                     for statement in _split_sql(script):
                         self._exec(statement)
                     self._exec(f"PRAGMA user_version = {version}")
+                applied += 1
+        return applied
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -800,8 +739,8 @@ class Store:
                 for row in self._rows(
                     "SELECT e.release_at FROM episodes e JOIN notifications n "
                     "ON n.episode_id = e.id WHERE n.season_id = ? "
-                    "AND n.notification_key LIKE '%:release' AND n.state IN ('sent', 'sending')",
-                    [season.id],
+                    "AND n.notification_key LIKE ? AND n.state IN ('sent', 'sending')",
+                    [season.id, NotificationKey.text_pattern(KeyKind.RELEASE)],
                 )
             }
             current = {
@@ -849,8 +788,8 @@ class Store:
         )
         self._exec(
             "DELETE FROM notifications WHERE episode_id = ? AND "
-            "(state IN ('pending', 'skipped') OR notification_key LIKE '%:before:%')",
-            [episode_id],
+            "(state IN ('pending', 'skipped') OR notification_key LIKE ?)",
+            [episode_id, NotificationKey.text_pattern(KeyKind.REMINDER)],
         )
 
     def set_episode(
@@ -948,24 +887,47 @@ class Store:
     def _seasons_with_episodes(
         self, season_ids: Iterable[int]
     ) -> list[tuple[Show, Season, list[Episode]]]:
-        result = []
-        shows: dict[int, Show] = {}
-        for season_id in season_ids:
-            season = _season(self._rows("SELECT * FROM seasons WHERE id = ?", [season_id])[0])
-            if season.show_id not in shows:
-                shows[season.show_id] = self.get_show(season.show_id)
-            result.append((shows[season.show_id], season, self.episodes_of(season_id)))
-        return result
+        """Three queries (seasons, their shows, their episodes), however many seasons; in the
+        order given, without the ones that no longer exist."""
+        wanted = list(dict.fromkeys(season_ids))
+        seasons = {
+            row["id"]: _season(row)
+            for row in self._rows_in("SELECT * FROM seasons WHERE id IN ({})", wanted)
+        }
+        shows = {
+            row["id"]: _show(row)
+            for row in self._rows_in(
+                _SHOW_SELECT + "WHERE shows.id IN ({})",
+                sorted({s.show_id for s in seasons.values()}),
+            )
+        }
+        episodes = self.episodes_by_season(list(seasons))
+        return [
+            (shows[seasons[i].show_id], seasons[i], episodes[i]) for i in wanted if i in seasons
+        ]
+
+    def episodes_by_season(self, season_ids: Sequence[int]) -> dict[int, list[Episode]]:
+        found: dict[int, list[Episode]] = {season_id: [] for season_id in season_ids}
+        for row in self._rows_in(
+            "SELECT * FROM episodes WHERE season_id IN ({}) ORDER BY season_id, number",
+            list(found),
+        ):
+            found[row["season_id"]].append(_episode(row))
+        return found
+
+    def _rows_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> list[dict]:
+        """`sql` with its `IN ({})` list filled from `ids`, in chunks the driver accepts."""
+        rows: list[dict] = []
+        for at in range(0, len(ids), _CHUNK):
+            chunk = list(ids[at : at + _CHUNK])
+            rows += self._rows(sql.format(",".join("?" * len(chunk))), [*chunk, *params])
+        return rows
 
     def seasons_with_episodes(
         self, season_ids: Iterable[int]
     ) -> list[tuple[Show, Season, list[Episode]]]:
         """These seasons (those that still exist), each with its show and all its episodes."""
-        ids = sorted(set(season_ids))
-        if not ids:
-            return []
-        rows = self._rows(f"SELECT id FROM seasons WHERE id IN ({','.join('?' * len(ids))})", ids)
-        return self._seasons_with_episodes([row["id"] for row in rows])
+        return self._seasons_with_episodes(sorted(set(season_ids)))
 
     def season_with_episodes(self, season_id: int) -> tuple[Show, Season, list[Episode]]:
         return self._seasons_with_episodes([season_id])[0]
@@ -1035,15 +997,13 @@ class Store:
         self, show_ids: Sequence[int], after: datetime
     ) -> list[tuple[Show, Season, list[Episode]]]:
         """Seasons of these shows with an episode released after `after`, with ALL episodes."""
-        if not show_ids:
-            return []
-        rows = self._rows(
+        rows = self._rows_in(
             "SELECT DISTINCT e.season_id FROM episodes e JOIN seasons s ON s.id = e.season_id "
-            f"WHERE s.show_id IN ({','.join('?' * len(show_ids))}) AND e.release_at > ? "
-            "ORDER BY e.season_id",
-            [*show_ids, to_db_time(after)],
+            "WHERE s.show_id IN ({}) AND e.release_at > ?",
+            list(show_ids),
+            [to_db_time(after)],
         )
-        return self._seasons_with_episodes([row["season_id"] for row in rows])
+        return self._seasons_with_episodes(sorted(row["season_id"] for row in rows))
 
     def reminder_offsets_by_show(self) -> dict[int, set[int]]:
         """Reminder offsets (seconds) in use by active subscriptions, per show."""
@@ -1153,26 +1113,15 @@ class Store:
     ) -> list[Subscription]:
         """Channel subscriptions by default; `direct=True`: follows (a member's DMs), which
         only that member and the operator may see; None: both."""
-        clauses, params = [], []
-        if direct is not None and channel is None:
-            clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
-        if paused_only:
-            clauses.append("paused_reason IS NOT NULL")
-        if channel is not None:
-            clauses.append("platform = ? AND tenant = ? AND channel = ?")
-            params += [channel.platform, channel.tenant, channel.channel]
-        if tenant_key is not None:
-            platform, _, tenant = tenant_key.partition(":")
-            clauses.append("platform = ? AND tenant = ?")
-            params += [platform, tenant]
-        if show_ids is not None:
-            if not show_ids:
-                return []
-            clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
-            params += list(show_ids)
-        if active_only:
-            clauses.append("paused_reason IS NULL")
-        where = " AND ".join(clauses) or "1 = 1"
+        if show_ids is not None and not show_ids:
+            return []
+        where, params = _subscription_filter(
+            channel=channel,
+            tenant_key=tenant_key,
+            show_ids=show_ids,
+            paused=True if paused_only else False if active_only else None,
+            direct=direct if channel is None else None,
+        )
         rows = self._tuples(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} "
             "ORDER BY platform, tenant, channel, id",
@@ -1227,19 +1176,9 @@ class Store:
 
         Its pending posts are skipped: resuming later must not post them late.
         """
-        clauses: list[str] = ["paused_reason IS NULL"]
-        params: list[Any] = []
-        if subscription_id is not None:
-            clauses.append("id = ?")
-            params.append(subscription_id)
-        if channel is not None:
-            clauses.append("platform = ? AND tenant = ? AND channel = ?")
-            params += [channel.platform, channel.tenant, channel.channel]
-        if tenant_key is not None:
-            platform, _, tenant = tenant_key.partition(":")
-            clauses.append("platform = ? AND tenant = ?")
-            params += [platform, tenant]
-        where = " AND ".join(clauses)
+        where, params = _subscription_filter(
+            subscription_id=subscription_id, channel=channel, tenant_key=tenant_key, paused=False
+        )
         with self._write():
             self._exec(
                 "UPDATE notifications SET state = 'skipped', last_error = ? "
@@ -1343,7 +1282,7 @@ class Store:
         params = [
             (
                 row.subscription_id,
-                row.notification_key,
+                str(row.notification_key),
                 row.season_id,
                 row.episode_id,
                 row.platform,
@@ -1800,8 +1739,8 @@ class Store:
         marks = ",".join("?" * len(season_ids))
         rows = self._tuples(
             "SELECT DISTINCT episode_id FROM notifications WHERE season_id IN "
-            f"({marks}) AND notification_key LIKE '%:release' AND state IN ('sent', 'sending')",
-            list(season_ids),
+            f"({marks}) AND notification_key LIKE ? AND state IN ('sent', 'sending')",
+            [*season_ids, NotificationKey.text_pattern(KeyKind.RELEASE)],
         )
         return {row[0] for row in rows}
 
@@ -2171,6 +2110,39 @@ class Store:
 _DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
 
 
+def _subscription_filter(
+    *,
+    subscription_id: int | None = None,
+    channel: ChannelRef | None = None,
+    tenant_key: str | None = None,
+    show_ids: Sequence[int] | None = None,
+    paused: bool | None = None,
+    direct: bool | None = None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) picking subscriptions; every filter is optional
+    (`direct`: follows, i.e. members' DMs, or channels only)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if direct is not None:
+        clauses.append(_DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}")
+    if paused is not None:
+        clauses.append("paused_reason IS NOT NULL" if paused else "paused_reason IS NULL")
+    if subscription_id is not None:
+        clauses.append("id = ?")
+        params.append(subscription_id)
+    if channel is not None:
+        clauses.append("platform = ? AND tenant = ? AND channel = ?")
+        params += [channel.platform, channel.tenant, channel.channel]
+    if tenant_key is not None:
+        platform, _, tenant = tenant_key.partition(":")
+        clauses.append("platform = ? AND tenant = ?")
+        params += [platform, tenant]
+    if show_ids is not None:
+        clauses.append(f"show_id IN ({','.join('?' * len(show_ids))})")
+        params += list(show_ids)
+    return " AND ".join(clauses) or "1 = 1", params
+
+
 def _digest(row: dict) -> Digest:
     return Digest(
         channel=ChannelRef(row["platform"], row["tenant"], row["channel"]),
@@ -2321,7 +2293,7 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
     values = {
         "id": row["id"],
         "subscription_id": row["subscription_id"],
-        "notification_key": row["notification_key"],
+        "notification_key": NotificationKey.parse(row["notification_key"]),
         "channel": ChannelRef(row["sub_platform"], row["tenant"], row["channel"]),
         "due_at": from_db_time(row["due_at"]),
         "state": row["state"],

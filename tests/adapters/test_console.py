@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.console import ConsoleAdapter, ConsoleSender, parse_console_line, render
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageField, MessageKind
 from bot.models import ChannelRef
 from bot.sender import Delivery
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.app import _cli_runner
 
 PREMIERE = Message(
@@ -43,7 +44,8 @@ def test_a_post_shows_local_time_fields_link_and_hides_spoilers():
 
 async def test_the_console_sender_prints_and_returns_a_receipt():
     stream = io.StringIO()
-    delivery = Delivery(7, "episode:1:release", ChannelRef.parse("console:tv"), PREMIERE, "eb7")
+    delivery = Delivery(7, NotificationKey.release(1), ChannelRef.parse("console:tv"), PREMIERE,
+                        "eb7", due_at=PREMIERE.release_at)  # fmt: skip
     receipt = await ConsoleSender(stream).send(delivery)
     assert receipt.platform_message_id == "console-7"
     assert stream.getvalue().startswith("[console:tv] · Fri 10 Nov 2023")
@@ -77,6 +79,8 @@ def test_prompt_help_shows_the_commands_but_no_database_option(tmp_path, capsys)
     assert "schedule" in out and "subscribe" in out
     assert "deliver" not in out and "run " not in out  # the running bot does those
     assert "quit" in out
+    # No program name is typed at the prompt, so none is shown (not "Usage:  [OPTIONS]").
+    assert out.startswith("Usage: COMMAND [ARGS]...\n")
     assert run(parse_console_line("help schedule")) == 0
     assert capsys.readouterr().out.startswith("Usage: schedule [OPTIONS] SHOW")
 
@@ -85,7 +89,7 @@ def test_prompt_commands_use_the_bots_database(tmp_path, capsys):
     bots = tmp_path / "bot.db"
     run = _cli_runner(Settings(episode_bot_db=bots))
     assert run(["show", "add", "Severance"]) == 0
-    assert Store.open(bots).visible_shows(None)[0].title == "Severance"
+    assert open_store(bots).visible_shows(None)[0].title == "Severance"
 
 
 @pytest.mark.parametrize("word", ["quit", "exit", " QUIT "])
@@ -114,6 +118,8 @@ def test_prompt_commands_run_the_cli_and_keep_going_on_errors(tmp_path, capsys):
     assert run(["season", "add", "Severanse", "2", "--premiere", "2025-01-17",
                 "--episodes", "10"]) == 2  # fmt: skip
     assert 'Did you mean: "Severance"' in capsys.readouterr().err
+    assert run(["subscribe", "discord:1/abc", "Severance"]) == 2  # refused at the command
+    assert "Write discord:TENANT/CHANNEL" in capsys.readouterr().err
 
 
 def test_log_lines_and_tracebacks_never_show_a_token(tmp_path, capsys):

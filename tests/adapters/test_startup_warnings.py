@@ -14,7 +14,7 @@ from adapters.discord.client import EpisodeClient
 from adapters.slack.app import SlackAdapter
 from bot.clock import SystemClock
 from bot.commands import Commands
-from bot.store import Store
+from bot.store import open_store
 from fakes.slack_api import FakeSlackApi
 from tests.adapters.slack.conftest import APP_TOKEN, BOT_TOKEN, TEAM, make_settings
 
@@ -23,7 +23,7 @@ def test_discord_client_does_not_warn_about_voice(monkeypatch, caplog):
     # As in a fresh process: discord.py warns once per process, on the first client.
     monkeypatch.setattr(VoiceClient, "warn_nacl", True)
     monkeypatch.setattr(VoiceClient, "warn_dave", True, raising=False)
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     with caplog.at_level(logging.WARNING):
         EpisodeClient(Commands(store, SystemClock()))
         logging.getLogger("discord.client").warning("a warning that concerns the bot")
@@ -37,7 +37,7 @@ async def test_slack_app_does_not_warn_about_the_token_it_reads_from_the_environ
     monkeypatch, caplog
 ):
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # as `make run` with .env exported
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     async with FakeSlackApi(bot_token=BOT_TOKEN, app_token=APP_TOKEN, team_id=TEAM) as api:
         with caplog.at_level(logging.WARNING):
             SlackAdapter(make_settings(api), Commands(store, SystemClock()))

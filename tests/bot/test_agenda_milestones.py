@@ -1,8 +1,8 @@
-"""Store migration 2 (platform objects) and the neutral milestones adapters mirror."""
+"""The neutral milestones (premieres and finales per tenant) that adapters mirror."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.agenda import milestones_by_tenant
 from bot.models import Actor, ChannelRef
@@ -11,34 +11,6 @@ from tests.conftest import OPERATOR, add_fam
 
 GUILD = "900000000000000001"
 NOW = datetime(2023, 10, 1, tzinfo=UTC)
-
-
-def test_platform_objects_are_put_updated_and_deleted(store: Store):
-    store.put_platform_object(
-        "discord",
-        GUILD,
-        "season:1:premiere",
-        remote_id="11",
-        payload_hash="a",
-        expires_at=NOW,
-        now=NOW,
-    )
-    store.put_platform_object(
-        "discord",
-        GUILD,
-        "season:1:premiere",
-        remote_id="12",
-        payload_hash="b",
-        expires_at=None,
-        now=NOW + timedelta(hours=1),
-    )
-    [obj] = store.platform_objects("discord")
-    assert (obj.remote_id, obj.payload_hash, obj.expires_at) == ("12", "b", None)
-    assert obj.updated_at == NOW + timedelta(hours=1)
-    assert store.platform_objects("discord", "other") == [] == store.platform_objects("slack")
-    assert store.delete_platform_object("discord", GUILD, "season:1:premiere") is True
-    assert store.delete_platform_object("discord", GUILD, "season:1:premiere") is False
-    assert store.platform_objects("discord") == []
 
 
 def test_milestones_per_guild_follow_active_subscriptions(commands, store: Store):

@@ -125,8 +125,8 @@ def test_announcements_go_to_channels_that_existed_and_want_them(commands, store
         ("console:fans", posts[1].notification_key),
         ("console:late", posts[2].notification_key),
     ]
-    assert posts[0].notification_key.endswith(":announced")
-    assert posts[1].notification_key.endswith(":trailer")
+    assert posts[0].notification_key.kind == "announced"
+    assert posts[1].notification_key.kind == "trailer"
     assert posts[1].message.link == "https://example.com/trailer"
 
 

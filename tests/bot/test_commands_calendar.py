@@ -44,6 +44,12 @@ def test_rotating_needs_the_right_to_manage_the_channel(web_commands: Commands) 
     assert rotated.data["url"] != first and "no longer works" in rotated.text
 
 
+def test_rotating_a_url_never_issued_claims_no_previous_one(web_commands: Commands) -> None:
+    reply = web_commands.calendar_url(MODERATOR, CHANNEL, rotate=True)
+    assert "no longer works" not in reply.text
+    assert web_commands.calendar_url(MODERATOR, CHANNEL).data["url"] == reply.data["url"]
+
+
 def test_the_whole_servers_feed_is_for_admins(web_commands: Commands) -> None:
     with pytest.raises(PermissionDenied):
         web_commands.calendar_url(MODERATOR, CHANNEL, server=True)

@@ -47,7 +47,7 @@ def test_the_seed_season_gives_one_digest_a_week_each_listing_that_weeks_friday(
         monday = post.due_at.astimezone(_NY).date()
         assert (entry.at.astimezone(_NY).date() - monday).days == 4  # that week's Friday
     assert [post.message.entries[0].mark for post in posts] == ["premiere", *[None] * 8, "finale"]
-    assert posts[0].notification_key == "digest:console:general:2023-W45"
+    assert str(posts[0].notification_key) == "digest:console:general:2023-W45"
     assert len({post.notification_key for post in posts}) == 10
 
 
@@ -76,7 +76,7 @@ def test_a_week_with_nothing_posts_nothing(commands, store, fam_digest):
 def test_a_long_week_is_split_into_posts_within_limits(commands, store):
     add_long_week(commands, GENERAL)
     posts = digests_in(store, end=datetime(2023, 11, 7, tzinfo=UTC))
-    assert [p.notification_key for p in posts] == [
+    assert [str(p.notification_key) for p in posts] == [
         "digest:console:general:2023-W45",
         "digest:console:general:2023-W45:2",
         "digest:console:general:2023-W45:3",
@@ -122,3 +122,11 @@ def test_only_whoever_may_subscribe_the_channel_sets_its_digest(commands, store)
     commands.digest(moderator, channel, "friday 18:30", tz="Europe/Paris")
     (digest,) = store.digests()
     assert (digest.weekday, f"{digest.at:%H:%M}", digest.timezone) == (4, "18:30", "Europe/Paris")
+
+
+def test_the_channels_subscriptions_show_its_digest(commands, fam_digest):
+    answer = commands.subscriptions(OPERATOR, GENERAL).text.splitlines()
+    assert answer == [
+        "console:general: For All Mankind",
+        "console:general: weekly digest, Mondays at 09:00 America/New_York",
+    ]

@@ -55,10 +55,10 @@ def test_every_drop_and_reminder_is_planned_once_and_in_order(
     for subscription in subscriptions:
         own = [p for p in posts if p.subscription is subscription]
         assert len(own) == drops * (1 + len(subscription.reminders))
-        releases = [p for p in own if p.notification_key.endswith(":release")]
+        releases = [p for p in own if p.notification_key.is_release]
         assert releases[0].message.kind.value == "premiere"
         if drops > 1:
             assert releases[-1].message.kind.value == "finale"
         for post in own:
-            if post.drop_at is not None and ":before:" in post.notification_key:
+            if post.drop_at is not None and post.notification_key.is_reminder:
                 assert post.due_at < post.drop_at

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.store import MIGRATIONS
+from bot.store.sqlite import MIGRATIONS
 from episode_bot.cli import cli
 
 FAM = "For All Mankind"

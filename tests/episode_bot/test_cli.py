@@ -245,10 +245,32 @@ def test_season_crossing_the_end_of_daylight_saving_keeps_local_time(run):
             "does not go with explicit dates",
         ),
         (["subscribe", "general", FAM], "console:NAME"),
+        (["subscribe", "discord:1/abc", FAM], "Write discord:TENANT/CHANNEL, e.g. discord:1234"),
+        (["subscribe", "discord:1/123456789012345678901", FAM], "up to 20 digits"),
+        (["subscribe", "slack:t01/C02", FAM], "workspace id starts with T"),
+        (["subscribe", "slack:T01/c02", FAM], "channel id starts with C, G or D"),
+        (["subscribe", "slack:T01", FAM], "it needs slack:TENANT/CHANNEL"),
+        (["subscriptions", "discord:x/1"], "not a Discord channel"),
+        (["subscribe", "teams:T/C", FAM], "platforms: discord, slack, console"),
         (["subscribe", "console:general", FAM, "--before", "yesterday"], "like 1d,1h"),
         (["subscribe", "console:general", FAM, "--before", "1m"], "from 5m to 28d"),
         (["unsubscribe", "console:general", FAM], "is not subscribed"),
         (["episode", "set", FAM, "4", "11", "--title", "Extra"], "has no episode 11"),
+        (
+            [
+                "season",
+                "add",
+                FAM,
+                "5",
+                "--premiere",
+                "2025-01-10",
+                "--episodes",
+                "3",
+                "--title",
+                "t" * 101,
+            ],
+            "The season title is 101 characters long. Keep it to 100",
+        ),
         (["preview", "--from", "2023-11-01", "--to", "2023-12-01T00:00:00Z"], "no UTC offset"),
         (["deliver", "--now", "next friday"], "is not a time"),
     ],
@@ -327,6 +349,12 @@ def test_run_with_a_malformed_slack_token_stops_with_one_line_and_no_secret(
     assert "SLACK_BOT_TOKEN" in err
     assert "SECRET" not in err
     assert "Traceback" not in err
+
+
+def test_discord_sync_without_discord_configured_says_what_to_set(run):
+    result = run("discord", "sync", ok=False)
+    assert result.exit_code == 2
+    assert "Discord is not configured" in result.stderr and "DISCORD_TOKEN" in result.stderr
 
 
 def test_subscribing_again_keeps_the_reminders_and_says_what_changed(run):

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from icalendar import Calendar
 
 from bot.clock import FixedClock
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.cli import cli
 from tests.conftest import ANNOUNCED
 from web.metrics import Metrics
@@ -65,7 +65,7 @@ def test_a_bad_channel_is_exit_2_with_one_line(run) -> None:  # type: ignore[no-
 
 async def test_the_printed_url_serves_the_feed(run) -> None:  # type: ignore[no-untyped-def]
     url = last_line(run("calendar", "url", "console:general"))
-    store = Store.open(run.db)
+    store = open_store(run.db)
     context = WebContext(store, FixedClock(ANNOUNCED), Metrics(store), "https://x.example")
     try:
         async with TestClient(TestServer(create_app(context))) as client:

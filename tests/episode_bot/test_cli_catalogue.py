@@ -37,7 +37,8 @@ def test_arguments_and_options_match_the_catalogue(command: Command):
         param = params[option.name]
         assert param.required == option.required, option
         if option.positional:
-            assert isinstance(param, click.Argument) and param.metavar == option.metavar
+            assert isinstance(param, click.Argument) and param.metavar == option.usage
+            assert option.usage in clicked.get_usage(click.Context(clicked)), option
         else:
             flags = {option.flag, option.opposite} - {None}
             assert isinstance(param, click.Option), option
@@ -54,3 +55,8 @@ def test_the_prompt_offers_the_cli_commands_but_not_what_the_running_bot_does():
     assert set(prompt.commands) == set(cli.commands) - hidden
     assert prompt.params == []  # no --db (click adds only --help)
     assert "db" in [param.name for param in cli.params]  # the CLI keeps it
+
+
+def test_an_optional_argument_reads_as_optional_in_the_usage_line():
+    shows = _leaves(cli)[("shows",)]
+    assert shows.get_usage(click.Context(shows, info_name="shows")).endswith("[OPTIONS] [QUERY]")

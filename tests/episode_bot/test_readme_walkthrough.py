@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.cli import cli
 from jobs.outbox import WATERMARK_KEY, materialize
 
@@ -30,7 +30,7 @@ def eb(cli_dir):
 
 def make_run_planned_up_to_today(db) -> None:
     """What `make run` leaves behind: its first pass planned everything up to now."""
-    store = Store.open(db)
+    store = open_store(db)
     try:
         materialize(store, datetime.now(UTC), timedelta(hours=12))
         assert store.get_meta(WATERMARK_KEY) is not None
@@ -41,7 +41,7 @@ def make_run_planned_up_to_today(db) -> None:
 def test_walkthrough_works_after_make_run_on_the_same_database(eb, tmp_path):
     db = tmp_path / "episode-bot.db"
     make_run_planned_up_to_today(db)
-    watermark = Store.open(db)
+    watermark = open_store(db)
     planned_up_to = watermark.get_meta(WATERMARK_KEY)
     watermark.close()
 
@@ -69,7 +69,7 @@ def test_walkthrough_works_after_make_run_on_the_same_database(eb, tmp_path):
     assert "skipped 0" in again.stderr  # the sent reminder, planned again, is not "skipped"
 
     # The planning watermark never moved back.
-    store = Store.open(db)
+    store = open_store(db)
     try:
         assert store.get_meta(WATERMARK_KEY) >= planned_up_to
     finally:

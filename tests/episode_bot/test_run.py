@@ -13,8 +13,9 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import ChannelRef
 from bot.settings import Settings
-from bot.store import Store
-from episode_bot.app import SLACK_HISTORY, limiter_for, main
+from bot.store import open_store
+from episode_bot.app import limiter_for, main
+from episode_bot.platforms import SLACK_HISTORY
 from jobs.outbox import WATERMARK_KEY
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START, FakeSender
 
@@ -32,10 +33,13 @@ class FakeAdapter:
     async def stop(self) -> None:
         self.stopped = True
 
+    def on_schedule_changed(self) -> None:
+        pass
+
 
 def prepared(tmp_path: Path) -> Settings:
     db = tmp_path / "bot.db"
-    store = Store.open(db)
+    store = open_store(db)
     commands = Commands(store, FixedClock(START))
     commands.show_add(OPERATOR, FAM, tz="America/New_York")
     commands.season_add(OPERATOR, FAM, 4, premiere="2023-11-10", episodes=10, every="friday")
@@ -65,7 +69,7 @@ async def test_main_catches_up_at_start_and_stops_cleanly(tmp_path: Path) -> Non
     stop.set()
     assert await task == 0
     assert adapter.stopped
-    store = Store.open(settings.episode_bot_db)
+    store = open_store(settings.episode_bot_db)
     assert store.outbox_counts()["sent"] == 2 and store.outbox_counts()["sending"] == 0
     store.close()
 

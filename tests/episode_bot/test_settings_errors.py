@@ -33,6 +33,10 @@ def invoke(cli_dir, monkeypatch):
         ({"DISCORD_TOKEN": SECRET + "\nX-Injected: 1"}, ["DISCORD_TOKEN", "line break"]),
         ({"SLACK_BOT_TOKEN": "xoxb-1\r\n" + SECRET}, ["SLACK_BOT_TOKEN", "line break"]),
         ({"SLACK_SIGNING_SECRET": SECRET + " tail"}, ["SLACK_SIGNING_SECRET", "space"]),
+        ({"TVMAZE_API_BASE": "api.tvmaze.com"}, ["TVMAZE_API_BASE", "http"]),
+        ({"EPISODE_BOT_PUBLIC_URL": "episodes.example.org"}, ["EPISODE_BOT_PUBLIC_URL", "http"]),
+        ({"EPISODE_BOT_OPERATOR_TOKEN": SECRET + " tail"}, ["EPISODE_BOT_OPERATOR_TOKEN", "space"]),
+        ({"EPISODE_BOT_SOURCES_CONTACT": "a@b.org\r\nX-Injected: 1"}, ["CONTACT", "line break"]),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(invoke, env, words):
@@ -58,3 +62,21 @@ def test_surrounding_whitespace_of_a_token_is_forgiven(invoke):
     settings = Settings(_env_file=None, discord_token=f"  {SECRET}\n")  # type: ignore[call-arg]
     assert settings.discord_token is not None
     assert settings.discord_token.get_secret_value() == SECRET
+
+
+def test_the_variable_is_named_once(invoke):
+    line = invoke({"EPISODE_BOT_OPERATOR_TOKEN": "too-short"}).stderr
+    assert line.count("EPISODE_BOT_OPERATOR_TOKEN") == 1, line
+
+
+def test_a_base_url_is_read_as_the_api_bases_are():
+    # Any case of the scheme, surrounding whitespace dropped, as DISCORD_API_BASE/SLACK_API_BASE.
+    from bot.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        episode_bot_public_url=" HTTPS://episodes.example.org/ ",
+        tvmaze_api_base="http://127.0.0.1:8765 ",
+    )
+    assert settings.public_base_url == "HTTPS://episodes.example.org"
+    assert settings.tvmaze_api_base == "http://127.0.0.1:8765"

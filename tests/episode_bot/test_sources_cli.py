@@ -351,3 +351,16 @@ def test_a_malformed_feed_imports_nothing(run, feeds):
     result = run("show", "import", f"ics:{feeds.base_url}/feed/malformed.ics", ok=False)
     assert "the feed is not a valid iCalendar file. Nothing was imported." in result.stderr
     assert json.loads(run("show", "list", "--json").stdout) == []
+
+
+def test_a_feeds_key_is_never_shown_to_members(run, feeds, clock):
+    # Sonarr's feed URL carries its API key (`?apikey=`): what members see of the link
+    # (`schedule`, text and JSON) names the feed without it.
+    url = f"{feeds.base_url}/feed/sonarr.ics?apikey=s3cr3t-sonarr-key"
+    imported = run("show", "import", f"ics:{url}", "--show", FAM, "--tz", "America/New_York")
+    text = run("schedule", FAM).stdout
+    as_json = run("schedule", FAM, "--json").stdout
+    for answer in (imported.stdout, text, as_json):
+        assert "s3cr3t" not in answer, answer
+    assert f"{feeds.base_url}/feed/sonarr.ics" in text
+    assert "not modified" in run("sources", "sync").stdout  # the link itself keeps the key

@@ -17,7 +17,7 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import open_store
 from episode_bot.app import main
 from episode_bot.sources import build_sources
 from fakes.tvmaze import FAM_ID, TvmazeServer, fam_season_4
@@ -42,7 +42,7 @@ async def imported(tmp_path: Path, server: TvmazeServer) -> Settings:
         episode_bot_sources_backoff_seconds=0.01,
         _env_file=None,  # type: ignore[call-arg]
     )
-    store = Store.open(settings.episode_bot_db)
+    store = open_store(settings.episode_bot_db)
     clock = FixedClock(datetime(2023, 10, 1, tzinfo=UTC))
     commands = Commands(store, clock)
     service, http = build_sources(settings, commands)
@@ -107,7 +107,7 @@ async def test_run_follows_the_move_and_posts_the_new_date_once(tmp_path, tvmaze
         "the poll on October 13th",
     )
     assert october_13.sender.sent == []
-    store = Store.open(settings.episode_bot_db)
+    store = open_store(settings.episode_bot_db)
     assert store.outbox_counts()["sent"] == 1
     assert store.show_source(1).last_error is None  # type: ignore[union-attr]
     store.close()

@@ -4,13 +4,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, open_store
 from tests.jobs.support import World, make_world
 
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     yield store
     store.close()
 

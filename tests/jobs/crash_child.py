@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bot.clock import FixedClock
 from bot.sender import Delivery, SendReceipt
-from bot.store import Store
+from bot.store import open_store
 from jobs.delivery import DeliveryEngine
 
 
@@ -56,7 +56,7 @@ class FilePlatform:
 
 
 async def run(db: str, posts: str, at: str, block_after: int) -> dict:
-    store = Store.open(db)
+    store = open_store(db)
     clock = FixedClock(datetime.fromisoformat(at))
     engine = DeliveryEngine(store, {"console": FilePlatform(Path(posts), block_after)}, clock)
     recovered = await engine.recover()

@@ -41,6 +41,12 @@ class FakeSender:
     attempts: list[Delivery] = field(default_factory=list)
     fail: Callable[[Delivery], Exception | None] = lambda _d: None
 
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
     async def send(self, delivery: Delivery) -> SendReceipt:
         self.attempts.append(delivery)
         error = self.fail(delivery)

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import ChannelRef
-from bot.store import Store
+from bot.store import open_store
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ KILL_AFTER = 37
 
 
 def prepare(db: Path) -> None:
-    store = Store.open(db)
+    store = open_store(db)
     commands = Commands(store, FixedClock(START))
     commands.show_add(OPERATOR, FAM, tz="America/New_York")
     commands.season_add(OPERATOR, FAM, 4, premiere="2023-11-10", episodes=10, every="friday")
@@ -67,7 +67,7 @@ def test_sigkill_mid_fan_out_then_restart_posts_each_channel_exactly_once(
     assert first.returncode == -signal.SIGKILL
     assert len(lines(posts)) == KILL_AFTER  # every later send was blocked before posting
 
-    store = Store.open(db)
+    store = open_store(db)
     counts = store.outbox_counts()
     store.close()
     assert counts["sending"] >= 1  # killed mid-fan-out: claimed rows were left behind

@@ -64,7 +64,7 @@ async def test_reminders_are_skipped_when_their_drop_has_passed(world: World) ->
     world.clock.set(PREMIERE + timedelta(minutes=30))  # both reminders fell due while down
     result = await world.scheduler.fire()
     assert result.sent == 1 and result.skipped == 2
-    assert [d.notification_key.rsplit(":", 1)[-1] for d in world.sender.sent] == ["release"]
+    assert [str(d.notification_key).rsplit(":", 1)[-1] for d in world.sender.sent] == ["release"]
     reasons = {row.last_error for row in world.store.outbox(states=["skipped"])}
     assert reasons == {"the drop has already happened"}
 
@@ -77,7 +77,7 @@ async def test_a_missed_reminder_before_its_drop_is_sent_within_grace(world: Wor
     result = await world.scheduler.fire()
     # The 1h one is 30 min late: sent. The 1d one is 23.5 h late, past the 12 h grace.
     assert (result.sent, result.skipped) == (1, 1)
-    assert world.sender.sent[0].notification_key.endswith(":before:1h")
+    assert str(world.sender.sent[0].notification_key).endswith(":before:1h")
 
 
 async def test_transient_errors_back_off_exponentially_then_succeed(store: Store) -> None:

@@ -160,13 +160,13 @@ async def test_recovery_waits_when_the_platform_cannot_tell_yet(world: World):
 async def test_a_reminder_held_up_until_its_drop_is_skipped_not_sent(world: World):
     world.add_fam()
     world.subscribe("general", before="1h")
-    world.sender.fail = lambda d: transient("503") if ":before:" in d.notification_key else None
+    world.sender.fail = lambda d: transient("503") if d.notification_key.is_reminder else None
     world.clock.set(FAM_DROPS[0] - timedelta(hours=1))
     await world.engine.run_pass()  # the reminder fails and waits for a retry
     world.sender.fail = lambda _d: None
     world.clock.set(FAM_DROPS[0])
     await world.engine.run_pass()
-    assert [d.notification_key.endswith(":release") for d in world.sender.sent] == [True]
+    assert [d.notification_key.is_release for d in world.sender.sent] == [True]
     skipped = world.store.outbox(states=["skipped"])
     assert [r.last_error for r in skipped] == ["the drop has already happened"]
 
@@ -195,7 +195,7 @@ async def test_season_events_get_new_ids_after_a_season_is_removed(world: World)
     world.clock.advance(timedelta(minutes=1))
     result = await world.engine.run_pass()
     assert result.sent == 1
-    assert world.sender.sent[-1].notification_key.endswith(":announced")
+    assert world.sender.sent[-1].notification_key.kind == "announced"
 
 
 async def test_moving_a_season_does_not_repost_a_drop_to_a_channel_that_resubscribed(
@@ -215,7 +215,7 @@ async def test_moving_a_season_does_not_repost_a_drop_to_a_channel_that_resubscr
     world.commands.season_move(OPERATOR, FAM, 4, premiere="2023-11-03")  # moves nothing out
     world.clock.advance(timedelta(minutes=5))
     await world.engine.run_pass()
-    releases = [d for d in world.sender.sent if d.notification_key.endswith(":release")]
+    releases = [d for d in world.sender.sent if d.notification_key.is_release]
     assert len(releases) == 1
 
 

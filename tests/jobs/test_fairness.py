@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.keys import NotificationKey
 from jobs.fairness import (
     RELEASE_WEIGHT,
     REMINDER_WEIGHT,
@@ -78,17 +79,17 @@ def test_a_drop_planned_later_shares_from_where_the_queue_is() -> None:
 def test_reminders_due_before_a_drop_leave_it_most_of_the_rate() -> None:
     q = queue()
     ranks = RankAssigner(0.0)
-    plan(q, ranks, "reminders", 1000, weight_of("episode:1:before:1h"))
-    plan(q, ranks, "drop", 100, weight_of("episode:2:release"))
+    plan(q, ranks, "reminders", 1000, weight_of(NotificationKey.parse("episode:1:before:1h")))
+    plan(q, ranks, "drop", 100, weight_of(NotificationKey.parse("episode:2:release")))
     first = send_all(q)[:100]
     drop_share = sum(row.group == "drop" for row in first) / len(first)
     assert drop_share >= RELEASE_WEIGHT / (RELEASE_WEIGHT + REMINDER_WEIGHT) - 0.02
 
 
 def test_weights_by_kind() -> None:
-    assert weight_of("episode:7:release") == RELEASE_WEIGHT
-    assert weight_of("episode:7:before:1h") == REMINDER_WEIGHT
-    assert REMINDER_WEIGHT < weight_of("season:3:announced") < RELEASE_WEIGHT
+    assert weight_of(NotificationKey.parse("episode:7:release")) == RELEASE_WEIGHT
+    assert weight_of(NotificationKey.parse("episode:7:before:1h")) == REMINDER_WEIGHT
+    assert REMINDER_WEIGHT < weight_of(NotificationKey.parse("season:3:announced")) < RELEASE_WEIGHT
 
 
 def test_channel_order_is_kept_whatever_the_tags() -> None:

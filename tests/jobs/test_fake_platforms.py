@@ -72,7 +72,7 @@ async def slack() -> AsyncIterator[tuple[FakeSlackApi, SlackSender]]:
             retry_handler=BoundedRateLimitRetryHandler(max_wait=0),
         )  # fmt: skip
         yield api, sender
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_discord_5xx_burst_is_retried_without_duplicates(store: Store, discord) -> None:

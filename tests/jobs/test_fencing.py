@@ -32,9 +32,12 @@ def planned(world: World, *channels: str) -> None:
     materialize(world.store, FAM_DROPS[0], timedelta(hours=12))
 
 
-def take_over(store: Store, wall: WallClock) -> RunnerLease:
-    """A second runner, once the first one's heartbeat is stale."""
+def take_over(store: Store, wall: WallClock, *paused: WallClock) -> RunnerLease:
+    """A second runner, once the first one's heartbeat is stale: 31 s went by, for the paused
+    runner's monotonic clocks too."""
     wall.at += 31
+    for clock in paused:
+        clock.at += 31
     newcomer = RunnerLease(store, wall_clock=wall)
     newcomer.acquire()
     return newcomer
@@ -121,18 +124,18 @@ class TakeoverLimiter(RateLimiter):
 
 async def test_a_runner_stops_before_its_next_send_when_its_lease_is_taken(world: World):
     planned(world, "a", "b", "c", "d")
-    wall = WallClock()
-    lease = RunnerLease(world.store, wall_clock=wall)
+    wall, monotonic = WallClock(), WallClock()
+    lease = RunnerLease(world.store, wall_clock=wall, monotonic=monotonic)
     lease.acquire()
     sender = FakeSender(max_concurrency=1)
     newcomer: list[RunnerLease] = []
-    limiter = TakeoverLimiter(3, lambda: newcomer.append(take_over(world.store, wall)))
+    limiter = TakeoverLimiter(3, lambda: newcomer.append(take_over(world.store, wall, monotonic)))
     engine = DeliveryEngine(
         world.store, {"console": sender}, world.clock, lease=lease, limiters={"console": limiter}
     )
     result = await engine.drain()
-    # Two posts went out and were recorded; the third was claimed but never sent: the lease
-    # was read again just before it, not at the next heartbeat.
+    # Two posts went out and were recorded; the third was claimed but never sent: its lease
+    # was no longer fresh, so it was renewed before the send, and the store refused that.
     assert [d.channel.channel for d in sender.sent] == ["a", "b"]
     assert result.sent == 2
     assert lease.lost_reason is not None and "generation 2" in lease.lost_reason

@@ -79,5 +79,5 @@ async def test_the_scheduler_fires_the_weekly_digest_once(world: World) -> None:
     world.clock.set(PREMIERE + timedelta(minutes=1))
     await world.scheduler.fire()  # --only: no post for the drop itself
     (digest,) = world.sender.sent
-    assert digest.notification_key == "digest:console:a:2023-W45"
+    assert str(digest.notification_key) == "digest:console:a:2023-W45"
     assert [e.text for e in digest.message.entries] == ["For All Mankind S4E1"]

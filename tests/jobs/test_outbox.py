@@ -14,7 +14,7 @@ GENERAL = ChannelRef.parse("console:general")
 
 def keys(store, state: str | None = None) -> list[str]:
     rows = store.outbox(states=[state] if state else None)
-    return [row.notification_key for row in rows]
+    return [str(row.notification_key) for row in rows]
 
 
 def test_an_event_made_just_after_a_pass_in_the_same_second_is_still_posted(commands, store, clock):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.commands import Commands
 from bot.models import ChannelRef
-from bot.store import Store
+from bot.store import open_store
 from jobs.scheduler import NOW_JOB_ID, RETRY_JOB_ID, drop_job_id
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, World, make_world, transient, utc
 
@@ -45,7 +45,7 @@ async def test_the_ten_drops_fire_in_order_each_once(world: World) -> None:
     for channel in ("a", "b", "c"):
         posts = world.sender.to(channel)
         assert [d.message.episode_number for d in posts] == list(range(1, 11))
-        assert all(d.notification_key.endswith(":release") for d in posts)
+        assert all(d.notification_key.is_release for d in posts)
     assert world.store.outbox_counts()["sent"] == 30
     assert drop_ids(world) == []
 
@@ -61,7 +61,7 @@ async def test_reminder_instants_get_their_own_jobs(world: World) -> None:
     for instant in instants[:3]:
         world.clock.set(instant)
         await world.scheduler.fire()
-    assert [d.notification_key.rsplit(":", 1)[-1] for d in world.sender.sent] == [
+    assert [str(d.notification_key).rsplit(":", 1)[-1] for d in world.sender.sent] == [
         "1d",
         "1h",
         "release",
@@ -112,12 +112,12 @@ async def test_unsubscribe_drops_reminder_jobs(world: World) -> None:
 
 async def test_changes_from_another_process_are_picked_up(tmp_path) -> None:
     path = tmp_path / "bot.db"
-    store = Store.open(path)
+    store = open_store(path)
     world = make_world(store)
     world.scheduler.reconcile()
     assert await world.scheduler.poll_changes() is False
     # The CLI, in another process, with its own connection.
-    other = Store.open(path)
+    other = open_store(path)
     cli = Commands(other, world.clock)
     cli.show_add(OPERATOR, FAM, tz="America/New_York")
     cli.season_add(OPERATOR, FAM, 4, premiere="2023-11-10", episodes=10, every="friday")

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from bot.sources.base import SourceError
+from fakes.ical_feed import FeedFake
 from fakes.serving import AppServer
 from fakes.tvmaze import TvmazeServer
 from sources_http import AiohttpClient, SlidingWindowLimiter
@@ -125,3 +126,26 @@ async def test_the_limiter_allows_n_calls_per_window():
     for _ in range(45):
         await limiter.acquire()
     assert now[0] == pytest.approx(20.0)  # calls 21 and 41 each waited for a window
+
+
+@pytest.fixture
+async def feed_server():
+    fake = FeedFake()
+    server = await AppServer(fake.app()).start()
+    yield server, fake
+    await server.stop()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_the_chat_client_never_connects_to_a_loopback_feed(feed_server, host):
+    # The address is checked when the connection is made, after DNS ("localhost" resolves
+    # there), so a host whose answer changes after a check cannot slip through.
+    server, fake = feed_server
+    url = server.base_url.replace("127.0.0.1", host) + "/feed/weekly.ics"
+    sleeps = Sleeps()
+    async with AiohttpClient(sleep=sleeps) as http:
+        with pytest.raises(SourceError, match="is not a public address"):
+            await http.public_only().get(url)
+        assert fake.requests == [] and sleeps.waits == []  # refused at once, not retried
+        response = await http.get(url)  # the operator's client reads it, as before
+    assert response.status == 200 and len(fake.requests) == 1

@@ -15,9 +15,9 @@ from adapters.discord.commands import install_commands
 from adapters.discord.endpoints import redirect_process
 from bot.clock import FixedClock
 from bot.commands import Commands
-from bot.store import Store
+from bot.store import open_store
+from fakes import discord_interactions as payloads
 from fakes.discord_api import FakeDiscord, FakeGuild
-from tests.adapters.discord import payloads
 
 TOKEN = "test-bot-token.XYZ"
 NOW = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)
@@ -47,7 +47,7 @@ async def api() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def core() -> Iterator[Commands]:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     yield Commands(store, FixedClock(NOW))
     store.close()
 

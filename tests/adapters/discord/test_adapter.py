@@ -16,8 +16,8 @@ from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
 from fakes.discord_api import FakeDiscord
+from fakes.discord_interactions import CHANNEL_A, GUILD_A
 from tests.adapters.discord.conftest import TOKEN
-from tests.adapters.discord.payloads import CHANNEL_A, GUILD_A
 
 
 def settings(api: FakeDiscord, token: str = TOKEN) -> Settings:

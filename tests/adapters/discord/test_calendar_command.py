@@ -6,8 +6,8 @@ import re
 
 from bot.calendar import CalendarFeeds
 from bot.commands import Commands
+from fakes.discord_interactions import ADMIN, CHANNEL_A, GUILD_A, MEMBER, command, options
 from tests.adapters.discord.conftest import answer_of
-from tests.adapters.discord.payloads import ADMIN, CHANNEL_A, GUILD_A, MEMBER, command, options
 
 EPHEMERAL = 64
 BASE = "https://episodes.example.org"

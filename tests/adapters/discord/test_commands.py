@@ -13,8 +13,7 @@ from adapters.discord.interactions import ADMIN_REFUSAL, DM_ANSWER
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from fakes.discord_api import FakeDiscord
-from tests.adapters.discord.conftest import answer_of, answers, invoke
-from tests.adapters.discord.payloads import (
+from fakes.discord_interactions import (
     ADMIN,
     CHANNEL_A,
     CHANNEL_B,
@@ -27,6 +26,7 @@ from tests.adapters.discord.payloads import (
     options,
     role,
 )
+from tests.adapters.discord.conftest import answer_of, answers, invoke
 
 EPHEMERAL = 64
 

@@ -24,8 +24,8 @@ from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.settings import Settings
 from fakes.discord_api import FakeDiscord
+from fakes.discord_interactions import CHANNEL_A, CHANNEL_B, GUILD_A, GUILD_B
 from tests.adapters.discord.conftest import TOKEN
-from tests.adapters.discord.payloads import CHANNEL_A, CHANNEL_B, GUILD_A, GUILD_B
 from tests.conftest import add_fam
 
 OPERATOR = Actor.operator()

@@ -4,7 +4,6 @@ drop, through the real discord.py (client, DynamicItem buttons, HTTPClient) and 
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +12,10 @@ from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bot.agenda import posts_between
 from bot.compose import release_message, reminder_message
 from bot.models import Actor, Cadence, ChannelRef, Episode, Season, Show, UserRef
+from fakes import discord_interactions as payloads
 from fakes.discord_api import FakeDiscord, _invalid_message
 from jobs.delivery import DeliveryEngine
 from jobs.outbox import materialize
-from tests.adapters.discord import payloads
 from tests.adapters.discord.conftest import TOKEN, answer_of
 from tests.conftest import add_fam, add_long_week
 from tests.jobs.support import claimed_by_a_crashed_runner
@@ -30,7 +29,7 @@ EPHEMERAL = 64
 
 
 def engine_for(core, api: FakeDiscord) -> DeliveryEngine:
-    sender = DiscordSender(TOKEN, api_base=api.base_url, store=core.store)
+    sender = DiscordSender(TOKEN, api_base=api.base_url, store=core.store, clock=core.clock)
     return DeliveryEngine(core.store, {"discord": sender}, core.clock)
 
 
@@ -44,23 +43,11 @@ async def deliver_at(core, api: FakeDiscord, at: datetime) -> None:
 
 
 def click(message: dict[str, Any], label: str, *, user: str = MEMBER, dm: bool = False) -> dict:
-    """The MESSAGE_COMPONENT interaction (type 3) Discord sends when `user` clicks the button
-    called `label` on `message` (a message object as the server stored it)."""
+    """A click on the button called `label` of `message` (as the server stored it)."""
     [button] = [
         c for row in message["components"] for c in row["components"] if c["label"] == label
     ]
-    payload = payloads.command("episodes", user=user)  # the documented envelope, then:
-    payload["type"] = 3
-    payload["message"] = copy.deepcopy(message)
-    payload["data"] = {"custom_id": button["custom_id"], "component_type": 2}
-    if dm:
-        for key in ("guild_id", "member", "authorizing_integration_owners"):
-            payload.pop(key, None)
-        payload["channel_id"] = message["channel_id"]
-        payload["channel"] = {"id": message["channel_id"], "type": 1}
-        payload["user"] = {"id": user, "username": "m", "discriminator": "0", "avatar": None}
-        payload["context"] = 1
-    return payload
+    return payloads.component(message, button["custom_id"], user=user, dm=dm)
 
 
 async def clicked(bot, api: FakeDiscord, payload: dict) -> dict:
@@ -95,7 +82,8 @@ async def test_notify_me_follows_and_the_next_drop_is_one_dm_and_one_post(bot, a
     assert len(api.messages[payloads.CHANNEL_A]) == 2  # the channel got its own post
     # The DM channel was opened once and remembered.
     assert len(api.requests_to("POST", r"^/users/@me/channels$")) == 1
-    assert core.store.platform_object(DM_CHANNELS, "", MEMBER).remote_id == dm_channel
+    remembered = core.store.platform_object(DM_CHANNELS, "", MEMBER)
+    assert (remembered.remote_id, remembered.updated_at) == (dm_channel, EPISODE_2)
 
     answer = await clicked(bot, api, click(dm, "Unfollow", dm=True))
     assert answer["data"]["content"] == "You no longer get direct messages about For All Mankind."

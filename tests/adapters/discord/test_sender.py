@@ -4,12 +4,14 @@ how every failure is classified for the delivery engine."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import discord
 import pytest
 
 from adapters.discord.sender import DiscordSender, nonce_for
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
 from bot.sender import (
@@ -48,7 +50,8 @@ def delivery(
         mention=mention,
     )
     channel_ref = ChannelRef("discord", GUILD, channel)
-    return Delivery(1, "episode:1:release", channel_ref, message, key, due_at=due_at)
+    due = due_at or message.release_at
+    return Delivery(1, NotificationKey.release(1), channel_ref, message, key, due_at=due)
 
 
 @pytest.fixture
@@ -210,7 +213,7 @@ async def test_a_connection_failure_is_transient(api):
 
 
 async def test_not_a_discord_channel_is_permanent(sender):
-    bad = Delivery(1, "k", ChannelRef("slack", "T1", "C1"), delivery().message, "k")
+    bad = replace(delivery(), channel=ChannelRef("slack", "T1", "C1"))
     with pytest.raises(PermanentSendError):
         await sender.send(bad)
 

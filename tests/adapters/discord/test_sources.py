@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import Commands
+from fakes.discord_interactions import ADMIN, GUILD_A, MEMBER, command, options
 from fakes.tvmaze import FAM_ID, fam_season_4
 from tests.adapters.discord.conftest import answer_of, invoke
-from tests.adapters.discord.payloads import ADMIN, GUILD_A, MEMBER, command, options
 from tests.adapters.sources_support import tvmaze_for
 
 

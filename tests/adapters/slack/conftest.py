@@ -23,7 +23,7 @@ from adapters.slack.app import SlackAdapter
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
 from fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -126,7 +126,7 @@ async def api() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 def store() -> Store:
-    return Store.open(":memory:")
+    return open_store(":memory:")
 
 
 @pytest.fixture

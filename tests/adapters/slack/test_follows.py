@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,8 +16,10 @@ from adapters.slack.sender import DM_CHANNELS, SlackSender
 from bot.agenda import posts_between
 from bot.models import Actor, ChannelRef, UserRef
 from jobs.delivery import DeliveryEngine
+from jobs.outbox import materialize
 from tests.adapters.slack.conftest import BOT_TOKEN, TEAM, SlackHarness, sign
 from tests.conftest import add_fam, add_long_week
+from tests.jobs.support import claimed_by_a_crashed_runner
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 OPERATOR = Actor.operator()
@@ -29,11 +31,13 @@ _KEYS = itertools.count(100)
 
 async def deliver_at(slack: SlackHarness, at: datetime) -> None:
     slack.commands.clock.set(at)
-    sender = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
+    sender = SlackSender(
+        BOT_TOKEN, base_url=slack.api.base_url, store=slack.store, clock=slack.commands.clock
+    )
     try:
         await DeliveryEngine(slack.store, {"slack": sender}, slack.commands.clock).run_pass()
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,7 +84,8 @@ async def test_notify_me_then_one_dm_and_one_post_then_unfollow(slack: SlackHarn
     assert [b["action_id"] for b in buttons(dm)] == ["episode_link", UNFOLLOW_ACTION]
     assert len(slack.api.channels["C1"].messages) == 2
     assert slack.api.calls["conversations.open"] == 1
-    assert slack.store.platform_object(DM_CHANNELS, TEAM, "UMEMBER").remote_id == "DUMEMBER"
+    remembered = slack.store.platform_object(DM_CHANNELS, TEAM, "UMEMBER")
+    assert (remembered.remote_id, remembered.updated_at) == ("DUMEMBER", EPISODE_2)
 
     answer = await click(slack, dm, UNFOLLOW_ACTION)
     assert answer["text"] == "You no longer get direct messages about For All Mankind."
@@ -141,3 +146,30 @@ def test_digest_posts_fit_slack(commands):
         assert len(lines) == len(post.message.entries)
         assert lines[0].startswith("<!date^1699401600^")
         assert all("<!channel>" not in line for line in lines)
+
+
+async def test_a_restart_in_the_middle_of_a_dm_fan_out_sends_no_dm_twice(slack: SlackHarness):
+    add_fam(slack.commands)
+    members = [f"UF{n}" for n in range(5)]
+    for member in members:
+        slack.api.add_user(member)
+        slack.commands.follow(
+            OPERATOR, "For All Mankind", user=UserRef.parse(f"slack-user:{TEAM}/{member}")
+        )
+    slack.commands.clock.set(PREMIERE)
+    materialize(slack.store, PREMIERE, timedelta(hours=12))
+    rows = claimed_by_a_crashed_runner(slack.store, PREMIERE, ["slack"])
+    first = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
+    engine = DeliveryEngine(slack.store, {"slack": first}, slack.commands.clock)
+    for row in rows[:3]:  # the crash: Slack took three DMs, none was recorded as sent
+        await first.send(engine._delivery(row))
+    await first.close()
+    restarted = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
+    engine = DeliveryEngine(slack.store, {"slack": restarted}, slack.commands.clock)
+    try:
+        await engine.recover()  # finds the three by their metadata in the IM history
+        await engine.drain()
+    finally:
+        await restarted.close()
+    assert [len(slack.api.channels[f"D{m}"].messages) for m in members] == [1] * 5
+    assert slack.store.outbox_counts()["sent"] == 5

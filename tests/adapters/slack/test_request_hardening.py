@@ -17,10 +17,11 @@ import pytest
 from adapters.slack.sender import SlackSender
 from bot.clock import FixedClock
 from bot.commands import Commands
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageField, MessageKind
 from bot.models import ChannelRef
 from bot.sender import Delivery
-from bot.store import Store
+from bot.store import Store, open_store
 from fakes.slack_api import FakeSlackApi
 from tests.adapters.slack.conftest import (
     BOT_TOKEN,
@@ -119,7 +120,7 @@ async def test_enterprise_install_serves_its_organisation_only() -> None:
     ) as api:
         api.add_user("UADMIN", is_admin=True, enterprise_id="E0001")
         api.add_user("UGUEST", is_admin=True, enterprise_id="E0999", team_id="T0009")
-        store = Store.open(":memory:")
+        store = open_store(":memory:")
         commands = Commands(store, FixedClock(datetime(2023, 10, 1, tzinfo=UTC)))
         try:
             async with running(api, commands, store) as harness:
@@ -193,7 +194,7 @@ async def test_a_request_replayed_after_a_restart_is_refused(api: FakeSlackApi, 
     headers = {**sign(body), "Content-Type": FORM}
     statuses = []
     for _ in range(2):  # the same captured request, before and after a restart
-        store = Store.open(path)
+        store = open_store(path)
         commands = Commands(store, FixedClock(datetime(2023, 10, 1, tzinfo=UTC)))
         try:
             async with running(api, commands, store) as slack:
@@ -233,9 +234,12 @@ async def test_posts_mark_user_text_verbatim(api: FakeSlackApi) -> None:
     )
     sender = SlackSender(BOT_TOKEN, base_url=api.base_url)
     try:
-        await sender.send(Delivery(1, "k", ChannelRef("slack", TEAM, "C1"), message, "eb1"))
+        key = NotificationKey.release(1)
+        channel = ChannelRef("slack", TEAM, "C1")
+        delivery = Delivery(1, key, channel, message, "eb1", due_at=message.release_at)
+        await sender.send(delivery)
     finally:
-        await sender.aclose()
+        await sender.close()
     [request] = api.requests_for("chat.postMessage")
     texts = _mrkdwn_objects(request.json_body["blocks"])
     assert texts, request.json_body["blocks"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from adapters.slack.sender import (
     SlackSender,
     earliest_post,
 )
+from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
 from bot.sender import (
@@ -60,7 +61,7 @@ async def sender(api: FakeSlackApi, sleeps: list[float]) -> AsyncIterator[SlackS
     retry = BoundedRateLimitRetryHandler(max_retry_count=2, max_wait=5.0, sleep=fake_sleep)
     sender = SlackSender(BOT_TOKEN, base_url=api.base_url, retry_handler=retry)
     yield sender
-    await sender.aclose()
+    await sender.close()
 
 
 def _delivery(
@@ -70,6 +71,7 @@ def _delivery(
     *,
     release_at: datetime | None = RELEASE,
     key: str | None = None,
+    due_at: datetime | None = None,
 ) -> Delivery:
     message = Message(
         kind=MessageKind.EPISODE,
@@ -84,10 +86,11 @@ def _delivery(
     )
     return Delivery(
         n,
-        key or f"episode:{n}:release",
+        NotificationKey.parse(key or f"episode:{n}:release"),
         ChannelRef("slack", "T0001", channel),
         message,
         f"ob{n}",
+        due_at=due_at or release_at or RELEASE,
     )
 
 
@@ -151,7 +154,7 @@ async def test_per_channel_rate_limit(api: FakeSlackApi) -> None:
         clock.now += 0.2
         await sender.send(_delivery("C1", 3))  # 429 Retry-After 1 -> waited, then retried
     finally:
-        await sender.aclose()
+        await sender.close()
     assert api.rate_limited["chat.postMessage"] == 1
     assert api.posts_per_channel == {"C1": 2, "C2": 1}
 
@@ -214,8 +217,8 @@ async def test_a_revoked_or_wrong_token_pauses_nothing(api: FakeSlackApi) -> Non
         with pytest.raises(SenderUnavailableError, match="invalid"):
             await wrong.send(_delivery())
     finally:
-        await wrong.aclose()
-        await revoked.aclose()
+        await wrong.close()
+        await revoked.close()
     assert api.posts_per_channel["C1"] == 0
 
 
@@ -225,7 +228,7 @@ async def test_network_error_is_transient() -> None:
         with pytest.raises(TransientSendError, match="network"):
             await sender.send(_delivery())
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_find_sent_by_metadata(api: FakeSlackApi, sender: SlackSender) -> None:
@@ -269,24 +272,26 @@ async def test_find_sent_is_one_call_of_15_since_the_row_fell_due(api: FakeSlack
         clock.now += 60
         assert await sender.find_sent(stuck) == receipt
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_find_sent_for_a_reminder_reads_from_its_own_due_time(
     api: FakeSlackApi, sender: SlackSender
 ) -> None:
     release = datetime(2023, 11, 10, 5, tzinfo=UTC)
-    reminder = _delivery("C1", 3, key="episode:3:before:1h30m", release_at=release)
+    reminder = _delivery("C1", 3, key="episode:3:before:1h30m", release_at=release,
+                         due_at=release - timedelta(hours=1, minutes=30))  # fmt: skip
     assert earliest_post(reminder) == datetime(2023, 11, 10, 3, 29, tzinfo=UTC)
     await sender.find_sent(reminder)
     [request] = api.requests_for("conversations.history")
     assert float(request.args["oldest"]) == earliest_post(reminder).timestamp()
 
 
-def test_posts_without_a_due_time_read_the_newest_messages() -> None:
-    assert earliest_post(_delivery(release_at=None)) is None
-    assert earliest_post(_delivery(key="season:4:trailer:2")) is None
-    assert earliest_post(_delivery(key="episode:3:before:nonsense")) is None
+def test_announcements_and_trailers_are_looked_for_from_their_due_time_too() -> None:
+    # The sender reads the due time the Delivery carries; it never works it out of the key.
+    announced = datetime(2023, 9, 13, 12, tzinfo=UTC)
+    trailer = _delivery(key="season:4:trailer:2", release_at=None, due_at=announced)
+    assert earliest_post(trailer) == announced - timedelta(minutes=1)
 
 
 async def test_find_sent_cannot_tell_after_more_than_15_messages(api: FakeSlackApi) -> None:
@@ -301,7 +306,7 @@ async def test_find_sent_cannot_tell_after_more_than_15_messages(api: FakeSlackA
         with pytest.raises(CannotTellError, match=r"more than 15 .*episode:8:release"):
             await sender.find_sent(stuck)
     finally:
-        await sender.aclose()
+        await sender.close()
 
 
 async def test_find_sent_cannot_tell_without_access(api: FakeSlackApi, sender: SlackSender) -> None:
@@ -388,4 +393,4 @@ async def test_look_ups_draw_from_the_history_tier_budget(api: FakeSlackApi) -> 
             await sender.find_sent(_delivery("C1", 3))
         assert budget.rate_limited == 1 and budget.blocked_until == pytest.approx(now[0] + 30)
     finally:
-        await sender.aclose()
+        await sender.close()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.errors import InvalidInput
-from bot.sources.base import SourceError
+from bot.sources.base import SourceError, SourceLink
 from bot.sources.ical import feed_url, parse_feed, series_in
 from fakes.ical_feed import load_feeds
 
@@ -67,3 +67,52 @@ def test_only_http_feeds_are_read():
     for bad in ("file:///etc/passwd", "javascript:alert(1)", "https://"):
         with pytest.raises(InvalidInput):
             feed_url(bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://sonarr.example/feed/v3/calendar/Sonarr.ics?apikey=k3y",
+            "https://sonarr.example/feed/v3/calendar/Sonarr.ics",
+        ),
+        ("https://user:pa55@cal.example:8443/a.ics#x", "https://cal.example:8443/a.ics"),
+        ("http://[::1]:8989/feed.ics?apikey=k3y", "http://[::1]:8989/feed.ics"),
+    ],
+)
+def test_a_feeds_secrets_are_cut_from_what_members_see(url: str, shown: str) -> None:
+    link = SourceLink(1, "ics", url)
+    assert link.shown_ref == shown and link.ref == url
+
+
+LONG_RUNNING = b"""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//episode-bot tests//EN
+BEGIN:VEVENT
+UID:long-running
+DTSTART;VALUE=DATE:20200103
+RRULE:FREQ=WEEKLY;COUNT=200
+SUMMARY:Long Show S01E01
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_a_recurring_event_keeps_its_numbers_as_time_passes():
+    # Begun three years before now, longer ago than the expansion window: an episode's
+    # number is still counted from the first occurrence, and a week later it is the same.
+    def numbers(now: datetime) -> dict[date, int]:
+        show = parse_feed(LONG_RUNNING, url="u", series=None, now=now)
+        return {e.airdate: e.number for e in show.episodes}
+
+    this_week = numbers(datetime(2023, 1, 1, tzinfo=UTC))
+    next_week = numbers(datetime(2023, 1, 8, tzinfo=UTC))
+    assert this_week[date(2023, 10, 27)] == next_week[date(2023, 10, 27)] == 200
+    assert this_week[date(2021, 1, 1)] == 53  # the 53rd Friday from 3 January 2020
+    assert min(this_week) >= date(2021, 1, 1)  # still only the window's episodes
+
+
+def test_a_feed_of_old_events_only_says_they_are_out_of_reach():
+    # The fixture's episodes are of 2023; read in 2026 they are all more than two years ago.
+    with pytest.raises(SourceError, match="from two years ago to two years ahead"):
+        parse_feed(FEEDS["weekly"], url="u", series=None, now=datetime(2026, 6, 1, tzinfo=UTC))

@@ -12,6 +12,8 @@ from bot.commands import Commands
 from bot.models import Actor
 from bot.settings import Settings
 from episode_bot.sources import build_sources
+from fakes.ical_feed import FeedFake
+from fakes.serving import AppServer
 from fakes.tvmaze import DOCTOR_WHO_ID, FAM_ID, TvmazeServer, fam_season_4
 
 OPERATOR = Actor.operator()
@@ -70,3 +72,30 @@ async def test_each_show_is_refreshed_once_before_its_next_drop(service, tvmaze)
     assert status[0]["last_ok_at"] == "2023-10-12T23:00:00Z"
     # Next: the updates poll, due now (it never ran).
     assert status[0]["next_run_at"] == "2023-10-13T00:00:00Z"
+
+
+async def test_a_chat_admins_feed_that_turned_private_is_not_read(service, store):
+    # Its host resolved to a public address at the import; a later sync finds it private
+    # (DNS changed): the bot must not read the operator's network on a tenant's behalf.
+    # The feed really answers on 127.0.0.1: the refusal is at the connection, not a guess.
+    from bot.sources.base import SourceLink
+
+    fake = FeedFake()
+    server = await AppServer(fake.app()).start()
+    url = f"{server.base_url}/feed/weekly.ics"
+    try:
+        admin = Actor("slack", "T01", "UADMIN", is_admin=True)
+        service.commands.show_add(admin, "Private Feed Show")
+        show = service.commands.visible_show(admin, "Private Feed Show")
+        store.link_source(
+            SourceLink(show.id, "ics", url, series=show.title), now=service.clock.now()
+        )
+        outcome = await service.sync_show(show.id)
+        assert not outcome.ok and "is not a public address" in outcome.error
+        assert service.status()[0]["error"] == outcome.error
+        assert fake.requests == []  # nothing reached the operator's network
+        # The operator's own feed on the same address is read, as before.
+        await service.import_show(OPERATOR, f"ics:{url}")
+        assert len(fake.requests) == 1
+    finally:
+        await server.stop()

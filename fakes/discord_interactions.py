@@ -15,7 +15,7 @@ from typing import Any
 
 import discord
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fakes" / "discord_payloads"
+FIXTURES = Path(__file__).resolve().parent / "discord_payloads"
 GUILD_A = "900000000000000001"
 GUILD_B = "900000000000000002"
 CHANNEL_A = "900000000000000101"
@@ -103,3 +103,26 @@ def _data(path: str, opts: list[dict[str, Any]], focused: str | None) -> dict[st
         kind = 1 if index == 0 else 2  # the leaf is a SUB_COMMAND, above it a GROUP
         opts = [{"name": name, "type": kind, "options": opts}]
     return {"id": "1300000000000000001", "name": root, "type": 1, "options": opts}
+
+
+def component(
+    message: dict[str, Any], custom_id: str, *, user: str = USER, dm: bool = False
+) -> dict[str, Any]:
+    """The MESSAGE_COMPONENT interaction (type 3) Discord sends when `user` clicks the button
+    `custom_id` on `message` (a message object as the server stored it), in a server channel
+    or, with `dm`, in the user's DMs (then no guild and no member: a `user`)."""
+    payload = _load("message_component.json")
+    payload["id"] = str(next(_ids))
+    payload["token"] = f"token-{payload['id']}"
+    payload["message"] = copy.deepcopy(message)
+    payload["data"]["custom_id"] = custom_id
+    payload["member"]["user"]["id"] = user
+    if dm:
+        member = payload.pop("member")
+        for key in ("guild_id", "authorizing_integration_owners", "guild_locale"):
+            payload.pop(key)
+        payload["user"] = member["user"]
+        payload["channel_id"] = message["channel_id"]
+        payload["channel"] = {"id": message["channel_id"], "type": 1}
+        payload["context"] = 1
+    return payload
