@@ -6,7 +6,7 @@ python -m bench --only discord --channels 1000 --rate 100
 python -m bench --only slack --slack-channels 1000 --slack-rate 50
 python -m bench --only scale --db /tmp/scale.db --keep   # reuse a loaded data set
 python -m bench --only fair           # two drops at one instant (5,000 + 5), commands meanwhile
-python -m bench --only huge           # 100,000 channels at R = 500 (about 3.5 minutes)
+python -m bench --only huge           # 100,000 channels at R = 500 (about 4-5 minutes)
 python -m bench --only global --global-sizes 100000,1000000   # planning a global drop
 python -m bench --only sources        # 2,000 TVmaze-linked shows, 20 changed
 python -m bench --only follows --followers 20000 --follow-channels 5000

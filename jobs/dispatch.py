@@ -18,6 +18,8 @@ from bot.store import OutboxRow
 from jobs.fairness import FairQueue
 from jobs.limiter import RateLimiter
 
+STOP_CHECK_SECONDS = 0.5  # while waiting for the limiter, how often to look at the stop flag
+
 
 class PlatformDispatcher:
     """Drains one platform's due rows: `await run()` returns when none is left.
@@ -93,10 +95,8 @@ class PlatformDispatcher:
                         return
                     await self._wait()
                     continue
-                if self.limiter is not None:
-                    await self.limiter.acquire()
-                    if self._stopping():
-                        break
+                if self.limiter is not None and not await self._granted():
+                    break
                 row = self.queue.pop()
                 assert row is not None  # has_ready() held, and nothing popped since
                 self._in_flight.add(asyncio.create_task(self._send_one(row)))
@@ -108,6 +108,19 @@ class PlatformDispatcher:
                 await self._release(leftover)
         if self._failure is not None:  # the pass fails (and is tried again), as it says
             raise self._failure
+
+    async def _granted(self) -> bool:
+        """The limiter's grant for one request; False when the engine stops first (a pause
+        after clustered 429s can last a minute, and shutdown must not wait for it)."""
+        assert self.limiter is not None
+        grant = asyncio.ensure_future(self.limiter.acquire())
+        while not grant.done():
+            await asyncio.wait({grant}, timeout=STOP_CHECK_SECONDS)
+            if self._stopping() and not grant.done():
+                grant.cancel()
+                return False
+        grant.result()
+        return not self._stopping()
 
     async def _send_one(self, row: OutboxRow) -> None:
         try:

@@ -103,7 +103,7 @@ class SourceLink:
     last_ok_at: datetime | None = None
     last_result: str | None = None
     last_error: str | None = None
-    next_sync_at: datetime | None = None
+    next_sync_at: datetime | None = None  # set by `run`'s source jobs when they ran
 
     @property
     def shown_ref(self) -> str:

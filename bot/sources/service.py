@@ -9,10 +9,12 @@ logged, and the next sync tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import schedule, validation
 from bot.commands import Commands, Reply, _who
@@ -28,6 +30,7 @@ from bot.sources.tvmaze import TvmazeSource
 log = logging.getLogger("bot.sources")
 
 UPDATES_POLLED_KEY = "sources_updates_polled_at"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -261,9 +264,13 @@ class SourceService:
 
     async def sync_show(self, show_id: int, *, fetched: Fetched | None = None) -> SyncOutcome:
         """Read the show's source and apply the differences; never raises for the source's
-        failures (they are recorded and logged, and the catalog is left as it was)."""
-        link = self.store.show_source(show_id)
-        show = self.store.get_show(show_id)
+        failures (they are recorded and logged, and the catalog is left as it was).
+
+        The store's reads and writes, and the diff, run in a worker thread: a large show's
+        sync must not hold up the commands and platforms the event loop is serving."""
+        link, show = await self._in_thread(
+            lambda: (self.store.show_source(show_id), self.store.get_show(show_id))
+        )
         if link is None:
             return SyncOutcome(show.title, ok=False, error="the show follows no source")
         now = self.clock.now()
@@ -271,29 +278,10 @@ class SourceService:
             if fetched is None:
                 source = self._source(link, from_chat=show.tenant_key is not None)
                 fetched = await source.fetch(link, now=now)
-            changes = SyncChanges()
-            if fetched.show is not None:
-                catalog = apply_rules(
-                    fetched.show,
-                    zone=schedule.load_zone(show.timezone),
-                    release_time=show.release_time,
-                    include_specials=link.include_specials,
-                )
-                seasons = self.store.seasons_of(show_id)
-                current = [(s, self.store.episodes_of(s.id)) for s in seasons]
-                released = self.store.released_episode_ids([s.id for s, _ in current])
-                changes = diff(show, current, catalog, released=released, now=now)
-            self.store.apply_source_changes(
-                show,
-                changes,
-                kind=link.kind,
-                actor=f"source:{link.kind}",
-                now=now,
-                fetched=_fetched_state(fetched),
-            )
+            changes = await self._in_thread(self._apply, show, link, fetched, now)
         except (SourceError, BotError) as error:
             reason = getattr(error, "reason", None) or str(error)
-            self.store.record_sync_failure(show_id, reason, now=now)
+            await self._in_thread(self.store.record_sync_failure, show_id, reason, now=now)
             self.observer.source_sync_failed(link.kind)
             log.warning(
                 "sync of %s from %s failed, nothing changed: %s", show.title, link.kind, reason
@@ -304,6 +292,43 @@ class SourceService:
             log.info("sync of %s from %s: %s", show.title, link.kind, "; ".join(lines))
             self.commands.notify_changed()
         return SyncOutcome(show.title, ok=True, changes=lines)
+
+    def _apply(self, show: Show, link: SourceLink, fetched: Fetched, now: datetime) -> SyncChanges:
+        """The source's answer against the catalog, applied in one transaction (a worker
+        thread: the store is safe to share between threads)."""
+        changes = SyncChanges()
+        if fetched.show is not None:
+            catalog = apply_rules(
+                fetched.show,
+                zone=schedule.load_zone(show.timezone),
+                release_time=show.release_time,
+                include_specials=link.include_specials,
+            )
+            seasons = self.store.seasons_of(show.id)
+            current = [(s, self.store.episodes_of(s.id)) for s in seasons]
+            released = self.store.released_episode_ids([s.id for s, _ in current])
+            changes = diff(show, current, catalog, released=released, now=now)
+        self.store.apply_source_changes(
+            show,
+            changes,
+            kind=link.kind,
+            actor=f"source:{link.kind}",
+            now=now,
+            fetched=_fetched_state(fetched),
+        )
+        return changes
+
+    @staticmethod
+    async def _in_thread(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`work` in a worker thread, as the delivery engine runs its store work. A thread
+        cannot be cancelled: on shutdown it is let finish (each write is atomic) so that
+        nobody closes the store under it."""
+        running = asyncio.ensure_future(asyncio.to_thread(work, *args, **kwargs))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait({running})
+            raise
 
     def _source(self, link: SourceLink, *, from_chat: bool) -> ScheduleSource:
         """Where the link is read from; a chat admin's feed only from public addresses (its
@@ -318,11 +343,10 @@ class SourceService:
         `since` widens to a week or a month when the last poll is older than a day (the bot
         was down), so a change is never missed.
         """
-        linked = self.store.linked_sources("tvmaze")
+        now = self.clock.now()
+        linked, last = await self._in_thread(self._start_updates_poll, now)
         if not linked:
             return []
-        now = self.clock.now()
-        last = self.store.get_meta(UPDATES_POLLED_KEY)
         age = now - datetime.fromisoformat(last) if last else timedelta(days=365)
         period = "month"
         if age < timedelta(days=7):
@@ -333,7 +357,7 @@ class SourceService:
             log.warning("TVmaze updates could not be read: %s; trying again later", error.reason)
             self.observer.source_sync_failed(self.tvmaze.kind)
             return []
-        self.store.set_meta(UPDATES_POLLED_KEY, now.isoformat())
+        await self._in_thread(self.store.set_meta, UPDATES_POLLED_KEY, now.isoformat())
         changed = [
             link
             for link in linked
@@ -344,9 +368,20 @@ class SourceService:
             changed += [link for link in linked if link.last_ok_at is None and link not in changed]
         return [await self.sync_show(link.show_id) for link in changed]
 
+    def _start_updates_poll(self, now: datetime) -> tuple[list[SourceLink], str | None]:
+        """The linked TVmaze shows, marked with the next poll, and when the last one ran."""
+        linked = self.store.linked_sources("tvmaze")
+        if linked:
+            next_poll = now + self.intervals.updates
+            self.store.set_next_sync([link.show_id for link in linked], next_poll)
+        return linked, self.store.get_meta(UPDATES_POLLED_KEY)
+
     async def refresh_before_drops(self) -> list[SyncOutcome]:
         """Sync each linked show once in the `before_drop` hours ahead of its next drop."""
-        now = self.clock.now()
+        due = await self._in_thread(self._due_before_drops, self.clock.now())
+        return [await self.sync_show(link.show_id) for link in due]
+
+    def _due_before_drops(self, now: datetime) -> list[SourceLink]:
         linked = self.store.linked_sources()
         upcoming = self.store.next_release_by_show([link.show_id for link in linked], now)
         due = []
@@ -359,32 +394,35 @@ class SourceService:
                 link.last_attempt_at is None or link.last_attempt_at < window_opens
             ):
                 due.append(link)
-        return [await self.sync_show(link.show_id) for link in due]
+        return due
 
     async def refresh_feeds(self) -> list[SyncOutcome]:
         """Re-read every linked iCalendar feed (a conditional request: 304 costs nothing)."""
-        return [await self.sync_show(link.show_id) for link in self.store.linked_sources("ics")]
+        linked = await self._in_thread(self._start_feeds_refresh, self.clock.now())
+        return [await self.sync_show(link.show_id) for link in linked]
+
+    def _start_feeds_refresh(self, now: datetime) -> list[SourceLink]:
+        """The linked feeds, marked with the next refresh."""
+        linked = self.store.linked_sources("ics")
+        self.store.set_next_sync([link.show_id for link in linked], now + self.intervals.feeds)
+        return linked
 
     # ------------------------------------------------------------------ status
 
     def status(self) -> list[dict[str, Any]]:
-        """Each linked show: its source, last sync, result and next run (JSON-able)."""
+        """Each linked show: its source, last sync, result and next run (JSON-able).
+
+        The next run is the one `run`'s jobs recorded when they last looked at the show
+        (`next_run_at`, null before they ever did); `next_run` says it in words, and that
+        it happens only while `run` is running (this command cannot know whether it is).
+        """
         now = self.clock.now()
         linked = self.store.linked_sources()
         shows = {show.id: show for show in self.store.visible_shows(None)}
         upcoming = self.store.next_release_by_show([link.show_id for link in linked], now)
-        polled = self.store.get_meta(UPDATES_POLLED_KEY)
-        next_poll = datetime.fromisoformat(polled) + self.intervals.updates if polled else now
         rows = []
         for link in linked:
-            if link.kind == "tvmaze":
-                candidates = [next_poll]
-                if link.show_id in upcoming:
-                    candidates.append(max(now, upcoming[link.show_id] - self.intervals.before_drop))
-                next_run = min(candidates)
-            else:
-                last = link.last_attempt_at
-                next_run = last + self.intervals.feeds if last else now
+            next_run = self._next_run(link, upcoming.get(link.show_id), now)
             rows.append(
                 {
                     "show": shows[link.show_id].title if link.show_id in shows else link.show_id,
@@ -396,9 +434,32 @@ class SourceService:
                     "result": "failed" if link.last_error else link.last_result,
                     "error": link.last_error,
                     "next_run_at": _iso(next_run),
+                    "next_run": (
+                        f"{_iso(next_run)}, while `run` is running ({self._cadence(link)})"
+                        if next_run
+                        else f"when `run` is running: {self._cadence(link)}"
+                    ),
                 }
             )
         return rows
+
+    def _next_run(self, link: SourceLink, drop: datetime | None, now: datetime) -> datetime | None:
+        """The recorded next poll, or the refresh before the next drop if that comes first."""
+        if link.next_sync_at is None:  # `run`'s jobs have not looked at this show yet
+            return None
+        if link.kind == "tvmaze" and drop is not None:
+            window_opens = drop - self.intervals.before_drop
+            if link.last_attempt_at is None or link.last_attempt_at < window_opens:
+                return min(link.next_sync_at, max(now, window_opens))
+        return link.next_sync_at
+
+    def _cadence(self, link: SourceLink) -> str:
+        if link.kind == "tvmaze":
+            return (
+                f"TVmaze's changes every {_duration(self.intervals.updates)}, and once in "
+                f"the {_duration(self.intervals.before_drop)} before each drop"
+            )
+        return f"every {_duration(self.intervals.feeds)}"
 
 
 def format_status(rows: list[dict[str, Any]]) -> str:
@@ -413,12 +474,17 @@ def format_status(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  FAILED: {row['error']} (the catalog was left as it was)")
         else:
             lines.append(f"  result: {row['result'] or '-'}")
-        lines.append(f"  next run: {row['next_run_at']}")
+        lines.append(f"  next run: {row['next_run']}")
     return "\n".join(lines)
 
 
 def _iso(instant: datetime | None) -> str | None:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
+
+
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60:g} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _source_name(link: SourceLink | None) -> str:

@@ -288,6 +288,11 @@ class SubscriptionStore(Protocol):
         (follows, unsent DMs)."""
         ...
 
+    def subscription_counts(self, show_ids: Sequence[int], *, cap: int) -> dict[int, int]:
+        """Subscriptions per show, counted only up to `cap` + 1: enough to tell a show that
+        fits in a page of `cap` from a bigger one (planning pages take turns between them)."""
+        ...
+
 
 class DigestStore(Protocol):
     """Channels' weekly digests."""
@@ -497,7 +502,9 @@ class SourceStore(Protocol):
 
     def record_sync_failure(self, show_id: int, error: str, *, now: datetime) -> None: ...
 
-    def set_next_sync(self, show_id: int, at: datetime | None) -> None: ...
+    def set_next_sync(self, show_ids: list[int], at: datetime | None) -> None:
+        """When `run`'s source jobs will next look at these shows (`sources status`)."""
+        ...
 
     def release_holds(
         self,

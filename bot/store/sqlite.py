@@ -1933,12 +1933,14 @@ class SqliteStore:
                 [to_db_time(now), error[:500], show_id],
             )
 
-    def set_next_sync(self, show_id: int, at: datetime | None) -> None:
+    def set_next_sync(self, show_ids: list[int], at: datetime | None) -> None:
+        """When `run`'s source jobs will next look at these shows (`sources status`)."""
         with self._write():
-            self._exec(
-                "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
-                [at and to_db_time(at), show_id],
-            )
+            for show_id in show_ids:
+                self._exec(
+                    "UPDATE show_sources SET next_sync_at = ? WHERE show_id = ?",
+                    [at and to_db_time(at), show_id],
+                )
 
     def release_holds(
         self,
@@ -1985,6 +1987,17 @@ class SqliteStore:
                 now,
             )
             return released
+
+    def subscription_counts(self, show_ids: Sequence[int], *, cap: int) -> dict[int, int]:
+        """Subscriptions per show (paused ones included), counted only up to `cap` + 1: enough
+        to tell a show that fits in a page of `cap` from a bigger one, from the index alone."""
+        return {
+            show_id: self._tuples(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM subscriptions WHERE show_id = ? LIMIT ?)",
+                [show_id, cap + 1],
+            )[0][0]
+            for show_id in show_ids
+        }
 
     def claim_fair(
         self, now: datetime, *, platform: str, limit: int, generation: int

@@ -4,6 +4,7 @@ whole platform. Injected clocks, a recording fake sender: no waiting."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -67,3 +68,20 @@ async def test_a_failed_write_fails_the_pass_instead_of_vanishing(
     world.clock.set(FAM_DROPS[0])
     with pytest.raises(sqlite3.OperationalError):
         await world.engine.run_pass()
+
+
+async def test_stopping_does_not_wait_for_a_long_pause(world: World) -> None:
+    """The platform is paused (clustered 429s): a shutdown gives the claimed rows back at once
+    instead of waiting for the pause to end."""
+    two_drops_at_one_instant(world, big=3, small=0)
+    limiter = RateLimiter(1000.0)
+    limiter.back_off(3600.0)  # an hour: real time, which the test must not wait for
+    world.engine.limiters["console"] = limiter
+    world.clock.set(FAM_DROPS[0])
+    running = asyncio.create_task(world.engine.run_pass())
+    while not world.store.outbox_counts()["sending"]:
+        await asyncio.sleep(0.01)  # until the rows are claimed and the dispatcher waits
+    world.engine.stop()
+    result = await asyncio.wait_for(running, timeout=10)
+    assert result.sent == 0 and world.sender.sent == []
+    assert world.store.outbox_counts()["pending"] == 3  # given back for the next run

@@ -70,8 +70,28 @@ async def test_each_show_is_refreshed_once_before_its_next_drop(service, tvmaze)
     assert tvmaze.fake.requests == [SHOW_CALL.format(FAM_ID)]
     status = service.status()
     assert status[0]["last_ok_at"] == "2023-10-12T23:00:00Z"
-    # Next: the updates poll, due now (it never ran).
-    assert status[0]["next_run_at"] == "2023-10-13T00:00:00Z"
+    # The updates poll never ran: no time is made up (`run` may not be running at all).
+    assert status[0]["next_run_at"] is None
+    assert status[0]["next_run"] == (
+        "when `run` is running: TVmaze's changes every 1 h, and once in the 6 h before each drop"
+    )
+
+
+async def test_status_shows_the_next_run_the_jobs_recorded(service, tvmaze):
+    await service.import_show(OPERATOR, "tvmaze:36947", tz="America/New_York")
+    assert service.status()[0]["next_run_at"] is None  # imported; `run` never looked at it
+    service.clock.set(datetime(2023, 10, 2, 9, 30, tzinfo=UTC))
+    await service.poll_updates()
+    row = service.status()[0]
+    assert row["next_run_at"] == "2023-10-02T10:30:00Z"  # the updates job, an hour on
+    assert row["next_run"] == (
+        "2023-10-02T10:30:00Z, while `run` is running (TVmaze's changes every 1 h, "
+        "and once in the 6 h before each drop)"
+    )
+    # Within 6 h of the next drop (2023-10-13 04:00 UTC), the refresh before it comes first.
+    service.clock.set(datetime(2023, 10, 12, 21, 50, tzinfo=UTC))
+    await service.poll_updates()
+    assert service.status()[0]["next_run_at"] == "2023-10-12T22:00:00Z"
 
 
 async def test_a_chat_admins_feed_that_turned_private_is_not_read(service, store):
