@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-docker bench lint format clean
+.PHONY: run test test-docker bench chaos lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "episode-bot needs Python >= 3.11"'
@@ -24,6 +24,10 @@ test-docker: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Fault loops against the real `run` process (minutes; not part of `make test`).
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

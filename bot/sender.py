@@ -19,7 +19,8 @@ registered for the channel's platform and interprets the outcome:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,17 @@ from bot.messages import Message
 from bot.models import ChannelRef
 
 log = logging.getLogger(__name__)
+
+
+def _always() -> bool:
+    return True
+
+
+# Set by the delivery engine for each send: may this process still post? The engine checks its
+# lease just before calling `send`; a sender calls this again at the last moment before its
+# request leaves (the Discord sender: as the bytes are written to the socket), so a runner that
+# was paused in between (SIGSTOP, a VM migration) and may have been taken over posts nothing.
+may_still_send: ContextVar[Callable[[], bool]] = ContextVar("may_still_send", default=_always)
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,12 @@ class PermanentSendError(SendError):
         super().__init__(reason)
 
 
+class CannotTellError(SendError):
+    """`find_sent` read what it may read (one page of the channel's history) and neither found
+    the post nor can rule it out: the channel was too busy since the row fell due. The engine
+    then sends again (the idempotency key is the only defence left) and `status` counts it."""
+
+
 class SenderUnavailableError(TransientSendError):
     """The platform rejects the bot's credentials: every channel would fail alike."""
 
@@ -107,9 +125,11 @@ class Sender(Protocol):
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """After a crash mid-send: the receipt if the platform already shows this delivery.
 
-        Called only for rows left in the `sending` state. Return None when the platform cannot
-        tell or has no such post; the engine then calls `send` again, which the idempotency key
-        keeps from producing a visible duplicate where the platform supports it.
+        Called before a row whose outcome is unknown is sent again: a row left `sending` by a
+        runner that is gone (a crash, a kill, a takeover), or a retry after an error that may
+        have come after the platform accepted the post (a timeout). Return None when the
+        platform has no such post, raise `CannotTellError` when the read could not cover the
+        time since the row fell due, `TransientSendError` when it cannot be read right now.
         """
         ...
 

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     slack_history_per_minute: float = Field(
         50.0, gt=0, description="conversations.history calls/minute (Tier 3; 1 outside it)"
     )
+    # Seconds without a heartbeat after which another `run` may take over the delivery lease.
+    episode_bot_lease_seconds: float = Field(30.0, ge=3, le=3600)
 
     @field_validator(
         "discord_token",

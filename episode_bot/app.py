@@ -5,6 +5,9 @@ and every adapter whose credentials are set (the local console when none are). A
 adapter module is imported only when that platform is configured, so a console-only install
 never loads discord.py or slack-bolt code paths.
 
+A runner whose delivery lease was taken over (it was paused past the lease's stale time and
+another `run` started) stops delivering at once and exits with code 3 (jobs/lease.py).
+
 Shutdown (SIGINT/SIGTERM): the engine claims nothing new, sends in flight finish, rows it had
 claimed but not started go back to pending; a row whose send was cut short stays `sending`
 and the next start-up's `recover()` resolves it without a visible duplicate.
@@ -30,7 +33,7 @@ from bot.errors import BotError
 from bot.observer import NullObserver, ObservedCommands, Observer
 from bot.sender import RequestBudget, SendError
 from bot.settings import Settings
-from bot.store import Store, open_store
+from bot.store import Store, StoreUnavailable, open_store
 from episode_bot.platforms import (
     PLATFORMS,
     Adapter,
@@ -48,6 +51,7 @@ from jobs.source_sync import SourceJobs
 log = logging.getLogger("episode_bot")
 
 SHUTDOWN_TIMEOUT = 30.0  # seconds to let in-flight sends finish
+EXIT_LEASE_LOST = 3  # another runner took the delivery lease over: this one stopped
 
 # ----------------------------------------------------------------------------- pieces
 
@@ -186,7 +190,10 @@ async def main(
         for adapter in adapters or ():  # adapters mirroring the schedule (Discord events)
             adapter.on_schedule_changed()
 
-    lease = RunnerLease(store)
+    lease = RunnerLease(store, stale_after=settings.episode_bot_lease_seconds)
+    # The loss may be noticed in a worker thread (the engine renews the lease off the loop).
+    loop = asyncio.get_running_loop()
+    lease.on_lost(lambda _reason: loop.call_soon_threadsafe(stop_event.set))
     metrics = _metrics(settings, store, lease)
     observer: Observer = metrics or NullObserver()
     calendar_base_url = settings.public_base_url if settings.web_enabled else None
@@ -211,12 +218,12 @@ async def main(
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
         limiters={p: limiters.get(p) or limiter_for(p, settings) for p in senders},
+        lease=lease,
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
     source_service, source_http = build_sources(settings, commands, observer=observer)
     commands.sources = source_service  # chat admins import and sync through it
-    loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")
@@ -228,9 +235,7 @@ async def main(
             await adapter.start()
             started.append(adapter)
             log.info("%s adapter started", adapter.platform)
-        recovered = await engine.recover()
-        if recovered:
-            log.info("recovered %d post(s) interrupted by the last shutdown", recovered)
+        await engine.recover()
         drop_scheduler.start()
         SourceJobs(source_service, drop_scheduler.scheduler).start()
         log.info(
@@ -240,6 +245,9 @@ async def main(
             settings.episode_bot_grace_hours,
         )
         await stop_event.wait()
+        if lease.lost_reason is not None:
+            log.error("another runner delivers now; exiting (%s)", lease.lost_reason)
+            return EXIT_LEASE_LOST
         log.info("stopping: letting in-flight posts finish")
         return 0
     finally:
@@ -278,7 +286,7 @@ def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:
 
 
 def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
-    runner = live_runner(store)
+    runner = live_runner(store, stale_after=lease.stale_after)
     return runner is not None and runner.token == lease.token
 
 
@@ -334,6 +342,13 @@ def run(settings: Settings, **kwargs: Any) -> int:
         return 130
     except (BotError, SendError) as error:
         print(f"error: {getattr(error, 'reason', None) or error}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as error:
+        # Start-up could not take the lease: a process holds the database's write lock (a
+        # paused `run` mid-transaction keeps it until it resumes or dies), or the disk is full.
+        print(f"error: cannot write the database {settings.episode_bot_db} ({error}). Another "
+              "process may hold it locked (a stopped episode-bot?), or its disk is full.",
+              file=sys.stderr)  # fmt: skip
         return 2
     except (aiohttp.ClientError, OSError) as error:
         print(f"error: cannot reach a platform: {error}. Check the API base settings "

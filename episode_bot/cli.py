@@ -381,16 +381,19 @@ def deliver(app: AppContext, now_text: str) -> None:
             err=True,
         )
     senders = build_senders(app.settings, app.store)
-    engine = DeliveryEngine(
-        app.store,
-        senders,
-        clock,
-        grace=timedelta(hours=app.settings.episode_bot_grace_hours),
-        whole_grace_window=True,  # T may be behind what `run` planned on this database
-    )
 
     async def one_pass() -> Any:
-        async with held_lease(app.store, "this delivery pass"):
+        async with held_lease(
+            app.store, "this delivery pass", stale_after=app.settings.episode_bot_lease_seconds
+        ) as lease:
+            engine = DeliveryEngine(
+                app.store,
+                senders,
+                clock,
+                grace=timedelta(hours=app.settings.episode_bot_grace_hours),
+                whole_grace_window=True,  # T may be behind what `run` planned on this database
+                lease=lease,
+            )
             await _open_senders(senders)
             try:
                 await engine.recover()

@@ -98,6 +98,12 @@ def _error(status: int, code: int, message: str) -> web.Response:
     return _json({"message": message, "code": code}, status=status)
 
 
+def _form_error(field_name: str, code: str, message: str) -> web.Response:
+    """400 50035 Invalid Form Body with the field's error, as Discord answers a bad query."""
+    errors = {field_name: {"_errors": [{"code": code, "message": message}]}}
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, status=400)
+
+
 class FakeDiscord:
     """The fake server. Every knob is a plain attribute, so a test can change it mid-run.
 
@@ -108,6 +114,15 @@ class FakeDiscord:
         (Discord's default is 50 per second; interaction and webhook-token routes are exempt,
         as on Discord), answered with a global 429.
     `latency`: seconds every answer takes (a round trip to Discord is about 0.03).
+      * `global_limit` requests per `global_window` seconds over all routes (Discord's default
+        is 50 per second), answered with a global 429.
+    Message history: `GET /channels/{id}/messages` with `before`/`after`/`around` and `limit`
+    (1-100, default 50), newest first, as documented; `no_history` (channel ids) answers an
+    empty list, as Discord does when the bot lacks Read Message History.
+    Fault loops (bench/chaos.py): `answer_delay` (seconds between storing a message and
+    answering), `on_message` (called with each message created).
+    Nonces: `remember_nonces = False` turns the nonce memory off (a resend after Discord
+    forgot the nonce, which it does after a few minutes, posts a second message).
     Failure injection: `unknown_channels` (404 10003), `missing_access` (403 50001),
     `missing_permissions` (403 50013), `events_forbidden` (guild ids: scheduled event routes
     answer 403 50013, the bot lacks Manage Events), `fail_next(...)` (5xx bursts),
@@ -127,6 +142,7 @@ class FakeDiscord:
         nonce_window: float = 300.0,
         guilds: Iterable[FakeGuild] = (),
         latency: float = 0.0,
+        remember_nonces: bool = True,
     ) -> None:
         self.latency = latency
         self.token = token
@@ -137,6 +153,12 @@ class FakeDiscord:
         self.global_limit = global_limit
         self.global_window = global_window
         self.nonce_window = nonce_window
+        self.remember_nonces = remember_nonces
+        self.no_history: set[str] = set()  # channels where the bot lacks Read Message History
+        # A slow platform: a created message is stored at once, its answer sent this much later
+        # (the window in which a killed client has posted but not heard back).
+        self.answer_delay = 0.0
+        self.on_message: Callable[[dict[str, Any]], None] | None = None  # after each create
         self.guilds: dict[str, FakeGuild] = {g.id: g for g in guilds}
 
         self.unknown_channels: set[str] = set()
@@ -277,6 +299,13 @@ class FakeDiscord:
         async with self._new_request:
             await asyncio.wait_for(self._new_request.wait_for(enough), timeout)
         return self.requests_to(method, path_re)
+
+    def seed_message(self, channel_id: str, content: str, *, author_id: str = "42") -> dict:
+        """A message someone else posted in the channel (a member, another bot)."""
+        author = {"id": author_id, "username": "member", "discriminator": "0", "avatar": None}
+        message = self._message(channel_id, {"content": content}, author=author)
+        self.messages[channel_id].append(message)
+        return message
 
     def add_scheduled_event(self, guild_id: str, **fields: Any) -> dict[str, Any]:
         """An event someone else made in the guild (a member, another bot), as Discord would
@@ -504,6 +533,7 @@ class FakeDiscord:
             web.get(f"{p}/gateway/bot", self._gateway_info),
             web.get(f"{p}/channels/{{channel_id}}", self._get_channel),
             web.post(f"{p}/channels/{{channel_id}}/messages", self._create_message),
+            web.get(f"{p}/channels/{{channel_id}}/messages", self._list_messages),
             web.post(f"{p}/users/@me/channels", self._create_dm),
             web.post(f"{p}/interactions/{{id}}/{{token}}/callback", self._interaction_callback),
             web.post(f"{p}/webhooks/{{app_id}}/{{token}}", self._followup),
@@ -623,7 +653,7 @@ class FakeDiscord:
             )
         nonce = body.get("nonce")
         now = time.monotonic()
-        if nonce is not None and body.get("enforce_nonce"):
+        if nonce is not None and body.get("enforce_nonce") and self.remember_nonces:
             seen = self._nonces.get(str(nonce))
             if seen is not None and now - seen[0] < self.nonce_window:
                 return _json(seen[1], headers=headers)
@@ -631,9 +661,51 @@ class FakeDiscord:
         if not self.record_messages:
             message = {"id": message["id"], "channel_id": channel_id}
         self.messages[channel_id].append(message)
-        if nonce is not None and body.get("enforce_nonce"):
+        if nonce is not None and body.get("enforce_nonce") and self.remember_nonces:
             self._nonces[str(nonce)] = (now, message)
+        if self.on_message is not None:
+            self.on_message(message)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return _json(message, headers=headers)
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """`GET /channels/{id}/messages`: at most `limit` (1-100, default 50) messages, newest
+        first; `before`/`after`/`around` (one of them) pick the page next to a message id."""
+        channel_id = request.match_info["channel_id"]
+        headers, limited = self._bucket("channel-messages-get", f"history:{channel_id}")
+        if limited is not None:
+            return limited
+        if (error := self._channel_error(channel_id)) is not None:
+            return error
+        query = request.query
+        try:
+            limit = int(query.get("limit", "50"))
+            anchors = {k: int(query[k]) for k in ("before", "after", "around") if k in query}
+        except ValueError:
+            return _form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+        if not 1 <= limit <= 100:
+            return _form_error(
+                "limit",
+                "NUMBER_TYPE_MAX" if limit > 100 else "NUMBER_TYPE_MIN",
+                "int value should be between 1 and 100.",
+            )
+        if channel_id in self.no_history:  # no Read Message History: no messages, no error
+            return _json([], headers=headers)
+        ordered = self.messages.get(channel_id, [])  # oldest first: ids grow with time
+        if "before" in anchors:
+            page = [m for m in ordered if int(m["id"]) < anchors["before"]][-limit:]
+        elif "after" in anchors:
+            page = [m for m in ordered if int(m["id"]) > anchors["after"]][:limit]
+        elif "around" in anchors:
+            older = [m for m in ordered if int(m["id"]) <= anchors["around"]]
+            newer = [m for m in ordered if int(m["id"]) > anchors["around"]]
+            page = older[-(limit - limit // 2) :] + newer[: limit // 2]
+        else:
+            page = ordered[-limit:]
+        # The nonce is an echo of the create request; a fetched message does not carry it.
+        listed = [{k: v for k, v in m.items() if k != "nonce"} for m in reversed(page)]
+        return _json(listed, headers=headers)
 
     async def _interaction_callback(self, request: web.Request) -> web.StreamResponse:
         body = request[_RECORD].json or {}

@@ -7,10 +7,12 @@ upcoming instants here are the jobs `run` holds.
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import datetime
 
 from bot.platforms import platform_names
-from bot.store import Store, to_db_time
+from bot.store import DELIVERY_LEASE, Store, to_db_time
 
 UPCOMING_LIMIT = 10
 FAILURES_LIMIT = 20
@@ -63,6 +65,23 @@ def status_report(store: Store, now: datetime, *, upcoming: int = UPCOMING_LIMIT
             platform: to_db_time(at)
             for platform, at in sorted(store.last_sent_by_platform().items())
         },
+        "delivery_lease": _lease(store),
+        # Sent again although the platform could not tell whether an earlier attempt was there
+        # (a channel too busy for one page of history): each may show twice.
+        "unchecked_resends": store.unchecked_resends(),
+    }
+
+
+def _lease(store: Store) -> dict | None:
+    record = store.read_lease(DELIVERY_LEASE)
+    if record is None:
+        return None
+    holder = json.loads(record.holder) if record.holder else {}
+    return {
+        "generation": record.generation,
+        "holder": f"pid {holder['pid']} on {holder['host']}" if holder else None,
+        # The holder's wall clock against ours: rough, but it shows a runner that went quiet.
+        "heartbeat_age_seconds": round(time.time() - record.heartbeat, 1) if holder else None,
     }
 
 
@@ -91,6 +110,20 @@ def format_status(report: dict) -> str:
         lines += [f"  {platform}: {at}" for platform, at in report["last_sent"].items()]
     else:
         lines.append("  none yet")
+    lease = report["delivery_lease"]
+    if lease is None or lease["holder"] is None:
+        generation = f" (last generation {lease['generation']})" if lease else ""
+        lines.append(f"Delivery lease: free{generation}")
+    else:
+        lines.append(
+            f"Delivery lease: generation {lease['generation']}, {lease['holder']}, "
+            f"heartbeat {lease['heartbeat_age_seconds']:.0f} s ago"
+        )
+    if report["unchecked_resends"]:
+        lines.append(
+            f"Sent again unchecked: {report['unchecked_resends']} (the platform could not tell "
+            "whether an earlier attempt got through; each may show twice)"
+        )
     lines.append("")
     if report["retrying"]:
         lines.append(f"Waiting for a retry ({len(report['retrying'])} shown):")

@@ -88,11 +88,21 @@ def timestamp(at: datetime, style: str) -> str:
     return f"<t:{int(at.timestamp())}:{style}>"
 
 
-def render_message(message: Message, *, direct: bool = False) -> dict[str, Any]:
+def post_marker(ref: str) -> str:
+    """The embed footer that names the outbox row a post came from, so that the bot can find
+    its own post again in the channel's history after a crash (Discord has no lookup by
+    nonce, and remembers nonces for minutes only)."""
+    return f"ref {ref}"
+
+
+def render_message(
+    message: Message, *, direct: bool = False, ref: str | None = None
+) -> dict[str, Any]:
     """The body of `POST /channels/{id}/messages` for one post (without the nonce).
 
     `direct`: a follower's DM, which carries an "Unfollow" button; channel posts about a
-    drop, an announcement or a trailer carry "Notify me"."""
+    drop, an announcement or a trailer carry "Notify me". `ref`, the delivery's idempotency
+    key, goes into the embed footer (`post_marker`)."""
     embed: dict[str, Any] = {
         "type": "rich",
         "title": truncate(safe_text(message.title), TITLE_LIMIT),
@@ -111,6 +121,8 @@ def render_message(message: Message, *, direct: bool = False) -> dict[str, Any]:
     if message.release_at is not None:
         embed["timestamp"] = message.release_at.isoformat()
     embed["fields"] = _fields(message)
+    if ref is not None:
+        embed["footer"] = {"text": post_marker(ref)}
     _fit_total(embed)
 
     payload: dict[str, Any] = {"embeds": [embed], "allowed_mentions": dict(NO_MENTIONS)}
@@ -219,6 +231,7 @@ def _field(name: str, value: str, inline: bool) -> dict[str, Any]:
 
 def _embed_size(embed: dict[str, Any]) -> int:
     size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += len((embed.get("footer") or {}).get("text", ""))
     return size + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
 
 

@@ -15,6 +15,16 @@ engine's limiter sits on top of that and decides how many sends run at once
 * 400 and other 4xx (e.g. 50035 Invalid Form Body: a payload Discord refuses) ->
   `PermanentSendError(pause=False)`: this post fails, the channel is fine, nothing pauses.
 
+Finding a post without the nonce. Discord keeps nonces for a few minutes only, so a row whose
+outcome is unknown for longer (a kill during a long outage, a paused runner taken over) could
+show twice on the nonce alone. Every post therefore carries its outbox key in the embed footer
+(`ref eb123`), and `find_sent` reads the channel's messages since the row fell due
+(`GET /channels/{id}/messages?after=<snowflake of the due time less a minute>&limit=100`, which
+needs Read Message History) and adopts the bot's own post with that footer. One page of 100
+is read: if the channel had 100 messages since the row fell due and none is ours,
+`CannotTellError` says so, and the engine resends under the nonce and counts it (`status`).
+Without Read Message History Discord answers an empty list: the check then finds nothing.
+
 A follower's direct message goes to the DM channel Discord gives for that user
 (`POST /users/@me/channels`), opened once and remembered in the store's platform objects, so
 later posts (and restarts) reuse it. 50007 (the member has DMs closed, or shares no server
@@ -27,6 +37,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -36,10 +47,12 @@ from pydantic import SecretStr
 
 from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
-from adapters.discord.render import render_message
+from adapters.discord.render import post_marker, render_message
+from adapters.guarded_http import guarded_connector, withheld
 from bot.clock import Clock, SystemClock
 from bot.models import UserRef
 from bot.sender import (
+    CannotTellError,
     Delivery,
     ErrorTable,
     Failure,
@@ -49,12 +62,15 @@ from bot.sender import (
     SendReceipt,
     TransientSendError,
     classify_failure,
+    may_still_send,
 )
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 NONCE_LIMIT = 25  # Discord accepts a nonce of at most 25 characters
+HISTORY_LIMIT = 100  # Discord's largest page of channel messages
+HISTORY_MARGIN = timedelta(minutes=1)  # clock skew between us and Discord
 
 # The store keeps each follower's DM channel id under this platform name (apart from the
 # scheduled events, which are kept per guild under "discord").
@@ -130,7 +146,9 @@ class DiscordSender:
         self.max_concurrency = max_concurrency
         self.max_ratelimit_timeout = max_ratelimit_timeout
         self.timeout = timeout
+        self.history_limit = HISTORY_LIMIT
         self._http: RedirectingHTTPClient | None = None
+        self._bot_user_id: str | None = None
         self._login_lock = asyncio.Lock()
         # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
         # so that a restart does not open them again.
@@ -154,12 +172,13 @@ class DiscordSender:
                 return
             http = RedirectingHTTPClient(
                 asyncio.get_running_loop(),
+                connector=guarded_connector(lambda: may_still_send.get()()),
                 api_base=self.api_base,
                 max_ratelimit_timeout=self.max_ratelimit_timeout,
                 http_trace=budget_trace(self.budget) if self.budget is not None else None,
             )
             try:
-                await http.static_login(self._token.get_secret_value())
+                me = await http.static_login(self._token.get_secret_value())
             except discord.LoginFailure:
                 await http.close()
                 raise SenderUnavailableError(_BAD_TOKEN) from None
@@ -167,6 +186,7 @@ class DiscordSender:
                 await http.close()
                 raise
             self._http = http
+            self._bot_user_id = str(me["id"])
 
     async def close(self) -> None:
         if self._http is not None:
@@ -184,10 +204,11 @@ class DiscordSender:
         """Post the message with `nonce` + `enforce_nonce`: a resend returns the first message.
 
         Safe to call again for the same delivery: Discord answers a repeated nonce (from the
-        same bot, within a few minutes) with the message it already created.
+        same bot, within a few minutes) with the message it already created; after that,
+        `find_sent` finds the post by the outbox key in its footer.
         """
         direct = delivery.channel.is_direct
-        payload = render_message(delivery.message, direct=direct)
+        payload = render_message(delivery.message, direct=direct, ref=delivery.idempotency_key)
         payload["nonce"] = nonce_for(delivery.idempotency_key)
         payload["enforce_nonce"] = True
         if self._http is None:
@@ -202,7 +223,10 @@ class DiscordSender:
     async def _request(self, route: Route, payload: dict[str, Any], delivery: Delivery) -> Any:
         assert self._http is not None
         try:
-            return await asyncio.wait_for(self._http.request(route, json=payload), self.timeout)
+            # asyncio.timeout, not wait_for: no extra task, so the request is written in the
+            # same loop step as the engine's last lease check when a connection is free.
+            async with asyncio.timeout(self.timeout):
+                return await self._http.request(route, json=payload)
         except Exception as exc:
             mapped = _classify(exc, delivery)
             if mapped is None:
@@ -238,13 +262,34 @@ class DiscordSender:
         return channel_id
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
-        """Always None: Discord has no lookup by nonce, and none is needed.
-
-        After a crash the engine calls `send` again with the same idempotency key; Discord's
-        `enforce_nonce` returns the message created the first time instead of a second one.
-        That dedupe only lasts a few minutes on Discord's side, which covers a crash-restart;
-        a row stuck in `sending` for longer could show twice, the lesser evil next to losing it.
-        """
+        """The bot's earlier post of this delivery, found by the outbox key in its footer
+        among the channel's first 100 messages since the row fell due (module docstring)."""
+        if self._http is None:
+            await self.start()
+        assert self._http is not None
+        direct = delivery.channel.is_direct
+        channel_id = await self._dm_channel(delivery) if direct else _channel_id(delivery)
+        after = discord.utils.time_snowflake(delivery.due_at - HISTORY_MARGIN, high=False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                messages = await self._http.logs_from(channel_id, self.history_limit, after=after)
+        except Exception as exc:
+            mapped = _classify(exc, delivery)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        marker = post_marker(delivery.idempotency_key)
+        for message in messages:
+            if str(message.get("author", {}).get("id")) != self._bot_user_id:
+                continue
+            if any((e.get("footer") or {}).get("text") == marker for e in message["embeds"]):
+                return SendReceipt(platform_message_id=str(message["id"]))
+        if len(messages) >= self.history_limit:
+            raise CannotTellError(
+                f"{len(messages)} messages in {delivery.channel} since "
+                f"{delivery.due_at.isoformat()} and none is "
+                f"the post of {delivery.notification_key}; it may be further on"
+            )
         return None
 
 
@@ -276,6 +321,8 @@ def _classify(exc: Exception, delivery: Delivery) -> Exception | None:
         return classify_failure(
             DISCORD_ERRORS, exc.status, exc.code, retry_after=_retry_after(exc), where=where
         )
+    if withheld(exc):
+        return TransientSendError("not sent: this runner's delivery lease is no longer fresh")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return TransientSendError("timed out talking to Discord")
     if isinstance(exc, aiohttp.ClientError | OSError):

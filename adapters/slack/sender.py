@@ -22,9 +22,9 @@ minute per workspace and at most 15 messages per call (`limit` defaults to and i
 internal and Marketplace apps keep Tier 3 (50+ per minute). Hence one small call per stuck row:
 `limit=15` (`HISTORY_LIMIT`) and `oldest` so that those 15 are the messages posted since the row
 fell due (`Delivery.due_at`), not whatever the channel said last. If more than 15 messages
-arrived since and none is ours, `find_sent` cannot tell (logged) and returns None. A 429
-(`Retry-After` 60 s) comes back as TransientSendError: the row waits, nothing is posted twice
-meanwhile.
+arrived since and none is ours, `find_sent` cannot tell: it raises `CannotTellError`, the
+engine resends and `status` counts it (the same path as Discord's). A 429 (`Retry-After`
+60 s) comes back as TransientSendError: the row waits, nothing is posted twice meanwhile.
 
 Errors are mapped for the engine (see bot/sender.py):
 * the bot itself refused (`invalid_auth`, `not_authed`, `token_revoked`, `token_expired`,
@@ -61,10 +61,12 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.guarded_http import guarded_connector, withheld
 from adapters.slack.render import render_message
 from bot.clock import Clock, SystemClock
 from bot.models import UserRef
 from bot.sender import (
+    CannotTellError,
     Delivery,
     ErrorTable,
     Failure,
@@ -74,6 +76,7 @@ from bot.sender import (
     SendReceipt,
     TransientSendError,
     classify_failure,
+    may_still_send,
 )
 from bot.store import Store
 
@@ -261,7 +264,10 @@ class SlackSender:
         """One client over one shared aiohttp session (slack_sdk opens a session per call
         otherwise, which a fan-out to thousands of channels cannot afford)."""
         if self._client is None:
-            connector = aiohttp.TCPConnector(limit=max(self.max_concurrency, 1))
+            # Asks the engine's lease once more as each request is written (guarded_http).
+            connector = guarded_connector(
+                lambda: may_still_send.get()(), limit=max(self.max_concurrency, 1)
+            )
             self._session = aiohttp.ClientSession(connector=connector)
             kwargs: dict[str, Any] = {}
             if self._base_url:
@@ -302,7 +308,7 @@ class SlackSender:
         except SlackApiError as error:
             raise _translate(error) from None
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise TransientSendError(f"network error: {type(error).__name__}") from None
+            raise _network_error(error) from None
         return SendReceipt(platform_message_id=str(response["ts"]))
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
@@ -316,8 +322,6 @@ class SlackSender:
             "include_all_metadata": True,
             "oldest": f"{oldest.timestamp():.6f}",
         }
-        if oldest is not None:
-            args["oldest"] = f"{oldest.timestamp():.6f}"
         if self.history_budget is not None:
             await self.history_budget.acquire()
         try:
@@ -332,7 +336,7 @@ class SlackSender:
             log.warning("find_sent cannot read %s: %s", delivery.channel, translated.reason)
             return None
         except (TimeoutError, aiohttp.ClientError) as error:
-            raise TransientSendError(f"network error: {type(error).__name__}") from None
+            raise _network_error(error) from None
         for message in response.get("messages") or ():
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -342,13 +346,10 @@ class SlackSender:
             ):
                 return SendReceipt(platform_message_id=str(message["ts"]))
         if response.get("has_more"):
-            log.warning(
-                "find_sent cannot tell whether %s was posted to %s: more than %d messages "
-                "since %s; posting again may show it twice",
-                delivery.notification_key,
-                delivery.channel,
-                self.history_limit,
-                oldest.isoformat(),
+            raise CannotTellError(
+                f"more than {self.history_limit} messages in {delivery.channel} since "
+                f"{oldest.isoformat()} and none is the post of "
+                f"{delivery.notification_key}; posting again may show it twice"
             )
         return None
 
@@ -386,6 +387,12 @@ class SlackSender:
                 )
         self._dm_channels[key] = channel
         return channel
+
+
+def _network_error(error: BaseException) -> TransientSendError:
+    if withheld(error):
+        return TransientSendError("not sent: this runner's delivery lease is no longer fresh")
+    return TransientSendError(f"network error: {type(error).__name__}")
 
 
 def earliest_post(delivery: Delivery) -> datetime:

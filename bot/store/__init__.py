@@ -6,6 +6,7 @@ default; a later backend lives beside it, registers in `factory.py` and passes t
 contract suite (`tests/bot/store/`).
 """
 
+from bot.store.errors import FencedOut, StoreUnavailable
 from bot.store.factory import open_store
 from bot.store.protocols import (
     CalendarStore,
@@ -22,7 +23,9 @@ from bot.store.protocols import (
     SubscriptionStore,
 )
 from bot.store.rows import (
+    DELIVERY_LEASE,
     OUTBOX_STATES,
+    LeaseRecord,
     NewNotification,
     OutboxRow,
     PlatformObject,
@@ -32,10 +35,13 @@ from bot.store.rows import (
 )
 
 __all__ = [
+    "DELIVERY_LEASE",
     "OUTBOX_STATES",
     "CalendarStore",
     "CatalogStore",
     "DigestStore",
+    "FencedOut",
+    "LeaseRecord",
     "MetaStore",
     "NewNotification",
     "OutboxRow",
@@ -48,6 +54,7 @@ __all__ = [
     "SeasonWithEpisodes",
     "SourceStore",
     "Store",
+    "StoreUnavailable",
     "SubscriptionStore",
     "from_db_time",
     "open_store",

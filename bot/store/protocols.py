@@ -4,8 +4,11 @@ Callers type against these, never against an implementation: `bot/store/sqlite.p
 embedded default, and a PostgreSQL store for several bot processes implements the same
 methods. `tests/bot/store/` is the contract suite every implementation passes: changes are
 atomic (a failing multi-row change leaves nothing), the outbox is insert-or-ignore on
-(subscription, key), a row is never claimed twice, meta compare-and-set is atomic, and a
-fresh database gets the latest schema while opening it again changes nothing.
+(subscription, key), a row is never claimed twice, meta compare-and-set is atomic, every
+outbox change is fenced by the delivery lease's generation (a superseded runner changes
+nothing: `FencedOut`, checked in the same statement or transaction), a database that cannot
+take a write right now raises `StoreUnavailable`, and a fresh database gets the latest schema
+while opening it again changes nothing.
 
 Instants are aware `datetime`s; a store keeps them to the second.
 """
@@ -28,7 +31,7 @@ from bot.models import (
 )
 from bot.sources.base import SourceLink
 from bot.sources.sync import SyncChanges
-from bot.store.rows import NewNotification, OutboxRow, PlatformObject, SeasonEvent
+from bot.store.rows import LeaseRecord, NewNotification, OutboxRow, PlatformObject, SeasonEvent
 
 # A season with its show and ALL its episodes: a post needs to know whether a drop is the
 # premiere or the finale.
@@ -61,6 +64,22 @@ class MetaStore(Protocol):
         ...
 
     def audit_log(self, limit: int = 100) -> list[dict]: ...
+
+    # The delivery lease (jobs/lease.py): its generation is the fencing token of the outbox.
+
+    def read_lease(self, name: str) -> LeaseRecord | None: ...
+
+    def take_lease(
+        self, name: str, *, expected_generation: int, holder: str, heartbeat: float
+    ) -> int | None:
+        """Compare-and-set on the generation (0: never taken); the new generation or None."""
+        ...
+
+    def renew_lease(self, name: str, *, generation: int, heartbeat: float) -> bool:
+        """The holder's heartbeat; False (nothing written) once `generation` is over."""
+        ...
+
+    def end_lease(self, name: str, *, generation: int) -> bool: ...
 
 
 class CatalogStore(Protocol):
@@ -324,14 +343,22 @@ class OutboxStore(Protocol):
         ...
 
     def claim_due(
-        self, now: datetime, *, platforms: Sequence[str], limit: int = 500
+        self, now: datetime, *, platforms: Sequence[str], limit: int = 500, generation: int
     ) -> list[OutboxRow]:
-        """Move up to `limit` due pending rows to `sending`: no row is ever claimed twice."""
+        """Move up to `limit` due pending rows to `sending` under `generation`: no row is ever
+        claimed twice. Every change below takes the claiming `generation` and raises
+        `FencedOut` instead of changing anything once it is no longer the lease's."""
         ...
 
-    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+    def claim_fair(
+        self, now: datetime, *, platform: str, limit: int, generation: int
+    ) -> list[OutboxRow]:
         """Like `claim_due` for one platform, in fair-queue order (priority, tag, then id):
         the rows of drops planned together come out interleaved (jobs/fairness.py)."""
+        ...
+
+    def adopt_orphans(self, *, platforms: Sequence[str], generation: int) -> list[OutboxRow]:
+        """Rows left `sending` by an earlier generation, now claimed by `generation`."""
         ...
 
     def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
@@ -347,17 +374,27 @@ class OutboxStore(Protocol):
         updated_before: datetime | None = None,
     ) -> list[OutboxRow]: ...
 
-    def mark_sent(self, row_id: int, platform_message_id: str, now: datetime) -> None: ...
-
-    def mark_retry(
-        self, row_id: int, error: str, next_attempt_at: datetime, now: datetime
+    def mark_sent(
+        self,
+        row_id: int,
+        platform_message_id: str,
+        now: datetime,
+        *,
+        generation: int,
+        unchecked: bool = False,
     ) -> None: ...
 
-    def mark_skipped(self, row_id: int, reason: str, now: datetime) -> None: ...
+    def mark_retry(
+        self, row_id: int, error: str, next_attempt_at: datetime, now: datetime, *, generation: int
+    ) -> None: ...
 
-    def mark_failed(self, row: OutboxRow, error: str, now: datetime, *, pause: bool) -> None: ...
+    def mark_skipped(self, row_id: int, reason: str, now: datetime, *, generation: int) -> None: ...
 
-    def release_sending(self, row_ids: Sequence[int], now: datetime) -> None:
+    def mark_failed(
+        self, row: OutboxRow, error: str, now: datetime, *, pause: bool, generation: int
+    ) -> None: ...
+
+    def release_sending(self, row_ids: Sequence[int], now: datetime, *, generation: int) -> None:
         """Give claimed rows back (their attempt does not count)."""
         ...
 
@@ -377,6 +414,10 @@ class OutboxStore(Protocol):
     ) -> list[OutboxRow]: ...
 
     def last_sent_by_platform(self) -> dict[str, datetime]: ...
+
+    def unchecked_resends(self) -> int:
+        """Rows sent again although the platform could not tell whether they were there."""
+        ...
 
 
 class PlatformObjectStore(Protocol):

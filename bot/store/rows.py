@@ -17,6 +17,9 @@ from bot.models import ChannelRef
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
 
+# The lease the delivering process holds; outbox changes are fenced by its generation.
+DELIVERY_LEASE = "runner"
+
 
 def to_db_time(instant: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in every database."""
@@ -87,3 +90,13 @@ class PlatformObject:
     payload_hash: str
     expires_at: datetime | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """A named lease: its generation (the fencing token), holder ('' when free), heartbeat."""
+
+    name: str
+    generation: int
+    holder: str
+    heartbeat: float

@@ -14,12 +14,14 @@ only `_exec` is used; sqlite-utils serves the schema and the read queries.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -45,8 +47,11 @@ from bot.models import (
 from bot.sources.base import SourceLink
 from bot.sources.rules import CatalogEpisode
 from bot.sources.sync import NewSeason, SeasonChanges, SyncChanges
+from bot.store.errors import FencedOut, StoreUnavailable
 from bot.store.rows import (
+    DELIVERY_LEASE,
     OUTBOX_STATES,
+    LeaseRecord,
     NewNotification,
     OutboxRow,
     PlatformObject,
@@ -270,7 +275,42 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
     """,
+    # 9: fencing. A lease row per named lease (the delivering runner) whose generation grows
+    # with every takeover; each outbox row remembers the generation that claimed it, and a
+    # runner changes a row only while its generation is current. `unchecked_resend`: the row
+    # was sent again after the platform could not tell whether the first attempt got through.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        holder TEXT NOT NULL DEFAULT '',    -- '' once released; else who holds it (JSON)
+        heartbeat REAL NOT NULL DEFAULT 0   -- the holder's wall clock, seconds since the epoch
+    );
+    ALTER TABLE notifications ADD COLUMN claim_generation INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE notifications ADD COLUMN unchecked_resend INTEGER NOT NULL DEFAULT 0;
+    DELETE FROM meta WHERE key = 'runner';
+    """,
 )
+
+# An outbox change is applied only while the caller's generation holds the delivery lease.
+_FENCE = "EXISTS (SELECT 1 FROM leases WHERE name = ? AND generation = ? AND holder != '')"
+
+# SQLite result codes (low byte) that mean "not now", not "wrong": busy/locked, out of memory,
+# read-only, I/O error, disk full, cannot open, lock protocol.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+@contextmanager
+def _unavailable_as_store_error() -> Iterator[None]:
+    """sqlite3's "not now" errors become `StoreUnavailable`; anything else (a bug) stays."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+            raise StoreUnavailable(str(error)) from error
+        raise
+
 
 # An outbox row with where it goes and what it says.
 _OUTBOX_SELECT = (
@@ -319,7 +359,12 @@ def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
             hint="Create the directory first, or fix --db / EPISODE_BOT_DB.",
         )
     exists = path.exists()
-    if exists:
+    # Closing any descriptor of the file drops every POSIX lock this process holds on it,
+    # SQLite's included: with a connection already open here (`run` opens a second one for
+    # the engine), another process could then take the file for unused, checkpoint and
+    # delete the WAL under us, and our later commits would land in an unlinked WAL. That
+    # file's header was checked when the first connection opened it.
+    if exists and not _OPEN_FILES[str(path.resolve())]:
         try:
             with path.open("rb") as file:
                 head = file.read(len(SQLITE_HEADER))
@@ -343,6 +388,10 @@ def _connect_file(path: Path) -> tuple[sqlite3.Connection, bool]:
     return sqlite3.connect(uri, uri=True, **_CONNECT), True
 
 
+# Database files this process holds connections to, by resolved path (see _connect_file).
+_OPEN_FILES: Counter[str] = Counter()
+
+
 class SqliteStore:
     """A SQLite database holding everything; safe to share between threads of one process.
 
@@ -358,6 +407,9 @@ class SqliteStore:
         self.path = path
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._file = None if path == ":memory:" else str(Path(path).resolve())
+        if self._file is not None:
+            _OPEN_FILES[self._file] += 1
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -413,6 +465,9 @@ class SqliteStore:
         # under a running statement crashes the interpreter); later calls raise cleanly.
         with self._lock:
             self.db.conn.close()
+            if self._file is not None and _OPEN_FILES[self._file] > 0:
+                _OPEN_FILES[self._file] -= 1
+                self._file = None
 
     def schema_version(self) -> int:
         with self._lock:
@@ -435,8 +490,12 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        """One transaction; nested calls join the outer one."""
-        with self._lock:
+        """One transaction; nested calls join the outer one.
+
+        A failed COMMIT (disk full) rolls back too: SQLite may or may not have done so itself,
+        and a transaction left open would swallow every later write without committing it.
+        """
+        with self._lock, _unavailable_as_store_error():
             conn = self.db.conn
             if conn.in_transaction:
                 yield
@@ -451,10 +510,12 @@ class SqliteStore:
                 raise
             try:
                 yield
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _read_only_error(self) -> DatabaseReadOnly:
         return DatabaseReadOnly(
@@ -467,13 +528,13 @@ class SqliteStore:
         return self.db.conn.execute(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict]:
-        with self._lock:
+        with self._lock, _unavailable_as_store_error():
             cursor = self.db.conn.execute(sql, params)
             keys = [column[0] for column in cursor.description or ()]
             return [dict(zip(keys, row, strict=True)) for row in cursor]
 
     def _tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, _unavailable_as_store_error():
             return self.db.conn.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------ meta
@@ -1271,16 +1332,18 @@ class SqliteStore:
         return ids
 
     def claim_due(
-        self, now: datetime, *, platforms: Sequence[str], limit: int = 500
+        self, now: datetime, *, platforms: Sequence[str], limit: int = 500, generation: int
     ) -> list[OutboxRow]:
-        """Move up to `limit` due pending rows to `sending` and return them.
+        """Move up to `limit` due pending rows to `sending` under `generation` and return them.
 
-        The claim is one transaction, so two processes never send the same row.
+        The claim is one transaction, so two processes never send the same row; it raises
+        `FencedOut` instead when `generation` is no longer the delivery lease's.
         """
         if not platforms:
             return []
         marks = ",".join("?" * len(platforms))
         with self._write():
+            self._check_fence(generation)
             rows = list(
                 self.db.query(
                     _OUTBOX_SELECT + f"WHERE n.state = 'pending' AND n.next_attempt_at <= ? "
@@ -1292,10 +1355,34 @@ class SqliteStore:
             if rows:
                 self.db.conn.executemany(
                     "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
-                    "updated_at = ? WHERE id = ?",
-                    [(to_db_time(now), row["id"]) for row in rows],
+                    f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
+                    [
+                        (generation, to_db_time(now), row["id"], DELIVERY_LEASE, generation)
+                        for row in rows
+                    ],
                 )
         return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+
+    def adopt_orphans(self, *, platforms: Sequence[str], generation: int) -> list[OutboxRow]:
+        """Rows left in `sending` by an earlier generation (a runner known to be gone: its
+        generation is over), now claimed by `generation` so that it may resolve them."""
+        if not platforms:
+            return []
+        marks = ",".join("?" * len(platforms))
+        with self._write():
+            self._check_fence(generation)
+            rows = list(
+                self.db.query(
+                    _OUTBOX_SELECT + "WHERE n.state = 'sending' AND n.claim_generation < ? "
+                    f"AND n.platform IN ({marks}) ORDER BY n.id",
+                    [generation, *platforms],
+                )
+            )
+            self.db.conn.executemany(
+                "UPDATE notifications SET claim_generation = ? WHERE id = ? AND state = 'sending'",
+                [(generation, row["id"]) for row in rows],
+            )
+        return [_outbox_row(row) for row in rows]
 
     def rows_in_state(
         self,
@@ -1313,50 +1400,89 @@ class SqliteStore:
             _outbox_row(row) for row in rows if platforms is None or row["platform"] in platforms
         ]
 
-    def mark_sent(self, row_id: int, platform_message_id: str, now: datetime) -> None:
-        with self._write():
-            self._exec(
-                "UPDATE notifications SET state = 'sent', platform_message_id = ?, sent_at = ?, "
-                "updated_at = ?, last_error = NULL WHERE id = ? AND state = 'sending'",
-                [platform_message_id, to_db_time(now), to_db_time(now), row_id],
-            )
+    def mark_sent(
+        self,
+        row_id: int,
+        platform_message_id: str,
+        now: datetime,
+        *,
+        generation: int,
+        unchecked: bool = False,
+    ) -> None:
+        """`unchecked`: sent again although the platform could not tell whether an earlier
+        attempt got through (shown by `status`)."""
+        self._update_claimed(
+            row_id,
+            generation,
+            "state = 'sent', platform_message_id = ?, sent_at = ?, updated_at = ?, "
+            "last_error = NULL, unchecked_resend = ?",
+            [platform_message_id, to_db_time(now), to_db_time(now), int(unchecked)],
+        )
 
-    def mark_retry(self, row_id: int, error: str, next_attempt_at: datetime, now: datetime) -> None:
-        with self._write():
-            self._exec(
-                "UPDATE notifications SET state = 'pending', last_error = ?, next_attempt_at = ?, "
-                "updated_at = ? WHERE id = ? AND state = 'sending'",
-                [error, to_db_time(next_attempt_at), to_db_time(now), row_id],
-            )
+    def mark_retry(
+        self, row_id: int, error: str, next_attempt_at: datetime, now: datetime, *, generation: int
+    ) -> None:
+        self._update_claimed(
+            row_id,
+            generation,
+            "state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ?",
+            [error, to_db_time(next_attempt_at), to_db_time(now)],
+        )
 
-    def mark_skipped(self, row_id: int, reason: str, now: datetime) -> None:
+    def mark_skipped(self, row_id: int, reason: str, now: datetime, *, generation: int) -> None:
         """A claimed row that must not go out after all (a reminder whose drop has passed)."""
-        with self._write():
-            self._exec(
-                "UPDATE notifications SET state = 'skipped', last_error = ?, updated_at = ? "
-                "WHERE id = ? AND state = 'sending'",
-                [reason, to_db_time(now), row_id],
-            )
+        self._update_claimed(
+            row_id,
+            generation,
+            "state = 'skipped', last_error = ?, updated_at = ?",
+            [reason, to_db_time(now)],
+        )
 
-    def mark_failed(self, row: OutboxRow, error: str, now: datetime, *, pause: bool) -> None:
+    def mark_failed(
+        self, row: OutboxRow, error: str, now: datetime, *, pause: bool, generation: int
+    ) -> None:
         """A permanent failure: the row fails and, when `pause`, so does its subscription."""
         with self._write():
-            self._exec(
-                "UPDATE notifications SET state = 'failed', last_error = ?, updated_at = ? "
-                "WHERE id = ? AND state = 'sending'",
-                [error, to_db_time(now), row.id],
+            self._update_claimed(
+                row.id,
+                generation,
+                "state = 'failed', last_error = ?, updated_at = ?",
+                [error, to_db_time(now)],
             )
             if pause:
                 self.pause_subscriptions(error, subscription_id=row.subscription_id)
 
-    def release_sending(self, row_ids: Sequence[int], now: datetime) -> None:
-        """Give claimed rows back (shutdown before they were sent)."""
+    def release_sending(self, row_ids: Sequence[int], now: datetime, *, generation: int) -> None:
+        """Give claimed rows back (shutdown before they were sent; recovery found no post)."""
         with self._write():
+            self._check_fence(generation)
             self.db.conn.executemany(
                 "UPDATE notifications SET state = 'pending', attempts = MAX(attempts - 1, 0), "
-                "updated_at = ? WHERE id = ? AND state = 'sending'",
-                [(to_db_time(now), row_id) for row_id in row_ids],
+                "updated_at = ? WHERE id = ? AND state = 'sending' AND claim_generation = ?",
+                [(to_db_time(now), row_id, generation) for row_id in row_ids],
             )
+
+    def _update_claimed(
+        self, row_id: int, generation: int, assignments: str, params: Sequence[Any]
+    ) -> None:
+        """Change a row this generation claimed, in one statement fenced by the lease: a
+        runner whose generation is over changes nothing (`FencedOut`)."""
+        with self._write():
+            changed = self._exec(
+                f"UPDATE notifications SET {assignments} WHERE id = ? AND state = 'sending' "
+                f"AND claim_generation = ? AND {_FENCE}",
+                [*params, row_id, generation, DELIVERY_LEASE, generation],
+            ).rowcount
+            if not changed:
+                self._check_fence(generation)
+
+    def _check_fence(self, generation: int) -> None:
+        row = self._exec(
+            "SELECT generation, holder FROM leases WHERE name = ?", [DELIVERY_LEASE]
+        ).fetchone()
+        if row is None or row[0] != generation or not row[1]:
+            current = f"generation {row[0]}" if row else "no lease"
+            raise FencedOut(f"lease generation {generation} is over ({current} now)")
 
     def skip_overdue(self, before: datetime, now: datetime) -> int:
         """Pending rows due before `before` are recorded as skipped: never sent weeks late
@@ -1873,11 +1999,15 @@ class SqliteStore:
             for show_id in show_ids
         }
 
-    def claim_fair(self, now: datetime, *, platform: str, limit: int) -> list[OutboxRow]:
+    def claim_fair(
+        self, now: datetime, *, platform: str, limit: int, generation: int
+    ) -> list[OutboxRow]:
         """Like `claim_due` for one platform, in fair-queue order (tag, then id): the rows
-        of drops planned together come out interleaved (jobs/fairness.py)."""
+        of drops planned together come out interleaved (jobs/fairness.py). Fenced like
+        `claim_due`: `FencedOut` once `generation` is no longer the delivery lease's."""
         stamp = to_db_time(now)
         with self._write():
+            self._check_fence(generation)
             rows = self._rows(
                 _OUTBOX_SELECT.replace("FROM notifications n", "FROM notifications n "
                                        "INDEXED BY notifications_fair")
@@ -1888,8 +2018,8 @@ class SqliteStore:
             if rows:
                 self.db.conn.executemany(
                     "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
-                    "updated_at = ? WHERE id = ?",
-                    [(stamp, row["id"]) for row in rows],
+                    f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
+                    [(generation, stamp, row["id"], DELIVERY_LEASE, generation) for row in rows],
                 )
         return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
 
@@ -1928,6 +2058,63 @@ class SqliteStore:
                 [request_key, to_db_time(keep_until)],
             )
             return cursor.rowcount == 1
+
+    def unchecked_resends(self) -> int:
+        """Rows sent again although the platform could not tell whether they were there."""
+        return self._tuples("SELECT COUNT(*) FROM notifications WHERE unchecked_resend = 1")[0][0]
+
+    # ------------------------------------------------------------------ leases (fencing)
+
+    def read_lease(self, name: str) -> LeaseRecord | None:
+        rows = self._rows(
+            "SELECT name, generation, holder, heartbeat FROM leases WHERE name = ?", [name]
+        )
+        return LeaseRecord(**rows[0]) if rows else None
+
+    def take_lease(
+        self, name: str, *, expected_generation: int, holder: str, heartbeat: float
+    ) -> int | None:
+        """Take the lease if its generation is still `expected_generation` (0: never taken):
+        one compare-and-set, so of two takers one wins. Returns the new generation or None."""
+        with self._write():
+            row = self._exec("SELECT generation FROM leases WHERE name = ?", [name]).fetchone()
+            if (row[0] if row else 0) != expected_generation:
+                return None
+            generation = expected_generation + 1
+            if row is None:
+                self._exec(
+                    "INSERT INTO leases (name, generation, holder, heartbeat) VALUES (?,?,?,?)",
+                    [name, generation, holder, heartbeat],
+                )
+            else:
+                self._exec(
+                    "UPDATE leases SET generation = ?, holder = ?, heartbeat = ? "
+                    "WHERE name = ? AND generation = ?",
+                    [generation, holder, heartbeat, name, expected_generation],
+                )
+            return generation
+
+    def renew_lease(self, name: str, *, generation: int, heartbeat: float) -> bool:
+        """The holder's heartbeat; False (nothing written) once `generation` is over."""
+        with self._write():
+            return bool(
+                self._exec(
+                    "UPDATE leases SET heartbeat = ? WHERE name = ? AND generation = ? "
+                    "AND holder != ''",
+                    [heartbeat, name, generation],
+                ).rowcount
+            )
+
+    def end_lease(self, name: str, *, generation: int) -> bool:
+        """Free the lease if `generation` still holds it (a clean shutdown)."""
+        with self._write():
+            return bool(
+                self._exec(
+                    "UPDATE leases SET holder = '', heartbeat = 0 "
+                    "WHERE name = ? AND generation = ?",
+                    [name, generation],
+                ).rowcount
+            )
 
 
 # ----------------------------------------------------------------------------- row mapping

@@ -326,9 +326,11 @@ def test_deliver_refuses_to_race_a_live_run(run, db_path):
 
     add_fam(run)
     with sqlite3.connect(db_path) as conn:
-        runner = {"host": socket.gethostname(), "pid": os.getppid(), "token": "other",
-                  "heartbeat": time.time()}  # fmt: skip
-        conn.execute("INSERT INTO meta VALUES ('runner', ?)", [json.dumps(runner)])
+        runner = {"host": socket.gethostname(), "pid": os.getppid(), "token": "other"}
+        conn.execute(
+            "INSERT INTO leases (name, generation, holder, heartbeat) VALUES ('runner', 1, ?, ?)",
+            [json.dumps(runner), time.time()],
+        )
     result = run("deliver", "--now", "2023-11-10T05:00:00Z", ok=False)
     assert result.exit_code == 2
     assert "already delivering from this database" in result.stderr

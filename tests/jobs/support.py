@@ -15,8 +15,9 @@ from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import Actor, ChannelRef
 from bot.sender import Delivery, PermanentSendError, SendReceipt, TransientSendError
-from bot.store import Store
+from bot.store import OutboxRow, Store
 from jobs.delivery import DeliveryEngine, RetryPolicy
+from jobs.lease import RunnerLease
 from jobs.scheduler import DropScheduler
 
 FAM = "For All Mankind"
@@ -114,3 +115,13 @@ def make_world(
     scheduler = DropScheduler(store, engine, clock, AsyncIOScheduler(timezone=UTC))
     commands = Commands(store, clock, on_change=scheduler.on_change)
     return World(store, clock, sender, engine, scheduler, commands)
+
+
+def claimed_by_a_crashed_runner(
+    store: Store, now: datetime, platforms: list[str]
+) -> list[OutboxRow]:
+    """Rows an earlier runner claimed before it died: its heartbeat is long stale, so the
+    next engine takes the lease over (a higher generation) and recovers them."""
+    crashed = RunnerLease(store, wall_clock=lambda: 0.0)
+    crashed.acquire()
+    return store.claim_due(now, platforms=platforms, generation=crashed.generation)

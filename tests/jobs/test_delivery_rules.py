@@ -14,8 +14,16 @@ import pytest
 
 from bot.errors import BotError
 from bot.sender import PermanentSendError, SenderUnavailableError
-from jobs.lease import LEASE_KEY, RunnerLease, live_runner, refuse_if_running
-from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, World, transient
+from bot.store import DELIVERY_LEASE
+from jobs.lease import RunnerLease, live_runner, refuse_if_running
+from tests.jobs.support import (
+    FAM,
+    FAM_DROPS,
+    OPERATOR,
+    World,
+    claimed_by_a_crashed_runner,
+    transient,
+)
 
 
 async def test_a_retry_first_looks_for_the_post_the_failed_attempt_may_have_made(world: World):
@@ -92,8 +100,10 @@ async def test_a_payload_the_platform_refuses_fails_the_row_but_pauses_nothing(w
 
 
 def test_a_live_runner_blocks_a_second_run_and_a_hand_delivery(world: World):
-    other = {"host": socket.gethostname(), "pid": os.getppid(), "token": "t1", "heartbeat": 1e3}
-    world.store.set_meta(LEASE_KEY, json.dumps(other))
+    other = {"host": socket.gethostname(), "pid": os.getppid(), "token": "t1"}
+    world.store.take_lease(
+        DELIVERY_LEASE, expected_generation=0, holder=json.dumps(other), heartbeat=1e3
+    )
     assert live_runner(world.store, wall_clock=lambda: 1010.0).pid == os.getppid()
     with pytest.raises(BotError, match="already delivering from this database"):
         RunnerLease(world.store, wall_clock=lambda: 1010.0).acquire()
@@ -103,7 +113,12 @@ def test_a_live_runner_blocks_a_second_run_and_a_hand_delivery(world: World):
     refuse_if_running(world.store, "x", own_token="t1", wall_clock=lambda: 1010.0)
     # Stale after 30 s, and at once when the process is gone.
     assert live_runner(world.store, wall_clock=lambda: 1031.0) is None
-    world.store.set_meta(LEASE_KEY, json.dumps({**other, "pid": 2**22 + 12345}))
+    world.store.take_lease(
+        DELIVERY_LEASE,
+        expected_generation=1,
+        holder=json.dumps({**other, "pid": 2**22 + 12345}),
+        heartbeat=1e3,
+    )
     assert live_runner(world.store, wall_clock=lambda: 1010.0) is None
 
 
@@ -125,7 +140,7 @@ async def test_recovery_waits_when_the_platform_cannot_tell_yet(world: World):
     world.subscribe("general")
     world.clock.set(FAM_DROPS[0])
     materialize(world.store, FAM_DROPS[0], timedelta(hours=12))
-    (row,) = world.store.claim_due(FAM_DROPS[0], platforms=["console"])
+    (row,) = claimed_by_a_crashed_runner(world.store, FAM_DROPS[0], ["console"])
     world.sender.sent.append(world.engine._delivery(row))  # the platform got it; then a crash
 
     async def rate_limited(_delivery):
@@ -233,3 +248,28 @@ async def test_a_season_move_leaves_posted_drops_where_they_were(world: World):
     assert reply.data["moved_episodes"] == 9
     airdates = [e["airdate"] for e in world.commands.schedule(OPERATOR, FAM).data["episodes"]]
     assert airdates[:3] == ["2023-11-10", "2023-11-10", "2023-11-17"]
+
+
+async def test_a_resend_the_platform_cannot_rule_out_is_counted_in_status(world: World):
+    from bot.sender import CannotTellError
+    from jobs.status import format_status, status_report
+
+    world.add_fam()
+    world.subscribe("busy")
+    world.clock.set(FAM_DROPS[0])
+    world.sender.fail = lambda _d: transient("timeout")
+    await world.engine.run_pass()  # the first attempt's outcome is unknown (a timeout)
+
+    async def too_busy(_delivery):
+        raise CannotTellError("100 messages in console:busy since the drop; none is ours")
+
+    world.sender.fail = lambda _d: None
+    world.sender.find_sent = too_busy  # type: ignore[method-assign]
+    world.clock.set(world.engine.next_wakeup())
+    result = await world.engine.run_pass()
+    assert result.sent == 1  # sent again: the nonce is all that is left
+    report = status_report(world.store, world.clock.now())
+    assert report["unchecked_resends"] == 1
+    assert report["delivery_lease"]["generation"] == 1
+    text = format_status(report)
+    assert "Sent again unchecked: 1" in text and "Delivery lease: generation 1" in text

@@ -22,7 +22,7 @@ from bot.store import Store
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import FakeSlackApi
 from jobs.delivery import DeliveryEngine
-from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
+from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START, claimed_by_a_crashed_runner
 
 DISCORD_CHANNELS = [str(1000 + n) for n in range(12)]
 SLACK_CHANNELS = [f"C{n:04d}" for n in range(12)]
@@ -144,10 +144,36 @@ async def test_slack_recover_finds_a_post_made_before_a_crash(store: Store, slac
     from jobs.outbox import materialize
 
     materialize(store, clock.now(), timedelta(hours=12))
-    claimed = store.claim_due(clock.now(), platforms=["slack"])
+    claimed = claimed_by_a_crashed_runner(store, clock.now(), ["slack"])
     # The process "dies" right after Slack accepted the first post.
     await sender.send(engine._delivery(claimed[0]))
     assert await engine.recover() == 2
     await engine.run_pass()
     assert [api.posts_per_channel[c] for c in SLACK_CHANNELS[:2]] == [1, 1]
     assert store.outbox_counts()["sent"] == 2
+
+
+async def test_discord_row_left_sending_is_found_not_posted_again_without_nonces(
+    store: Store, discord
+) -> None:
+    """Discord forgot the nonce (minutes later, or the fake's memory off): the post is found
+    by the outbox key in its footer, in the channel's messages, and adopted."""
+    api, sender = discord
+    api.remember_nonces = False
+    channels = DISCORD_CHANNELS[:3]
+    subscribed(store, "discord", "900", channels)
+    clock = FixedClock(FAM_DROPS[0])
+    from jobs.outbox import materialize
+
+    materialize(store, clock.now(), timedelta(hours=12))
+    claimed = claimed_by_a_crashed_runner(store, clock.now(), ["discord"])
+    engine = engine_for(store, sender, clock)
+    # The runner posted to the first channel, then died before recording it.
+    posted = await sender.send(engine._delivery(claimed[0]))
+    api.seed_message(channels[0], "a member's reply after our post")
+    await engine.run_pass()
+    assert [api.message_count(c) for c in channels] == [2, 1, 1]  # ours + the reply; 1; 1
+    row = next(r for r in store.outbox(states=["sent"]) if r.id == claimed[0].id)
+    assert row.platform_message_id == posted.platform_message_id
+    assert len(api.requests_to("POST", rf"^/channels/{channels[0]}/messages$")) == 1
+    assert store.outbox_counts()["sent"] == 3

@@ -51,12 +51,13 @@ async def test_status_shows_what_the_operator_needs(
     page = await response.text()
     for expected in ("Upcoming jobs", "drop:2023-11-17T05:00:00Z", "Outbox", "Waiting for a retry",
                      "Slack is having a moment", "Paused subscriptions", "Last post per platform",
-                     "Schedule sources"):  # fmt: skip
+                     "Schedule sources", "Delivery lease: generation 1, pid"):  # fmt: skip
         assert expected in page
     as_json = await (
         await client.get("/status", headers={**BEARER, "Accept": "application/json"})
     ).json()
     assert as_json["outbox"]["sent"] == 1 and as_json["retrying"][0]["channel"] == "console:gone"
+    assert as_json["delivery_lease"]["generation"] == 1 and as_json["unchecked_resends"] == 0
 
 
 async def test_status_is_off_without_an_operator_token(web_context: WebContext) -> None:

@@ -18,6 +18,7 @@ from jobs.delivery import DeliveryEngine
 from jobs.outbox import materialize
 from tests.adapters.discord.conftest import TOKEN, answer_of
 from tests.conftest import add_fam, add_long_week
+from tests.jobs.support import claimed_by_a_crashed_runner
 
 OPERATOR = Actor.operator()
 CHANNEL = ChannelRef("discord", payloads.GUILD_A, payloads.CHANNEL_A)
@@ -120,7 +121,7 @@ async def test_a_restart_in_the_middle_of_a_dm_fan_out_sends_no_dm_twice(api, co
     core.clock.set(PREMIERE)
     engine = engine_for(core, api)
     materialize(core.store, PREMIERE, engine.grace)
-    rows = core.store.claim_due(PREMIERE, platforms=["discord"], limit=100)
+    rows = claimed_by_a_crashed_runner(core.store, PREMIERE, ["discord"])
     # The crash: three DMs reached Discord, none was recorded as sent.
     for row in rows[:3]:
         await engine.senders["discord"].send(engine._delivery(row))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import discord
 import pytest
 
 from adapters.discord.sender import DiscordSender, nonce_for
@@ -14,11 +15,13 @@ from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef
 from bot.sender import (
+    CannotTellError,
     Delivery,
     PermanentSendError,
     SendError,
     SenderUnavailableError,
     TransientSendError,
+    may_still_send,
 )
 from fakes.discord_api import FakeDiscord
 from tests.adapters.discord.conftest import TOKEN
@@ -33,6 +36,7 @@ def delivery(
     title: str = "For All Mankind S4E1 is out",
     key: str = "d-1",
     mention: str | None = None,
+    due_at: datetime | None = None,
 ) -> Delivery:
     message = Message(
         kind=MessageKind.PREMIERE,
@@ -45,8 +49,9 @@ def delivery(
         release_at=datetime(2023, 11, 10, 2, 0, tzinfo=UTC),
         mention=mention,
     )
-    return Delivery(1, NotificationKey.release(1), ChannelRef("discord", GUILD, channel), message,
-                    key, due_at=message.release_at)  # fmt: skip
+    channel_ref = ChannelRef("discord", GUILD, channel)
+    due = due_at or message.release_at
+    return Delivery(1, NotificationKey.release(1), channel_ref, message, key, due_at=due)
 
 
 @pytest.fixture
@@ -229,8 +234,65 @@ async def test_an_opted_in_role_is_the_only_ping(api, sender):
     assert message["mention_roles"] == [role] and message["mention_everyone"] is False
 
 
-async def test_find_sent_returns_none(sender):
-    assert await sender.find_sent(delivery()) is None
+def just_due() -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=5)
+
+
+async def test_every_post_names_its_outbox_key_in_the_embed_footer(api, sender):
+    await sender.send(delivery(key="eb42"))
+    [request] = api.requests_to("POST", rf"^/channels/{CHANNEL}/messages$")
+    assert request.json["embeds"][0]["footer"] == {"text": "ref eb42"}
+
+
+async def test_find_sent_adopts_the_bots_own_post_without_the_nonce(api, sender):
+    api.remember_nonces = False
+    due = just_due()
+    api.seed_message(CHANNEL, "before ours")
+    posted = await sender.send(delivery(key="eb7", due_at=due))
+    api.seed_message(CHANNEL, "after ours")
+    found = await sender.find_sent(delivery(key="eb7", due_at=due))
+    assert found is not None and found.platform_message_id == posted.platform_message_id
+    [read] = api.requests_to("GET", rf"^/channels/{CHANNEL}/messages$")
+    assert read.query["limit"] == "100" and int(read.query["after"]) > 0
+    assert await sender.find_sent(delivery(key="eb8", due_at=due)) is None  # another row
+
+
+async def test_find_sent_ignores_a_lookalike_footer_from_someone_else(api, sender):
+    due = just_due()
+    fake = api.seed_message(CHANNEL, "copy")
+    fake["embeds"] = [{"footer": {"text": "ref eb7"}}]
+    assert await sender.find_sent(delivery(key="eb7", due_at=due)) is None
+
+
+async def test_find_sent_cannot_tell_when_a_page_of_others_came_first(api, sender):
+    due = just_due()
+    for n in range(100):
+        api.seed_message(CHANNEL, f"chatter {n}")
+    await sender.send(delivery(key="eb9", due_at=due))
+    with pytest.raises(CannotTellError, match="100 messages"):
+        await sender.find_sent(delivery(key="eb9", due_at=due))
+
+
+async def test_find_sent_sees_nothing_without_read_message_history(api, sender):
+    due = just_due()
+    await sender.send(delivery(key="eb5", due_at=due))
+    api.no_history.add(CHANNEL)
+    assert await sender.find_sent(delivery(key="eb5", due_at=due)) is None
+
+
+async def test_the_fakes_history_pages_like_discord(api, sender):
+    ids = [int(api.seed_message(CHANNEL, f"m{n}")["id"]) for n in range(5)]
+    http = sender._http
+    newest = await http.logs_from(int(CHANNEL), 2)
+    assert [int(m["id"]) for m in newest] == [ids[4], ids[3]]  # newest first
+    after = await http.logs_from(int(CHANNEL), 2, after=ids[0])
+    assert [int(m["id"]) for m in after] == [ids[2], ids[1]]  # the two right after, newest first
+    before = await http.logs_from(int(CHANNEL), 2, before=ids[4])
+    assert [int(m["id"]) for m in before] == [ids[3], ids[2]]
+    assert all("nonce" not in m for m in newest)
+    with pytest.raises(discord.HTTPException) as refused:
+        await http.logs_from(int(CHANNEL), 101)
+    assert refused.value.status == 400 and refused.value.code == 50035
 
 
 async def test_a_drop_for_many_channels_survives_429s_5xx_and_a_resend(api):
@@ -261,3 +323,16 @@ async def test_a_drop_for_many_channels_survives_429s_5xx_and_a_resend(api):
     assert api.status_counts[429] >= 5 and api.status_counts[503] == 4
     posts = api.requests_to("POST", "/messages$")
     assert all(p.json["nonce"] and p.json["enforce_nonce"] for p in posts)
+
+
+async def test_a_request_the_lease_guard_withholds_never_reaches_discord(api, sender):
+    """The engine's last word, asked as the bytes are written: a runner paused after its lease
+    check (and possibly taken over) posts nothing when it wakes up."""
+    await sender.send(delivery(key="eb1"))  # the connection is open and warm
+    may_still_send.set(lambda: False)
+    with pytest.raises(TransientSendError, match="no longer fresh"):
+        await sender.send(delivery(key="eb2"))
+    assert len(api.requests_to("POST", rf"^/channels/{CHANNEL}/messages$")) == 1
+    may_still_send.set(lambda: True)
+    await sender.send(delivery(key="eb3"))
+    assert api.message_count(CHANNEL) == 2

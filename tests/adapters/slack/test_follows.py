@@ -19,6 +19,7 @@ from jobs.delivery import DeliveryEngine
 from jobs.outbox import materialize
 from tests.adapters.slack.conftest import BOT_TOKEN, TEAM, SlackHarness, sign
 from tests.conftest import add_fam, add_long_week
+from tests.jobs.support import claimed_by_a_crashed_runner
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "fakes" / "slack_payloads"
 OPERATOR = Actor.operator()
@@ -157,7 +158,7 @@ async def test_a_restart_in_the_middle_of_a_dm_fan_out_sends_no_dm_twice(slack: 
         )
     slack.commands.clock.set(PREMIERE)
     materialize(slack.store, PREMIERE, timedelta(hours=12))
-    rows = slack.store.claim_due(PREMIERE, platforms=["slack"], limit=100)
+    rows = claimed_by_a_crashed_runner(slack.store, PREMIERE, ["slack"])
     first = SlackSender(BOT_TOKEN, base_url=slack.api.base_url, store=slack.store)
     engine = DeliveryEngine(slack.store, {"slack": first}, slack.commands.clock)
     for row in rows[:3]:  # the crash: Slack took three DMs, none was recorded as sent

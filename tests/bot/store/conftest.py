@@ -16,7 +16,7 @@ import pytest
 
 from bot.keys import NotificationKey
 from bot.models import Cadence, ChannelRef, Season, Show, Subscription
-from bot.store import NewNotification, Store, open_store
+from bot.store import DELIVERY_LEASE, NewNotification, Store, open_store
 
 NOW = datetime(2023, 9, 13, 12, 0, tzinfo=UTC)
 
@@ -55,6 +55,22 @@ def store(site: StoreSite) -> Store:
 
 
 # ----------------------------------------------------------------------------- builders
+
+
+def lease(store: Store) -> int:
+    """The delivery lease's generation, taken for a test runner if nobody holds it: every
+    outbox change is fenced by it."""
+    record = store.read_lease(DELIVERY_LEASE)
+    if record is not None and record.holder:
+        return record.generation
+    generation = store.take_lease(
+        DELIVERY_LEASE,
+        expected_generation=record.generation if record else 0,
+        holder='{"host": "test", "pid": 1, "token": "test"}',
+        heartbeat=0.0,
+    )
+    assert generation is not None
+    return generation
 
 
 def add_show(store: Store, title: str = "Severance", tenant_key: str | None = None) -> Show:

@@ -65,3 +65,26 @@ def test_a_signed_request_is_new_once_until_it_expires(store: Store):
     assert store.first_sighting("sig-1", now=NOW, keep_until=later) is False  # a replay
     after = later + timedelta(seconds=1)
     assert store.first_sighting("sig-1", now=after, keep_until=after + timedelta(minutes=5))
+
+
+def test_a_stale_generation_changes_no_outbox_row(site: StoreSite):
+    """Fencing, for any store: once another runner took the lease, the old generation's
+    changes are refused whole (`FencedOut`), and its heartbeat too."""
+    from bot.store import DELIVERY_LEASE, FencedOut
+    from tests.bot.store.conftest import NOW, add_show, lease, notification, subscribe
+
+    old_runner, new_runner = site.open(), site.open()
+    subscription = subscribe(old_runner, "console:general", add_show(old_runner))
+    old_runner.insert_notifications([notification(subscription)], NOW)
+    old = lease(old_runner)
+    [row] = old_runner.claim_due(NOW, platforms=["console"], generation=old)
+    new = new_runner.take_lease(DELIVERY_LEASE, expected_generation=old, holder="{}", heartbeat=1)
+    assert new == old + 1
+    with pytest.raises(FencedOut):
+        old_runner.mark_sent(row.id, "m1", NOW, generation=old)
+    with pytest.raises(FencedOut):
+        old_runner.claim_due(NOW, platforms=["console"], generation=old)
+    assert old_runner.renew_lease(DELIVERY_LEASE, generation=old, heartbeat=2) is False
+    [adopted] = new_runner.adopt_orphans(platforms=["console"], generation=new)
+    new_runner.mark_sent(adopted.id, "m1", NOW, generation=new)
+    assert new_runner.outbox_counts()["sent"] == 1

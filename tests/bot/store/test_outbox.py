@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.keys import NotificationKey
 from bot.store import Store
-from tests.bot.store.conftest import NOW, StoreSite, add_show, notification, subscribe
+from tests.bot.store.conftest import NOW, StoreSite, add_show, lease, notification, subscribe
 
 LATER = NOW + timedelta(minutes=5)
 
@@ -33,7 +33,7 @@ def test_a_row_keeps_its_typed_key_its_channel_and_its_message(store: Store):
     subscription = subscribe(store, "discord:123/456", add_show(store))
     key = NotificationKey.reminder(7, 5400)
     store.insert_notifications([notification(subscription, key, message_json='{"a": 1}')], NOW)
-    [row] = store.claim_due(NOW, platforms=["discord"])
+    [row] = store.claim_due(NOW, platforms=["discord"], generation=lease(store))
     assert (row.notification_key, str(row.notification_key)) == (key, "episode:7:before:1h30m")
     assert (str(row.channel), row.due_at, row.message, row.attempts) == (
         "discord:123/456",
@@ -46,10 +46,15 @@ def test_a_row_keeps_its_typed_key_its_channel_and_its_message(store: Store):
 def test_a_claimed_row_is_not_claimed_again(store: Store):
     subscription = subscribe(store, "console:general", add_show(store))
     store.insert_notifications([notification(subscription)], NOW)
-    assert store.claim_due(NOW - timedelta(seconds=1), platforms=["console"]) == []  # not due
-    assert store.claim_due(NOW, platforms=["slack"]) == []  # not this platform
-    assert len(store.claim_due(NOW, platforms=["console"])) == 1
-    assert store.claim_due(NOW, platforms=["console"]) == []
+    assert (
+        store.claim_due(NOW - timedelta(seconds=1), platforms=["console"], generation=lease(store))
+        == []
+    )  # not due
+    assert (
+        store.claim_due(NOW, platforms=["slack"], generation=lease(store)) == []
+    )  # not this platform
+    assert len(store.claim_due(NOW, platforms=["console"], generation=lease(store))) == 1
+    assert store.claim_due(NOW, platforms=["console"], generation=lease(store)) == []
     assert [row.state for row in store.rows_in_state("sending")] == ["sending"]
 
 
@@ -59,10 +64,13 @@ def test_connections_claiming_at_once_never_share_a_row(site: StoreSite):
     rows = [notification(subscribe(store, f"console:c{n}", show)) for n in range(60)]
     store.insert_notifications(rows, NOW)
     claimers = [site.open() for _ in range(3)]
+    generation = lease(store)  # one runner's generation, shared by its connections
 
     def claim_all(claimer: Store) -> list[int]:
         claimed = []
-        while batch := claimer.claim_due(NOW, platforms=["console"], limit=4):
+        while batch := claimer.claim_due(
+            NOW, platforms=["console"], limit=4, generation=generation
+        ):
             claimed += [row.id for row in batch]
         return claimed
 
@@ -78,12 +86,12 @@ def test_marks_move_only_claimed_rows(store: Store):
     store.insert_notifications(
         [notification(sub, f"episode:{n}:release") for n in (1, 2, 3, 4)], NOW
     )
-    one, two, three, four = store.claim_due(NOW, platforms=["console"])
-    store.mark_sent(one.id, "m1", NOW)
-    store.mark_sent(one.id, "m2", LATER)  # no longer sending: ignored
-    store.mark_retry(two.id, "503", LATER, NOW)
-    store.mark_skipped(three.id, "the drop has already happened", NOW)
-    store.mark_failed(four, "payload refused", NOW, pause=False)
+    one, two, three, four = store.claim_due(NOW, platforms=["console"], generation=lease(store))
+    store.mark_sent(one.id, "m1", NOW, generation=lease(store))
+    store.mark_sent(one.id, "m2", LATER, generation=lease(store))  # no longer sending: ignored
+    store.mark_retry(two.id, "503", LATER, NOW, generation=lease(store))
+    store.mark_skipped(three.id, "the drop has already happened", NOW, generation=lease(store))
+    store.mark_failed(four, "payload refused", NOW, pause=False, generation=lease(store))
     by_key = {str(row.notification_key): row for row in store.outbox()}
     sent = by_key["episode:1:release"]
     assert (sent.state, sent.platform_message_id) == ("sent", "m1")
@@ -97,8 +105,8 @@ def test_marks_move_only_claimed_rows(store: Store):
     assert store.last_sent_by_platform() == {"console": NOW}
     # A retry waits for its time, and counts as a second attempt.
     assert store.next_attempt_at(["console"]) == LATER
-    assert store.claim_due(NOW, platforms=["console"]) == []
-    [again] = store.claim_due(LATER, platforms=["console"])
+    assert store.claim_due(NOW, platforms=["console"], generation=lease(store)) == []
+    [again] = store.claim_due(LATER, platforms=["console"], generation=lease(store))
     assert (again.id, again.attempts) == (two.id, 2)
 
 
@@ -111,8 +119,8 @@ def test_a_failure_that_pauses_skips_the_subscriptions_other_posts(store: Store)
         ],
         NOW,
     )
-    [first] = store.claim_due(NOW, platforms=["console"])
-    store.mark_failed(first, "channel not found", NOW, pause=True)
+    [first] = store.claim_due(NOW, platforms=["console"], generation=lease(store))
+    store.mark_failed(first, "channel not found", NOW, pause=True, generation=lease(store))
     [paused] = store.subscriptions(paused_only=True)
     assert paused.paused_reason == "channel not found"
     assert [row.state for row in store.outbox()] == ["failed", "skipped"]
@@ -121,9 +129,9 @@ def test_a_failure_that_pauses_skips_the_subscriptions_other_posts(store: Store)
 def test_released_rows_go_back_without_counting_an_attempt(store: Store):
     sub = subscribe(store, "console:general", add_show(store))
     store.insert_notifications([notification(sub)], NOW)
-    [claimed] = store.claim_due(NOW, platforms=["console"])
-    store.release_sending([claimed.id], NOW)
-    [again] = store.claim_due(NOW, platforms=["console"])
+    [claimed] = store.claim_due(NOW, platforms=["console"], generation=lease(store))
+    store.release_sending([claimed.id], NOW, generation=lease(store))
+    [again] = store.claim_due(NOW, platforms=["console"], generation=lease(store))
     assert again.attempts == 1
 
 
@@ -169,9 +177,10 @@ def test_a_fair_claim_takes_one_platforms_rows_in_queue_order_once(store: Store)
     rows.append(notification(subscribe(store, "console:general", show)))  # another platform
     store.insert_notifications(rows, NOW)
     assert store.queue_head_rank("discord", 0, NOW) == 1.0
-    first = store.claim_fair(NOW, platform="discord", limit=2)
+    first = store.claim_fair(NOW, platform="discord", limit=2, generation=lease(store))
     assert [row.channel.channel for row in first] == ["11", "12"]
-    assert [row.channel.channel for row in store.claim_fair(NOW, platform="discord", limit=5)] == [
-        "10"
-    ]
-    assert store.claim_fair(NOW, platform="discord", limit=5) == []
+    assert [
+        row.channel.channel
+        for row in store.claim_fair(NOW, platform="discord", limit=5, generation=lease(store))
+    ] == ["10"]
+    assert store.claim_fair(NOW, platform="discord", limit=5, generation=lease(store)) == []

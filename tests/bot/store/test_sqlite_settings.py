@@ -53,3 +53,31 @@ def test_every_public_method_of_the_sqlite_store_is_in_the_store_protocol():
         ours = inspect.signature(member).parameters
         theirs = inspect.signature(getattr(Store, name)).parameters
         assert list(ours) == list(theirs), f"{name}: {list(ours)} != {list(theirs)}"
+
+
+def test_a_second_connection_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """`run` opens the database twice (the engine has its own connection). Reading the file's
+    header again on the second open closed a descriptor of the file, which dropped this
+    process's SQLite locks: another process's reader then took the WAL for abandoned,
+    checkpointed and deleted it, and our later commits went to an unlinked file that nobody
+    else could see until we exited."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "bot.db"
+    first = open_store(path)
+    second = open_store(path)
+    try:
+        second.set_meta("probe", "before")
+        reader = (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute(\"SELECT value FROM meta WHERE key = 'probe'\").fetchone()[0]); "
+            "c.close()"
+        )
+        run = [sys.executable, "-c", reader, str(path)]
+        assert subprocess.run(run, capture_output=True, text=True).stdout.strip() == "before"
+        second.set_meta("probe", "after")  # written after another process came and went
+        assert subprocess.run(run, capture_output=True, text=True).stdout.strip() == "after"
+    finally:
+        second.close()
+        first.close()
