@@ -1,5 +1,5 @@
 """Fan-out and drop latency: one drop to N channels, through the real scheduler, delivery
-engine and platform sender, against the local fake platform API (tests/fakes).
+engine and platform sender, against the local fake platform API (fakes/).
 
 * Discord: `DiscordSender` against `FakeDiscord`, which enforces a global limit of R requests/s
   (fixed one-second windows, 429 beyond) and Discord's per-channel message bucket (5 per 5 s).

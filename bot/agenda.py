@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import digest as digests
-from bot.models import Subscription
+from bot.models import Digest, Episode, Season, Show, Subscription
 from bot.plan import (
     MAX_REMINDER,
     MessageCache,
@@ -102,8 +102,9 @@ def post_pages(
             )
         )
     show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
+    all_digests = store.digests()
     # Channels that asked for the weekly digest only get no per-drop posts or reminders.
-    digest_only = {d.channel for d in store.digests() if d.only}
+    digest_only = {d.channel for d in all_digests if d.only}
     messages = MessageCache()
     # Channels first, then members' DMs: a drop's channel posts are written (and so sent)
     # before its direct messages.
@@ -119,19 +120,23 @@ def post_pages(
                 ]
             yield posts
     if season_ids is None:
-        digest_page = digest_posts(store, start, end)
+        digest_page = digest_posts(store, start, end, all_digests)
         if digest_page:
             yield digest_page
 
 
-def digest_posts(store: Store, start: datetime, end: datetime) -> list[PlannedPost]:
-    """Every weekly digest due in (start, end]: the drops of the following seven days of the
-    shows its channel follows. A week with nothing in it has no post.
+def digest_posts(
+    store: Store, start: datetime, end: datetime, all_digests: list[Digest]
+) -> list[PlannedPost]:
+    """Every weekly digest of `all_digests` due in (start, end]: the drops of the following
+    seven days of the shows its channel follows. A week with nothing in it has no post.
 
     The outbox addresses a post by subscription: a digest rides on its channel's oldest
     active subscription (the key names the channel and week, so it stays once only)."""
     posts = []
-    for digest in store.digests():
+    # Digests tend to share an instant (Monday 09:00): read each week's releases once.
+    weeks: dict[datetime, list[tuple[Show, Season, list[Episode]]]] = {}
+    for digest in all_digests:
         instants = digests.instants_between(digest, start, end)
         if not instants:
             continue
@@ -141,11 +146,13 @@ def digest_posts(store: Store, start: datetime, end: datetime) -> list[PlannedPo
         anchor = min(subscriptions, key=lambda subscription: subscription.id)
         show_ids = {subscription.show_id for subscription in subscriptions}
         for instant in instants:
-            week = [
-                drop
-                for show, season, episodes in store.releases_between(
+            if instant not in weeks:
+                weeks[instant] = store.releases_between(
                     instant - timedelta(seconds=1), instant + digests.DIGEST_SPAN
                 )
+            week = [
+                drop
+                for show, season, episodes in weeks[instant]
                 if show.id in show_ids
                 for drop in drops(show, season, episodes)
                 if instant <= drop.release_at < instant + digests.DIGEST_SPAN

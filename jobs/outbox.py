@@ -139,8 +139,7 @@ def materialize(
 
 
 # Among rows due at the same instant the engine claims lower numbers first: a drop reaches its
-# channels before its followers' DMs. (The one seam for ordering; a fair-share policy can
-# refine it.)
+# channels before its followers' DMs. Within a priority, the fair queue's rank orders rows.
 CHANNEL_PRIORITY = 0
 DIRECT_MESSAGE_PRIORITY = 1
 
