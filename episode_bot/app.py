@@ -311,6 +311,7 @@ def _web_server(
         public_url=settings.public_base_url,
         operator_token=token.get_secret_value() if token is not None else None,
         lease_token=lambda: lease.token,
+        lease_stale_after=lease.stale_after,
         sources_status=sources_status,
     )
     return WebServer(context, settings.episode_bot_web_host, settings.episode_bot_web_port)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -38,7 +39,7 @@ from bot.clock import Clock
 from bot.compose import long_date
 from bot.errors import BotError
 from bot.store import Store
-from jobs.lease import live_runner
+from jobs.lease import STALE_AFTER, live_runner
 from jobs.status import status_report
 from web.feed import build_ics
 from web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -80,6 +81,8 @@ class WebContext:
     operator_token: str | None = None
     # The token of this process's delivery lease (jobs.lease.RunnerLease), if it has one.
     lease_token: Callable[[], str | None] = lambda: None
+    # Seconds after which a heartbeat is stale (EPISODE_BOT_LEASE_SECONDS).
+    lease_stale_after: float = STALE_AFTER
     # Each schedule source's state (bot.sources.service.SourceService.status), if any.
     sources_status: Callable[[], list[dict]] | None = None
 
@@ -278,7 +281,10 @@ async def healthz(request: web.Request) -> web.Response:
     healthy = True
     try:
         runner = await asyncio.wait_for(
-            asyncio.to_thread(live_runner, context.store), HEALTH_TIMEOUT
+            asyncio.to_thread(
+                functools.partial(live_runner, context.store, stale_after=context.lease_stale_after)
+            ),
+            HEALTH_TIMEOUT,
         )
         checks["database"] = "ok"
     except Exception as error:  # locked, closed, disk gone: not healthy, say why briefly

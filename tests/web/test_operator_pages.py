@@ -166,3 +166,17 @@ async def test_metrics_report_the_lease(store: Store, clock: FixedClock) -> None
     assert lease_value() == 1
     held["now"] = False
     assert lease_value() == 0
+
+
+async def test_healthz_judges_the_heartbeat_by_the_configured_lease_time(
+    web_context: WebContext, store: Store
+) -> None:
+    import time
+
+    lease = RunnerLease(store, wall_clock=lambda: time.time() - 60, stale_after=120)
+    lease.acquire()  # its last heartbeat reads a minute old
+    web_context.lease_token = lambda: lease.token
+    web_context.lease_stale_after = 120  # EPISODE_BOT_LEASE_SECONDS=120: still fresh
+    assert (await health(web_context))[1]["checks"]["lease"] == "held"
+    web_context.lease_stale_after = 30  # a 30 s lease: that runner is gone
+    assert (await health(web_context))[0] == 503
