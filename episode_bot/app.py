@@ -222,8 +222,11 @@ async def main(
         observer=observer,
     )
     drop_scheduler = holder["scheduler"] = DropScheduler(store, engine, clock)
-    source_service, source_http = build_sources(settings, commands, observer=observer)
-    commands.sources = source_service  # chat admins import and sync through it
+    # On the core, not on the timing wrapper (which would keep the attribute to itself): chat
+    # admins import and sync through it. The service calls the core's helpers directly, so
+    # they are not counted as commands.
+    source_service, source_http = build_sources(settings, core, observer=observer)
+    core.sources = source_service
     handled = _install_signal_handlers(loop, stop_event)
     started: list[Adapter] = []
     heartbeat = asyncio.create_task(lease.keep_alive(), name="runner-heartbeat")

@@ -140,3 +140,31 @@ async def test_a_failing_source_leaves_run_delivering(tmp_path, tvmaze):
         "the premiere post despite TVmaze failing",
     )
     assert "premiere" in adapter.sender.sent[0].message.title
+
+
+async def test_run_gives_chat_admins_the_sources(tmp_path, tvmaze, monkeypatch):
+    """The commands `run` hands the chat adapters import from TVmaze (not "not available")."""
+    given = {}
+
+    def adapters(settings, commands, *, budgets=None):  # type: ignore[no-untyped-def]
+        given["commands"] = commands
+        return [FakeAdapter()]
+
+    monkeypatch.setattr("episode_bot.app.build_adapters", adapters)  # to see what they get
+    settings = Settings(
+        episode_bot_db=tmp_path / "bot.db",
+        tvmaze_api_base=tvmaze.base_url,
+        episode_bot_sources_backoff_seconds=0.01,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    stop = asyncio.Event()
+    clock = FixedClock(datetime(2023, 10, 1, tzinfo=UTC))
+    task = asyncio.create_task(main(settings, clock=clock, stop_event=stop))
+    try:
+        await wait_for(lambda: "commands" in given, "the adapters")
+        admin = Actor("slack", "T01", "UADMIN", is_admin=True)
+        reply = await given["commands"].show_import(admin, "tvmaze:36947")
+    finally:
+        stop.set()
+        assert await task == 0
+    assert reply.text.startswith("Imported For All Mankind"), reply.text
