@@ -217,7 +217,7 @@ async def main(
         senders,
         clock,
         grace=timedelta(hours=settings.episode_bot_grace_hours),
-        limiters={p: limiters.get(p) or limiter_for(p, settings) for p in senders},
+        limiters={platform: limiters[platform] for platform in senders},
         lease=lease,
         observer=observer,
     )
