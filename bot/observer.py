@@ -8,8 +8,10 @@ and a test can pass a recording observer.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bot.errors import BotError
@@ -78,18 +80,29 @@ class ObservedCommands:
         target = getattr(self._commands, name)
         if name.startswith("_") or not callable(target):
             return target
+        if inspect.iscoroutinefunction(target):  # timed until its answer, not its coroutine
+
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                with self._timing(name):
+                    return await target(*args, **kwargs)
+
+            return timed_async
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = self._timer()
-            outcome = "error"
-            try:
-                result = target(*args, **kwargs)
-                outcome = "ok"
-                return result
-            except BotError:
-                outcome = "refused"
-                raise
-            finally:
-                self._observer.command_finished(name, self._timer() - started, outcome)
+            with self._timing(name):
+                return target(*args, **kwargs)
 
         return timed
+
+    @contextmanager
+    def _timing(self, name: str) -> Iterator[None]:
+        started = self._timer()
+        outcome = "error"
+        try:
+            yield
+            outcome = "ok"
+        except BotError:
+            outcome = "refused"
+            raise
+        finally:
+            self._observer.command_finished(name, self._timer() - started, outcome)

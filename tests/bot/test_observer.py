@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands import Commands
-from bot.errors import UnknownShow
+from bot.errors import InvalidInput, UnknownShow
 from bot.observer import ObservedCommands
 from tests.conftest import OPERATOR, add_fam
 
@@ -28,3 +28,14 @@ def test_each_command_is_timed_with_its_outcome(commands: Commands) -> None:
         observed.trailer(OPERATOR, "No Such Show")
     assert recorder.commands == [("schedule", 0.25, "ok"), ("trailer", 0.5, "refused")]
     assert observed.store is commands.store  # plain attributes pass through
+
+
+async def test_an_async_command_is_timed_until_its_answer(commands: Commands) -> None:
+    ticks = iter([30.0, 31.5])
+    recorder = Recorder()
+    observed = ObservedCommands(commands, recorder, timer=lambda: next(ticks))  # type: ignore[arg-type]
+    pending = observed.show_import(OPERATOR, "tvmaze:36947")
+    assert recorder.commands == []  # nothing to report before it has answered
+    with pytest.raises(InvalidInput):  # no sources wired in here: a refusal, when awaited
+        await pending
+    assert recorder.commands == [("show_import", 1.5, "refused")]
