@@ -17,6 +17,7 @@ COPY bot ./bot
 COPY jobs ./jobs
 COPY adapters ./adapters
 COPY web ./web
+COPY sources_http ./sources_http
 COPY episode_bot ./episode_bot
 RUN pip install . \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home episode-bot \

@@ -1,16 +1,18 @@
 """The container image: it builds, and its HEALTHCHECK turns healthy on a fresh volume.
 
-Needs a Docker daemon; where `docker info` gets no answer within seconds the test skips and
-says so. Marked `docker`: `make test` leaves it out (building an image takes minutes),
-`make test-docker` runs it.
+The image test needs a Docker daemon; where `docker info` gets no answer within seconds it
+skips and says so. It is marked `docker`: `make test` leaves it out (building an image takes
+minutes), `make test-docker` runs it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -18,8 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "episode-bot:test"
-
-pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 
 def _daemon_missing() -> str | None:
@@ -54,6 +54,17 @@ def _health(container: str) -> dict:
     return json.loads(out)
 
 
+def test_the_image_gets_every_package_the_install_includes() -> None:
+    """Runs everywhere (no Docker needed): a new top-level package must be copied too."""
+    included = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert {pattern.rstrip("*") for pattern in included} == copied
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
 def test_the_image_runs_as_non_root_and_becomes_healthy(image: str) -> None:
     name = f"episode-bot-test-{uuid.uuid4().hex[:8]}"
     subprocess.run(
