@@ -949,6 +949,8 @@ class Commands:
         paused = [
             sub for sub, _ in self.store.follows(UserRef.of_actor(actor)) if sub.paused_reason
         ]
+        if not paused:  # every chat command asks: read the catalog only when there is news
+            return ()
         titles = {show.id: show.title for show in self.store.visible_shows(None)}
         return tuple(
             f"Your direct messages about {titles.get(sub.show_id, 'a show')} are paused: "
