@@ -34,6 +34,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from fakes.serving import AppServer
+
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
@@ -193,7 +195,7 @@ class FakeDiscord:
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._new_request = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
+        self._server: AppServer | None = None
         self.port = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -201,19 +203,16 @@ class FakeDiscord:
     async def start(self) -> FakeDiscord:
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(self._routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = await AppServer(app).start()
+        self.port = self._server.port
         return self
 
     async def close(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
 
     async def __aenter__(self) -> FakeDiscord:
         return await self.start()

@@ -18,6 +18,7 @@ class AppServer:
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self._runner: web.AppRunner | None = None
+        self.port = 0
         self.base_url = ""
 
     async def start(self, port: int = 0) -> AppServer:
@@ -25,13 +26,14 @@ class AppServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
         return self
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
 
 @contextmanager

@@ -41,6 +41,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from fakes.serving import AppServer
+
 # chat.postMessage error codes as Slack documents them, by what they mean for a subscription.
 UNAVAILABLE_CODES = (  # the bot itself is refused: every channel alike
     "invalid_auth",
@@ -243,7 +245,7 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._epoch = int(time.time())
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
+        self._server: AppServer | None = None
         self.port = 0
 
     # ---- lifecycle
@@ -253,19 +255,16 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_get("/socket-mode", self._handle_socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = await AppServer(app).start()
+        self.port = self._server.port
         return self
 
     async def stop(self) -> None:
         for socket in self.open_sockets():
             await self.close_socket(socket)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
 
     async def __aenter__(self) -> FakeSlackApi:
         return await self.start()
