@@ -201,7 +201,8 @@ class SourceService:
 
     def _import_reply(self, actor: Actor, show: Show, zone_note: str) -> Reply:
         seasons = self.store.seasons_of(show.id)
-        episodes = [e for s in seasons for e in self.store.episodes_of(s.id)]
+        by_season = self.store.episodes_by_season([s.id for s in seasons])
+        episodes = [e for s in seasons for e in by_season[s.id]]
         estimated = sum(e.time_estimated for e in episodes)
         link = self.store.show_source(show.id)
         lines = [
@@ -305,7 +306,8 @@ class SourceService:
                 include_specials=link.include_specials,
             )
             seasons = self.store.seasons_of(show.id)
-            current = [(s, self.store.episodes_of(s.id)) for s in seasons]
+            by_season = self.store.episodes_by_season([s.id for s in seasons])  # one query
+            current = [(s, by_season[s.id]) for s in seasons]
             released = self.store.released_episode_ids([s.id for s, _ in current])
             changes = diff(show, current, catalog, released=released, now=now)
         self.store.apply_source_changes(
