@@ -113,8 +113,7 @@ def plan_posts(
     messages = messages if messages is not None else MessageCache()
     for show, season, episodes in releases:
         for drop in drops(show, season, episodes):
-            for subscription in by_show.get(show.id, ()):
-                posts.extend(_drop_posts(drop, subscription, start, end, messages))
+            _add_drop_posts(posts, drop, by_show.get(show.id, ()), start, end, messages)
     for change in changes:
         for subscription in by_show.get(change.show.id, ()):
             post = _change_post(change, subscription)
@@ -142,35 +141,51 @@ class MessageCache(dict):
         return message
 
 
-def _drop_posts(
+def _add_drop_posts(
+    posts: list[PlannedPost],
     drop: Drop,
-    subscription: Subscription,
+    subscriptions: Iterable[Subscription],
     start: datetime,
     end: datetime,
     messages: MessageCache,
-) -> Iterable[PlannedPost]:
-    common = {
-        "subscription": subscription,
-        "season_id": drop.season.id,
-        "episode_id": drop.episodes[0].id,
-        "drop_at": drop.release_at,
-    }
-    for offset in subscription.reminders:
-        due_at = drop.release_at - timedelta(seconds=offset)
-        if start < due_at <= end:
-            yield PlannedPost(
-                notification_key=drop.reminder_key(offset),
-                due_at=due_at,
-                message=messages.get_message(drop, offset, subscription),
-                **common,
+) -> None:
+    """Append the drop's reminders and release due in (start, end] for each subscription.
+
+    The hot path of a big drop (one post per channel): what is the same for every
+    subscription (keys, the release's window check) is worked out once per drop."""
+    release_at = drop.release_at
+    season_id = drop.season.id
+    episode_id = drop.episodes[0].id
+    release_due = start < release_at <= end
+    release_key = drop.release_key
+    append = posts.append
+    for subscription in subscriptions:
+        for offset in subscription.reminders:
+            due_at = release_at - timedelta(seconds=offset)
+            if start < due_at <= end:
+                append(
+                    PlannedPost(
+                        subscription,
+                        drop.reminder_key(offset),
+                        due_at,
+                        messages.get_message(drop, offset, subscription),
+                        season_id,
+                        episode_id,
+                        release_at,
+                    )
+                )
+        if release_due:
+            append(
+                PlannedPost(
+                    subscription,
+                    release_key,
+                    release_at,
+                    messages.get_message(drop, None, subscription),
+                    season_id,
+                    episode_id,
+                    release_at,
+                )
             )
-    if start < drop.release_at <= end:
-        yield PlannedPost(
-            notification_key=drop.release_key,
-            due_at=drop.release_at,
-            message=messages.get_message(drop, None, subscription),
-            **common,
-        )
 
 
 def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPost | None:

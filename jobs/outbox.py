@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from bot.agenda import post_pages
+from bot.keys import NotificationKey
 from bot.messages import Message, message_to_json
 from bot.plan import PlannedPost
 from bot.store import NewNotification, Store, from_db_time, to_db_time
@@ -84,52 +85,59 @@ def materialize(
     # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
     # Priorities are queues of their own (claimed in priority order, tags compared within).
     assigners: dict[tuple[str, int], RankAssigner] = {}
-    weights: dict[str, float] = {}
+    weights: dict[NotificationKey, float] = {}
+    last_key: NotificationKey | None = None
+    weight = 0.0
     for page in pages:
-        rows = []
+        rows: list[NewNotification] = []
+        page_skipped: list[NewNotification] = []
         # The hot path of a big drop (one row per channel): keep the loop lean.
         for post in page:
-            platform = post.subscription.channel.platform
-            priority = delivery_priority(post)
+            channel = post.subscription.channel
+            platform = channel.platform
+            priority = DIRECT_MESSAGE_PRIORITY if channel.is_direct else CHANNEL_PRIORITY
             assigner = assigners.get((platform, priority))
             if assigner is None:
                 head = store.queue_head_rank(platform, priority, now)
                 assigner = assigners[platform, priority] = RankAssigner(head)
-            weight = weights.get(post.notification_key)
-            if weight is None:
-                weight = weights[post.notification_key] = weight_of(post.notification_key)
-            state, reason = "pending", None
-            if post.drop_at is not None and post.due_at < post.drop_at <= now:
+            key = post.notification_key
+            if key is not last_key:  # a drop's rows share one key object: hash it once
+                weight = weights.get(key)
+                if weight is None:
+                    weight = weights[key] = weight_of(key)
+                last_key = key
+            due_at = post.due_at
+            drop_at = post.drop_at
+            if drop_at is not None and due_at < drop_at <= now:
                 state, reason = "skipped", "the drop has already happened"
-            elif post.due_at < late:
+            elif due_at < late:
                 state = "skipped"
-                reason = f"fell due at {post.due_at:%Y-%m-%d %H:%M} UTC, past grace"
+                reason = f"fell due at {due_at:%Y-%m-%d %H:%M} UTC, past grace"
+            else:
+                state, reason = "pending", None
             cached = encoded.get(id(post.message))
             if cached is None:
                 cached = encoded[id(post.message)] = (post.message, _encode(post.message))
-            message_json = cached[1]
-            rows.append(
+            (page_skipped if reason is not None else rows).append(
                 NewNotification(
-                    subscription_id=post.subscription.id,
-                    notification_key=post.notification_key,
-                    platform=platform,
-                    due_at=post.due_at,
-                    state=state,
-                    message_json=message_json,
-                    season_id=post.season_id,
-                    episode_id=post.episode_id,
-                    last_error=reason,
-                    priority=priority,
-                    queue_rank=assigner.rank((post.season_id, post.due_at), weight),
+                    post.subscription.id,
+                    key,
+                    platform,
+                    due_at,
+                    state,
+                    cached[1],
+                    post.season_id,
+                    post.episode_id,
+                    reason,
+                    priority,
+                    assigner.rank((post.season_id, due_at), weight),
                 )
             )
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
         # Counted as inserted, so a re-planned post that was sent is not reported skipped.
-        page_skipped = [row for row in rows if row.state == "skipped"]
         if page_skipped:
             skipped += store.insert_notifications(page_skipped, now)
-            rows = [row for row in rows if row.state != "skipped"]
         pending += store.insert_notifications(rows, now)
         if on_page is not None:
             on_page()
@@ -142,10 +150,6 @@ def materialize(
 # channels before its followers' DMs. Within a priority, the fair queue's rank orders rows.
 CHANNEL_PRIORITY = 0
 DIRECT_MESSAGE_PRIORITY = 1
-
-
-def delivery_priority(post: PlannedPost) -> int:
-    return DIRECT_MESSAGE_PRIORITY if post.subscription.channel.is_direct else CHANNEL_PRIORITY
 
 
 def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:
