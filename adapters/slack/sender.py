@@ -373,7 +373,7 @@ class SlackSender:
             except SlackApiError as error:
                 raise _translate(error) from None
             except (TimeoutError, aiohttp.ClientError) as error:
-                raise TransientSendError(f"network error: {type(error).__name__}") from None
+                raise _network_error(error) from None
             channel = str(response["channel"]["id"])
             if self.store is not None:
                 self.store.put_platform_object(
