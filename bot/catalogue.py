@@ -110,8 +110,9 @@ class Command:
     group: Group
     summary: str
     options: tuple[Option, ...] = ()
-    # The function that does the work: a `Commands` method (called as core(commands, actor,
-    # **values)), or None for a CLI-only command the composition root implements.
+    # The function that does the work: a `Commands` method (called by its name on the
+    # commands object, with actor and **values), or None for a CLI-only command the
+    # composition root implements.
     core: Callable[..., Reply] | None = None
     ephemeral: bool = True  # only the invoker sees the answer (else the whole channel)
     changes_schedule: bool = False  # Discord defers these: the reconcile may take a while
@@ -174,7 +175,9 @@ class Command:
             raise CatalogueError(f"{self.name} is a CLI command; the CLI runs it")
         given = {name: value for name, value in values.items() if value is not None}
         check_values(self, self.core, given)
-        return self.core(commands, actor, **given)
+        # Looked up on `commands` by name, not called as `core(commands, ...)`: a wrapper
+        # such as bot.observer.ObservedCommands then sees the call (and times it).
+        return getattr(commands, self.core.__name__)(actor, **given)
 
 
 def _union_members(hint: Any) -> tuple[Any, ...]:

@@ -63,22 +63,36 @@ class NullObserver:
 
 
 class ObservedCommands:
-    """A `Commands` whose every public method reports its latency to an observer.
+    """A `Commands` whose catalogue commands (bot/catalogue.py) report their latency to an
+    observer.
 
     Wrapping in the composition root keeps timing out of each command; adapters use it as
-    they would use `Commands` (attributes other than methods pass through unchanged).
+    they would use `Commands`. Everything else (helpers such as `complete_show_titles`,
+    plain attributes) is the core's own, read and written through: an attribute set on the
+    wrapper (`sources`) lands on the core, where the commands look for it.
     """
 
     def __init__(
         self, commands: Any, observer: Observer, *, timer: Callable[[], float] = time.perf_counter
     ) -> None:
-        self._commands = commands
-        self._observer = observer
-        self._timer = timer
+        # Imported here: the delivery engine imports this module and needs no catalogue.
+        from bot.catalogue import CATALOGUE
+
+        object.__setattr__(self, "_commands", commands)
+        object.__setattr__(self, "_observer", observer)
+        object.__setattr__(self, "_timer", timer)
+        timed = frozenset(command.core.__name__ for command in CATALOGUE if command.core)
+        object.__setattr__(self, "_timed", timed)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._commands, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._commands, name)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._commands, name)
-        if name.startswith("_") or not callable(target):
+        if name not in self._timed or not callable(target):
             return target
         if inspect.iscoroutinefunction(target):  # timed until its answer, not its coroutine
 

@@ -43,7 +43,7 @@ from episode_bot.platforms import (
 )
 from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
-from jobs.lease import RunnerLease, live_runner
+from jobs.lease import LeaseStanding, RunnerLease, lease_standing
 from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 from jobs.source_sync import SourceJobs
@@ -285,12 +285,12 @@ def _metrics(settings: Settings, store: Store, lease: RunnerLease) -> Any:
         return None
     from web.metrics import Metrics
 
-    return Metrics(store, lease_held=lambda: lease_is_ours(store, lease))
-
-
-def lease_is_ours(store: Store, lease: RunnerLease) -> bool:
-    runner = live_runner(store, stale_after=lease.stale_after)
-    return runner is not None and runner.token == lease.token
+    return Metrics(
+        store,
+        lease_held=lambda: (
+            lease_standing(store, lease.token, stale_after=lease.stale_after) is LeaseStanding.HELD
+        ),
+    )
 
 
 def _web_server(

@@ -113,6 +113,9 @@ class PlatformDispatcher:
         """The limiter's grant for one request; False when the engine stops first (a pause
         after clustered 429s can last a minute, and shutdown must not wait for it)."""
         assert self.limiter is not None
+        if not self.limiter.must_wait():  # the usual case: granted at once, nothing to race
+            await self.limiter.acquire()
+            return not self._stopping()
         grant = asyncio.ensure_future(self.limiter.acquire())
         while not grant.done():
             await asyncio.wait({grant}, timeout=STOP_CHECK_SECONDS)

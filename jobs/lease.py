@@ -34,6 +34,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.errors import BotError
 from bot.store import DELIVERY_LEASE, LeaseRecord, Store, StoreUnavailable
@@ -68,6 +69,32 @@ def live_runner(
 ) -> Runner | None:
     """The process delivering from this database, if one is alive."""
     return _live(store.read_lease(DELIVERY_LEASE), wall_clock, stale_after)
+
+
+class LeaseStanding(StrEnum):
+    """Where this process stands with the delivery lease (/healthz reports it, /metrics
+    counts a held lease)."""
+
+    HELD = "held"
+    STANDBY = "standby"  # another process delivers; this one is ready to take over
+    FREE = "free"  # nobody delivers: no heartbeat is fresh
+
+
+def lease_standing(
+    store: Store,
+    own_token: str | None,
+    *,
+    wall_clock: Callable[[], float] = time.time,
+    stale_after: float = STALE_AFTER,
+) -> LeaseStanding:
+    """Whether the live runner is this process (its lease token is `own_token`), another
+    one, or nobody. Reads the store: off the event loop from async code."""
+    runner = live_runner(store, wall_clock=wall_clock, stale_after=stale_after)
+    if runner is None:
+        return LeaseStanding.FREE
+    if own_token is not None and runner.token == own_token:
+        return LeaseStanding.HELD
+    return LeaseStanding.STANDBY
 
 
 def refuse_if_running(

@@ -149,14 +149,8 @@ class RateLimiter:
         async with self._lock:
             while True:
                 now = self._monotonic()
-                wait = self._blocked_until - now
                 self._refill(now)
-                # Tolerate float dust: 0.999999999 tokens after an exact sleep is one token,
-                # or a wait too small to move the clock would spin forever.
-                if self._tokens < 1 - _EPSILON:
-                    wait = max(wait, (1 - self._tokens) / self.rate)
-                if self.window_limit and len(self._sent) >= self.window_limit:
-                    wait = max(wait, self._sent[0] + self.window - now)
+                wait = self._wait_at(now)
                 if wait <= _EPSILON:
                     self._tokens -= 1
                     if self.window_limit:
@@ -164,6 +158,26 @@ class RateLimiter:
                     self.requests += 1
                     return
                 await self._sleep(wait)
+
+    def must_wait(self) -> bool:
+        """Would `acquire()` (no channel) wait if called now? If not, it grants without
+        suspending: the engine races only a real wait against its stop flag."""
+        if self._lock.locked():
+            return True
+        now = self._monotonic()
+        self._refill(now)
+        return self._wait_at(now) > _EPSILON
+
+    def _wait_at(self, now: float) -> float:
+        """How long from `now` (tokens refilled to it) until one more request may go out."""
+        wait = self._blocked_until - now
+        # Tolerate float dust: 0.999999999 tokens after an exact sleep is one token,
+        # or a wait too small to move the clock would spin forever.
+        if self._tokens < 1 - _EPSILON:
+            wait = max(wait, (1 - self._tokens) / self.rate)
+        if self.window_limit and len(self._sent) >= self.window_limit:
+            wait = max(wait, self._sent[0] + self.window - now)
+        return wait
 
     def _pause(self, seconds: float) -> None:
         self.pauses += 1

@@ -39,7 +39,7 @@ from bot.clock import Clock
 from bot.compose import long_date
 from bot.errors import BotError
 from bot.store import Store
-from jobs.lease import STALE_AFTER, live_runner
+from jobs.lease import STALE_AFTER, LeaseStanding, lease_standing
 from jobs.status import status_report
 from web.feed import build_ics
 from web.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -280,9 +280,14 @@ async def healthz(request: web.Request) -> web.Response:
     checks: dict[str, str] = {"loop": "ok"}
     healthy = True
     try:
-        runner = await asyncio.wait_for(
+        standing = await asyncio.wait_for(
             asyncio.to_thread(
-                functools.partial(live_runner, context.store, stale_after=context.lease_stale_after)
+                functools.partial(
+                    lease_standing,
+                    context.store,
+                    context.lease_token(),
+                    stale_after=context.lease_stale_after,
+                )
             ),
             HEALTH_TIMEOUT,
         )
@@ -292,14 +297,10 @@ async def healthz(request: web.Request) -> web.Response:
         checks["lease"] = "unknown"
         healthy = False
     else:
-        own = context.lease_token()
-        if runner is not None and own is not None and runner.token == own:
-            checks["lease"] = "held"
-        elif runner is not None:
-            checks["lease"] = "standby"  # another process delivers; we are ready to take over
-        else:
-            checks["lease"] = "free"  # nobody delivers: our heartbeat has stopped
-            healthy = False
+        # standby: another process delivers and we are ready to take over; free: nobody
+        # delivers, so our heartbeat has stopped.
+        checks["lease"] = str(standing)
+        healthy = standing is not LeaseStanding.FREE
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     return web.json_response(
         body, status=200 if healthy else 503, headers={"Cache-Control": "no-store"}

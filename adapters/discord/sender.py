@@ -48,6 +48,7 @@ from pydantic import SecretStr
 from adapters.discord.budget import budget_trace, prepaid
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.render import post_marker, render_message
+from adapters.dm_channels import DmChannels
 from adapters.guarded_http import guarded_connector, withheld
 from bot.clock import Clock, SystemClock
 from bot.models import UserRef
@@ -152,9 +153,7 @@ class DiscordSender:
         self._login_lock = asyncio.Lock()
         # Followers' DM channels (user id -> channel id): in memory, and in `store` (if given)
         # so that a restart does not open them again.
-        self.store = store
-        self.clock = clock or SystemClock()  # stamps the remembered DM channels
-        self._dm_channels: dict[str, int] = {}
+        self.dm_channels = DmChannels(DM_CHANNELS, store, clock or SystemClock())
 
     def __repr__(self) -> str:  # never shows the token
         return f"DiscordSender(api_base={self.api_base!r}, max_concurrency={self.max_concurrency})"
@@ -239,27 +238,13 @@ class DiscordSender:
         user = UserRef.of_inbox(delivery.channel).user
         if not user.isdigit():
             raise PermanentSendError(f"{delivery.channel} is not a Discord user")
-        if user in self._dm_channels:
-            return self._dm_channels[user]
-        known = self.store.platform_object(DM_CHANNELS, "", user) if self.store else None
-        if known is not None:
-            channel_id = int(known.remote_id)
-        else:
+
+        async def open_channel() -> str:
             route = Route("POST", "/users/@me/channels")
             data = await self._request(route, {"recipient_id": user}, delivery)
-            channel_id = int(data["id"])
-            if self.store is not None:
-                self.store.put_platform_object(
-                    DM_CHANNELS,
-                    "",
-                    user,
-                    remote_id=str(channel_id),
-                    payload_hash="",
-                    expires_at=None,
-                    now=self.clock.now(),
-                )
-        self._dm_channels[user] = channel_id
-        return channel_id
+            return str(data["id"])
+
+        return int(await self.dm_channels.channel("", user, open_channel))
 
     async def find_sent(self, delivery: Delivery) -> SendReceipt | None:
         """The bot's earlier post of this delivery, found by the outbox key in its footer

@@ -61,6 +61,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.dm_channels import DmChannels
 from adapters.guarded_http import guarded_connector, withheld
 from adapters.slack.render import render_message
 from bot.clock import Clock, SystemClock
@@ -245,9 +246,7 @@ class SlackSender:
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
         # Followers' IM channels ((team, user) -> D… id), kept in `store` too if given.
-        self.store = store
-        self.clock = clock or SystemClock()  # stamps the remembered DM channels
-        self._dm_channels: dict[tuple[str, str], str] = {}
+        self.dm_channels = DmChannels(DM_CHANNELS, store, clock or SystemClock())
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> SlackSender:
@@ -359,34 +358,17 @@ class SlackSender:
         if not delivery.channel.is_direct:
             return _channel_id(delivery)
         user = UserRef.of_inbox(delivery.channel)
-        key = (user.tenant, user.user)
-        if key in self._dm_channels:
-            return self._dm_channels[key]
-        known = None
-        if self.store is not None:
-            known = self.store.platform_object(DM_CHANNELS, user.tenant, user.user)
-        if known is not None:
-            channel = known.remote_id
-        else:
+
+        async def open_channel() -> str:
             try:
                 response = await self.client.conversations_open(users=user.user)
             except SlackApiError as error:
                 raise _translate(error) from None
             except (TimeoutError, aiohttp.ClientError) as error:
-                raise TransientSendError(f"network error: {type(error).__name__}") from None
-            channel = str(response["channel"]["id"])
-            if self.store is not None:
-                self.store.put_platform_object(
-                    DM_CHANNELS,
-                    user.tenant,
-                    user.user,
-                    remote_id=channel,
-                    payload_hash="",
-                    expires_at=None,
-                    now=self.clock.now(),
-                )
-        self._dm_channels[key] = channel
-        return channel
+                raise _network_error(error) from None
+            return str(response["channel"]["id"])
+
+        return await self.dm_channels.channel(user.tenant, user.user, open_channel)
 
 
 def _network_error(error: BaseException) -> TransientSendError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import catalogue
 from bot.commands import Commands
 from bot.errors import InvalidInput, UnknownShow
 from bot.observer import ObservedCommands
@@ -39,3 +40,24 @@ async def test_an_async_command_is_timed_until_its_answer(commands: Commands) ->
     with pytest.raises(InvalidInput):  # no sources wired in here: a refusal, when awaited
         await pending
     assert recorder.commands == [("show_import", 1.5, "refused")]
+
+
+def test_only_catalogue_commands_are_timed_even_through_the_catalogue(commands: Commands) -> None:
+    """A front end invokes through the catalogue, and that call is what is timed; a helper
+    such as `complete_show_titles` is no command and reports nothing."""
+    add_fam(commands)
+    ticks = iter([40.0, 40.75])
+    recorder = Recorder()
+    observed = ObservedCommands(commands, recorder, timer=lambda: next(ticks))  # type: ignore[arg-type]
+    assert observed.complete_show_titles(OPERATOR, "For") == ["For All Mankind"]
+    assert recorder.commands == []
+    reply = catalogue.SCHEDULE.invoke(observed, OPERATOR, show="For All Mankind")  # type: ignore[arg-type]
+    assert "For All Mankind" in reply.text
+    assert recorder.commands == [("schedule", 0.75, "ok")]
+
+
+def test_an_attribute_set_on_the_wrapper_is_set_on_the_core(commands: Commands) -> None:
+    observed = ObservedCommands(commands, Recorder())  # type: ignore[arg-type]
+    sources = object()
+    observed.sources = sources
+    assert commands.sources is sources and observed.sources is sources

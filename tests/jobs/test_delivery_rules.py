@@ -15,7 +15,13 @@ import pytest
 from bot.errors import BotError
 from bot.sender import PermanentSendError, SenderUnavailableError
 from bot.store import DELIVERY_LEASE
-from jobs.lease import RunnerLease, live_runner, refuse_if_running
+from jobs.lease import (
+    LeaseStanding,
+    RunnerLease,
+    lease_standing,
+    live_runner,
+    refuse_if_running,
+)
 from tests.jobs.support import (
     FAM,
     FAM_DROPS,
@@ -120,6 +126,18 @@ def test_a_live_runner_blocks_a_second_run_and_a_hand_delivery(world: World):
         heartbeat=1e3,
     )
     assert live_runner(world.store, wall_clock=lambda: 1010.0) is None
+
+
+def test_lease_standing_is_held_standby_or_free(world: World):
+    assert lease_standing(world.store, None) is LeaseStanding.FREE
+    other = {"host": socket.gethostname(), "pid": os.getppid(), "token": "t1"}
+    world.store.take_lease(
+        DELIVERY_LEASE, expected_generation=0, holder=json.dumps(other), heartbeat=1e3
+    )
+    assert lease_standing(world.store, "t1", wall_clock=lambda: 1010.0) is LeaseStanding.HELD
+    assert lease_standing(world.store, "t2", wall_clock=lambda: 1010.0) is LeaseStanding.STANDBY
+    assert lease_standing(world.store, None, wall_clock=lambda: 1010.0) is LeaseStanding.STANDBY
+    assert lease_standing(world.store, "t1", wall_clock=lambda: 1031.0) is LeaseStanding.FREE
 
 
 def test_taking_the_lease_is_one_compare_and_set(world: World):

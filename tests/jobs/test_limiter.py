@@ -148,3 +148,18 @@ async def test_invalid_requests_near_the_ban_threshold_pause_the_platform() -> N
     assert limit.pauses == 0
     limit.observe(403)
     assert limit.blocked_until == t.now + 60.0
+
+
+async def test_must_wait_says_whether_acquire_would_wait_and_takes_nothing() -> None:
+    t = FakeTime()
+    limit = limiter(t, 2.0)  # a burst of 2
+    assert not limit.must_wait() and not limit.must_wait()  # asking takes no grant
+    await limit.acquire()
+    assert not limit.must_wait()
+    await limit.acquire()
+    assert limit.must_wait()  # the burst is spent
+    t.now += 0.5
+    assert not limit.must_wait()
+    limit.back_off(3.0)
+    assert limit.must_wait()
+    assert t.slept == [] and limit.requests == 2

@@ -18,7 +18,7 @@ from adapters.slack.sender import (
 )
 from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
-from bot.models import ChannelRef
+from bot.models import ChannelRef, UserRef
 from bot.sender import (
     CannotTellError,
     Delivery,
@@ -370,6 +370,24 @@ async def test_a_post_the_lease_guard_withholds_never_reaches_slack(
     assert len(api.requests_for("chat.postMessage")) == 1
     await sender.send(_delivery("C2", 3))
     assert api.posts_per_channel["C2"] == 1
+
+
+async def test_a_dm_whose_channel_the_lease_guard_withholds_says_so(
+    api: FakeSlackApi, sender: SlackSender
+) -> None:
+    """The IM channel's `conversations.open` is a request like the post: withheld by the
+    guard, it is reported as the stale lease it is, not as a network error."""
+    api.add_user("UMEMBER")
+    await sender.send(_delivery("C1", 1))  # the connection is open and warm
+    may_still_send.set(lambda: False)
+    try:
+        with pytest.raises(TransientSendError, match="no longer fresh"):
+            await sender.send(_delivery(UserRef("slack", "T0001", "UMEMBER").inbox.channel, 2))
+    finally:
+        may_still_send.set(lambda: True)
+    assert api.calls.get("conversations.open", 0) == 0
+    await sender.send(_delivery(UserRef("slack", "T0001", "UMEMBER").inbox.channel, 3))
+    assert api.posts_per_channel["DUMEMBER"] == 1
 
 
 async def test_look_ups_draw_from_the_history_tier_budget(api: FakeSlackApi) -> None:
