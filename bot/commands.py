@@ -622,6 +622,12 @@ class Commands:
     def check_can_edit(self, actor: Actor, show: Show) -> None:
         self._check_can_edit(actor, show)
 
+    @staticmethod
+    def can_edit(actor: Actor, show: Show) -> bool:
+        """The one rule for who may change a show: the operator, or the show's own
+        server/workspace (a global show belongs to no tenant, so only the operator)."""
+        return actor.is_operator or show.tenant_key == actor.tenant_key
+
     def reply(self, actor: Actor, content: str | list[Line], *, data: Any = None) -> Reply:
         return self._reply(actor, content, data=data)
 
@@ -744,7 +750,7 @@ class Commands:
             )
 
     def _check_can_edit(self, actor: Actor, show: Show) -> None:
-        if actor.is_operator or show.tenant_key == actor.tenant_key:
+        if self.can_edit(actor, show):
             return
         raise PermissionDenied(
             f"{show.title} is shared by every server and workspace; only the bot's operator "

@@ -251,7 +251,7 @@ class SourceService:
             show_ids = [target.id]
         else:
             editable = {s.id for s in self.commands.visible_shows(actor)
-                        if actor.is_operator or s.tenant_key == actor.tenant_key}  # fmt: skip
+                        if self.commands.can_edit(actor, s)}  # fmt: skip
             show_ids = [link.show_id for link in self.store.linked_sources()
                         if link.show_id in editable]  # fmt: skip
         outcomes = [await self.sync_show(show_id) for show_id in show_ids]

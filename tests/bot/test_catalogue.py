@@ -18,7 +18,7 @@ AWAITING_AN_ENTRY: set[str] = set()
 # Rights checks and answers the schedule sources' service (bot/sources/service.py) reuses.
 SERVICE_HELPERS = {
     "require_admin", "visible_shows", "visible_show", "editable_show", "check_can_edit",
-    "reply", "notify_changed",
+    "reply", "notify_changed", "can_edit",
 }  # fmt: skip
 
 
