@@ -204,3 +204,25 @@ async def test_follow_commands_and_the_digest_as_slash_commands(bot, api, core):
     assert "gets a weekly digest: Mondays at 09:00 America/New\\_York" in digest["content"]
     forgot = await answer_of(bot, api, payloads.command("episodes forget-me", user=MEMBER))
     assert forgot["content"].startswith("Deleted 1 follow and 0 direct messages not yet sent.")
+
+
+async def test_following_again_with_no_reminder_clears_them_as_subscribe_does(bot, api, core):
+    add_fam(core)
+    member = UserRef.parse(f"discord-user:{MEMBER}")
+
+    async def follow(*before: str) -> str:
+        chosen = [{"name": "before", "type": 3, "value": value} for value in before]
+        payload = payloads.command(
+            "episodes follow", [*payloads.options(show="For All Mankind"), *chosen], user=MEMBER
+        )
+        return (await answer_of(bot, api, payload))["content"]
+
+    await follow("1d,1h")
+    [(sub, _)] = core.store.follows(member)
+    assert sorted(sub.reminders) == [3600, 86400]
+    await follow()  # no choice at all: the reminders chosen earlier stay
+    [(sub, _)] = core.store.follows(member)
+    assert sorted(sub.reminders) == [3600, 86400]
+    assert "(and" not in await follow("none")  # the "no reminder" choice
+    [(sub, _)] = core.store.follows(member)
+    assert sub.reminders == ()
