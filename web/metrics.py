@@ -40,12 +40,6 @@ class Metrics:
             ["platform"],
             registry=self.registry,
         )
-        self.retries = Counter(
-            "episode_bot_retries",
-            "Posts scheduled for another attempt, by platform.",
-            ["platform"],
-            registry=self.registry,
-        )
         self.drop_latency = Histogram(
             "episode_bot_drop_latency_seconds",
             "From a drop's instant to its first accepted post.",
@@ -77,8 +71,6 @@ class Metrics:
 
     def post_finished(self, platform: str, outcome: str, *, rate_limited: bool = False) -> None:
         self.posts.labels(platform, outcome).inc()
-        if outcome == "retry":
-            self.retries.labels(platform).inc()
         if rate_limited:
             self.rate_limited.labels(platform).inc()
 

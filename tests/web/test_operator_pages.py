@@ -140,7 +140,6 @@ async def test_metrics_after_a_delivery_pass(
         samples[("episode_bot_posts_total", (("outcome", "retry"), ("platform", "console")))] == 1
     )
     assert samples[("episode_bot_rate_limited_total", (("platform", "console"),))] == 1
-    assert samples[("episode_bot_retries_total", (("platform", "console"),))] == 1
     assert samples[("episode_bot_outbox_rows", (("state", "sent"),))] == 1
     assert samples[("episode_bot_outbox_rows", (("state", "pending"),))] == 1
     assert samples[("episode_bot_drop_latency_seconds_count", ())] == 1
