@@ -14,8 +14,9 @@ its heartbeat is refused once the generation is over, and before each send the e
 sure the lease was renewed within one heartbeat interval (renewing it then and there
 otherwise). A pause can still fall between that renewal and the request leaving, so the sender
 asks once more as the bytes are written (`bot.sender.may_still_send` -> `fresh()`): a process
-whose last renewal is more than half the stale time old (by its monotonic clock, which runs on
-while it is stopped) posts nothing, and no other runner can have taken over sooner.
+whose last renewal is more than half the stale time old (by `elapsed_clock`, which runs on
+while it is stopped or the machine sleeps) posts nothing, and no other runner can have taken
+over sooner.
 
 A runner that finds its generation over stops at once, says why in the log, and `run` exits
 with code 3 rather than standing by: its Discord gateway and Slack connection would otherwise
@@ -42,6 +43,17 @@ from bot.store import DELIVERY_LEASE, LeaseRecord, Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 STALE_AFTER = 30.0
+BOOTTIME: int | None = getattr(time, "CLOCK_BOOTTIME", None)  # Linux only; elsewhere monotonic
+
+
+def elapsed_clock() -> float:
+    """Seconds on a clock that keeps counting while the process is stopped AND while the
+    machine sleeps (Linux `CLOCK_BOOTTIME`). `time.monotonic` stops during a suspend (the
+    laptop lid), so a runner waking from one would believe its lease still fresh while
+    another runner, going by wall-clock heartbeats, has long taken over."""
+    return time.clock_gettime(BOOTTIME) if BOOTTIME is not None else time.monotonic()
+
+
 BEATS_PER_STALE = 6  # a heartbeat every stale_after / 6 seconds: five may fail before it is stale
 
 
@@ -123,7 +135,7 @@ class RunnerLease:
         *,
         wall_clock: Callable[[], float] = time.time,
         stale_after: float = STALE_AFTER,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = elapsed_clock,
     ) -> None:
         self.store = store
         self.wall_clock = wall_clock
@@ -198,13 +210,13 @@ class RunnerLease:
         return False
 
     def renewed_within(self, seconds: float) -> bool:
-        """Held, and renewed (taken or beaten) less than `seconds` ago by the monotonic clock."""
+        """Held, and renewed (taken or beaten) less than `seconds` ago by `elapsed_clock`."""
         return self.held and self.monotonic() - self._renewed_at < seconds
 
     def fresh(self) -> bool:
         """True while no other runner can have taken the lease over: it is held and was
-        renewed less than half the stale time ago, by this process's monotonic clock, which
-        keeps running while the process is stopped. Cheap: called as a request leaves."""
+        renewed less than half the stale time ago, by `elapsed_clock`, which keeps running
+        while the process is stopped or the machine sleeps. Cheap: called as a request leaves."""
         return self.renewed_within(self.stale_after / 2)
 
     def lose(self, reason: str) -> None:

@@ -4,6 +4,7 @@ its next post. Wall clocks are injected: a takeover is "the old heartbeat is 31 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot.sender import Delivery, SendReceipt
 from bot.store import DELIVERY_LEASE, FencedOut, Store
 from jobs.delivery import DeliveryEngine
-from jobs.lease import RunnerBusy, RunnerLease
+from jobs.lease import RunnerBusy, RunnerLease, elapsed_clock
 from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 from tests.jobs.support import FAM_DROPS, FakeSender, World, claimed_by_a_crashed_runner
@@ -195,3 +196,15 @@ def test_a_lease_not_renewed_for_half_its_stale_time_is_not_fresh(world: World):
     assert lease.heartbeat() and lease.fresh()  # renewed
     take_over(world.store, wall)
     assert not lease.heartbeat() and not lease.fresh()  # superseded: never fresh again
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_BOOTTIME"), reason="CLOCK_BOOTTIME is Linux-only")
+def test_the_lease_counts_time_the_machine_slept(world: World):
+    """A suspended laptop's runner must find its lease stale on waking: the lease's default
+    clock is CLOCK_BOOTTIME, which (unlike time.monotonic) keeps counting through a suspend."""
+    lease = RunnerLease(world.store)
+    before = time.clock_gettime(time.CLOCK_BOOTTIME)
+    reading = lease.monotonic()
+    after = time.clock_gettime(time.CLOCK_BOOTTIME)
+    assert lease.monotonic is elapsed_clock
+    assert before <= reading <= after
