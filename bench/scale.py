@@ -242,14 +242,14 @@ async def measure_global(path: Path) -> dict:
     sender.on_first = engine.stop
     planned_at: list[float] = []
     t0 = time.perf_counter()
-    original = store.insert_notifications
+    original = store.insert_broadcasts
 
     def timed_insert(*args, **kwargs):  # type: ignore[no-untyped-def]
         inserted = original(*args, **kwargs)
         planned_at.append(time.perf_counter())
         return inserted
 
-    store.insert_notifications = timed_insert  # type: ignore[method-assign]
+    store.insert_broadcasts = timed_insert  # type: ignore[method-assign]
     result = await engine.run_pass()
     pass_seconds = time.perf_counter() - t0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

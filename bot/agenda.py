@@ -1,8 +1,9 @@
 """The plan read from the store: what falls due in a window of time, and what is coming up.
 
-`preview` shows the posts; the delivery pass (jobs/outbox.py) turns their due part into outbox
-rows. `milestones_by_tenant` lists each tenant's upcoming premieres and finales, which an
-adapter may mirror as platform objects (Discord scheduled events); it decides nothing about how.
+`preview` shows the posts one per subscription; the delivery pass (jobs/outbox.py) writes the
+same plan, per audience, as outbox rows. `milestones_by_tenant` lists each tenant's upcoming
+premieres and finales, which an adapter may mirror as platform objects (Discord scheduled
+events); it decides nothing about how.
 """
 
 from __future__ import annotations
@@ -12,20 +13,46 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import digest as digests
-from bot.models import Digest, Episode, Season, Show, Subscription
+from bot.models import Digest, Episode, Season, Show
 from bot.plan import (
     MAX_REMINDER,
+    Broadcast,
     MessageCache,
     PlannedPost,
     SeasonChange,
     drops,
+    plan_broadcasts,
     plan_posts,
 )
-from bot.store import SeasonEvent, Store
+from bot.store import AudiencePage, SeasonEvent, Store
 
 # Subscriptions planned (and written, and sent) at a time: small enough to start posting
 # within a fraction of a second, large enough that a page is one cheap query.
 PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class PlanWindow:
+    """What may fall due in a window: the drops with a release or a reminder in it, and the
+    season events to post about."""
+
+    releases: list[tuple[Show, Season, list[Episode]]]
+    changes: list[SeasonChange]
+    # Shows with nothing but reminders due: only their members with a reminder need a look.
+    reminder_only_show_ids: list[int]
+
+    @property
+    def show_ids(self) -> list[int]:
+        return sorted({show.id for show, _, _ in self.releases} | {c.show.id for c in self.changes})
+
+
+@dataclass(frozen=True)
+class BroadcastPage:
+    """The plan for one page of subscriptions: each broadcast with the number of its
+    audience's members in `page` (what the store writes for them)."""
+
+    page: AudiencePage
+    broadcasts: list[tuple[Broadcast, int]]
 
 
 def posts_between(
@@ -35,27 +62,36 @@ def posts_between(
     *,
     events: list[SeasonEvent] | None = None,
 ) -> list[PlannedPost]:
-    """Every post due in (start, end] for the current subscriptions, in due order.
+    """Every post due in (start, end] for the current subscriptions, in due order, one per
+    subscription: what `preview` shows (delivery writes the same plan as `broadcast_pages`).
 
     Season events (announced, trailer, moved) are those stamped in the window, or exactly
     `events` when given: delivery follows them by id (see `Store.events_after`).
     """
-    posts = [post for page in post_pages(store, start, end, events=events) for post in page]
+    window = plan_window(store, start, end, events=events)
+    all_digests = store.digests()
+    posts = plan_posts(
+        window.releases,
+        window.changes,
+        store.subscriptions(show_ids=window.show_ids, active_only=True, direct=None),
+        start,
+        end,
+        digest_only={d.channel for d in all_digests if d.only},
+    )
+    posts += digest_posts(store, start, end, all_digests)
     posts.sort(key=lambda post: (post.due_at, post.notification_key, post.subscription.id))
     return posts
 
 
-def post_pages(
+def plan_window(
     store: Store,
     start: datetime,
     end: datetime,
     *,
     events: list[SeasonEvent] | None = None,
     season_ids: set[int] | None = None,
-    page_size: int | None = None,
-) -> Iterator[list[PlannedPost]]:
-    """`posts_between` a page of subscriptions at a time, so that a drop to 100,000
-    channels can be written and sent while the rest is still being planned.
+) -> PlanWindow:
+    """The drops and season events that may have posts due in (start, end].
 
     `season_ids` limits the releases and reminders to those seasons (re-planning seasons
     that changed after their window was planned)."""
@@ -101,28 +137,35 @@ def post_pages(
                 episodes=tuple(episodes),
             )
         )
-    show_ids = {show.id for show, _, _ in releases} | {c.show.id for c in changes}
-    all_digests = store.digests()
-    # Channels that asked for the weekly digest only get no per-drop posts or reminders.
-    digest_only = {d.channel for d in all_digests if d.only}
+    everyone = {c.show.id for c in changes} | {
+        show.id for show, _, due in releases if any(start < e.release_at <= end for e in due)
+    }
+    reminder_only = sorted({show.id for show, _, _ in releases} - everyone)
+    return PlanWindow(releases, changes, reminder_only)
+
+
+def broadcast_pages(
+    store: Store,
+    window: PlanWindow,
+    start: datetime,
+    end: datetime,
+    *,
+    page_size: int | None = None,
+) -> Iterator[BroadcastPage]:
+    """The window's plan a page of subscriptions at a time, so that a drop to 100,000
+    channels can be written and sent while the rest is still being planned. Pages without
+    a post are left out."""
     messages = MessageCache()
     # Channels first, then members' DMs: a drop's channel posts are written (and so sent)
     # before its direct messages.
-    for direct in (False, True) if show_ids else ():
-        pages = _pages_taking_turns(store, sorted(show_ids), page_size or PAGE_SIZE, direct)
-        for page in pages:
-            posts = plan_posts(releases, changes, page, start, end, messages=messages)
-            if digest_only:
-                posts = [
-                    post
-                    for post in posts
-                    if post.episode_id is None or post.subscription.channel not in digest_only
-                ]
-            yield posts
-    if season_ids is None:
-        digest_page = digest_posts(store, start, end, all_digests)
-        if digest_page:
-            yield digest_page
+    for direct in (False, True) if window.show_ids else ():
+        for page in _pages_taking_turns(store, window, page_size or PAGE_SIZE, direct):
+            broadcasts = plan_broadcasts(
+                window.releases, window.changes, page.audiences, start, end, messages=messages
+            )
+            if broadcasts:
+                sizes = page.audiences
+                yield BroadcastPage(page, [(each, sizes[each.audience]) for each in broadcasts])
 
 
 def digest_posts(
@@ -173,22 +216,29 @@ def digest_posts(
 
 
 def _pages_taking_turns(
-    store: Store, show_ids: list[int], page_size: int, direct: bool
-) -> Iterator[list[Subscription]]:
+    store: Store, window: PlanWindow, page_size: int, direct: bool
+) -> Iterator[AudiencePage]:
     """Subscription pages in which no show's drop waits for a bigger one to be planned.
 
     In id order, a show followed by 5 channels that subscribed after the 100,000 of another
     show dropping at the same instant would be planned (and so sent) last. Instead the shows
     that fit in one page are paged together, each bigger show has a cursor of its own, and
     these streams take turns page by page: every drop has rows written after a few pages.
+    Shows with only reminders due are paged over their members with a reminder alone.
     """
-    sizes = store.subscription_counts(show_ids, cap=page_size)
-    big = [show_id for show_id in show_ids if sizes.get(show_id, 0) > page_size]
-    small = [show_id for show_id in show_ids if sizes.get(show_id, 0) <= page_size]
-    streams = [
-        store.subscription_pages(show_ids=ids, page_size=page_size, direct=direct)
-        for ids in ([small] if small else []) + [[show_id] for show_id in big]
-    ]
+    sizes = store.subscription_counts(window.show_ids, cap=page_size)
+    reminder_only = set(window.reminder_only_show_ids)
+    streams = []
+    for reminders in (False, True):
+        ids = [i for i in window.show_ids if (i in reminder_only) == reminders]
+        small = [i for i in ids if sizes.get(i, 0) <= page_size]
+        big = [[i] for i in ids if sizes.get(i, 0) > page_size]
+        streams += [
+            store.audience_pages(
+                show_ids=group, page_size=page_size, direct=direct, with_reminders_only=reminders
+            )
+            for group in ([small] if small else []) + big
+        ]
     while streams:
         for stream in list(streams):
             page = next(stream, None)

@@ -198,6 +198,39 @@ class Subscription:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """A show's active subscriptions that are told the same things: one platform, one kind of
+    channel, the same settings.
+
+    The plan decides per audience, not per subscription, and the store writes each decision
+    for the audience's members as one set: a drop to 100,000 channels sharing their settings
+    is planned once, not 100,000 times (`Store.insert_broadcasts`).
+    """
+
+    show_id: int
+    platform: str
+    direct: bool  # members' DMs (follows), not channels
+    reminders: tuple[int, ...]
+    trailers: bool
+    mention: str | None
+    hide_titles: bool
+    digest_only: bool = False  # the channel takes the weekly digest instead of per-drop posts
+
+    @classmethod
+    def of(cls, subscription: Subscription, *, digest_only: bool = False) -> Audience:
+        return cls(
+            show_id=subscription.show_id,
+            platform=subscription.channel.platform,
+            direct=subscription.channel.is_direct,
+            reminders=subscription.reminders,
+            trailers=subscription.trailers,
+            mention=subscription.mention,
+            hide_titles=subscription.hide_titles,
+            digest_only=digest_only,
+        )
+
+
 # A follow is stored like a subscription whose "channel" is the member's direct messages:
 # the same plan, outbox, once-only keys, reminders and pausing serve both. The prefix cannot
 # occur in a real channel id (see bot/platforms.py), so no typed channel can name someone's DMs.

@@ -3,6 +3,10 @@
 Pure functions over catalog records, no I/O: the store supplies the records, `preview`
 prints the plan, and the delivery pass turns the due part of it into outbox rows.
 
+The plan decides per `Audience` (a show's subscriptions with the same settings), so its cost
+follows the number of distinct settings, not of channels: a `Broadcast` is one post to every
+member of an audience, which the store writes as a set.
+
 Each post carries a stable `NotificationKey` (bot/keys.py), so (subscription, key) is sent
 at most once.
 """
@@ -10,7 +14,7 @@ at most once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -18,7 +22,7 @@ from itertools import groupby
 from bot import compose
 from bot.keys import NotificationKey
 from bot.messages import Message
-from bot.models import Episode, Season, Show, Subscription
+from bot.models import Audience, ChannelRef, Episode, Season, Show, Subscription
 
 # Reminders are at most this far ahead of a drop (see schedule.parse_durations).
 MAX_REMINDER = timedelta(days=28)
@@ -67,6 +71,8 @@ class SeasonChange:
 
 @dataclass(slots=True)
 class PlannedPost:
+    """One post to one subscription: a `Broadcast` spelt out per member (previews, digests)."""
+
     subscription: Subscription
     notification_key: NotificationKey
     due_at: datetime
@@ -77,12 +83,78 @@ class PlannedPost:
     drop_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """One post to every member of an audience (who had subscribed by `subscribed_by`, when
+    set): what the plan decides. The store writes it as one row per member."""
+
+    audience: Audience
+    notification_key: NotificationKey
+    due_at: datetime
+    message: Message
+    season_id: int
+    episode_id: int | None = None
+    # For reminders: the drop they announce. A reminder whose drop has happened is not sent.
+    drop_at: datetime | None = None
+    # Only members subscribed at or before this instant. A channel that subscribes after a
+    # season was announced sees its state in the command's reply, not the old news as a post.
+    subscribed_by: datetime | None = None
+
+    def reaches(self, subscription: Subscription) -> bool:
+        """Whether this member of the audience gets the post (the one per-member rule)."""
+        # Both are stamped to the second: a channel subscribed in the same second as the change
+        # gets the post too (better one post too many than a channel that misses it).
+        return (
+            self.subscribed_by is None
+            or subscription.created_at is None
+            or subscription.created_at <= self.subscribed_by
+        )
+
+
 def drops(show: Show, season: Season, episodes: Sequence[Episode]) -> list[Drop]:
     ordered = tuple(sorted(episodes, key=lambda e: (e.release_at, e.number)))
     return [
         Drop(show, season, tuple(group))
         for _, group in groupby(ordered, key=lambda e: e.release_at)
     ]
+
+
+def plan_broadcasts(
+    releases: Iterable[tuple[Show, Season, Sequence[Episode]]],
+    changes: Iterable[SeasonChange],
+    audiences: Iterable[Audience],
+    start: datetime,
+    end: datetime,
+    *,
+    messages: MessageCache | None = None,
+) -> list[Broadcast]:
+    """Every release and reminder due in (start, end], and a post for each change, for each
+    audience: the rules of who is told what, and when.
+
+    Releases and reminders go to every audience of the show but those that take the weekly
+    digest instead. Announcements, trailers and moves go to audiences that want them, and
+    only to members who had subscribed by then (`Broadcast.subscribed_by`).
+
+    Pages planned in turn share one `messages` cache, so each distinct post is composed once
+    per window, not once per page.
+    """
+    by_show: dict[int, list[Audience]] = defaultdict(list)
+    for audience in audiences:
+        by_show[audience.show_id].append(audience)
+    broadcasts: list[Broadcast] = []
+    # Thousands of channels share a handful of distinct messages: compose each once.
+    messages = messages if messages is not None else MessageCache()
+    for show, season, episodes in releases:
+        per_drop = [audience for audience in by_show.get(show.id, ()) if not audience.digest_only]
+        if per_drop:
+            for drop in drops(show, season, episodes):
+                _add_drop_broadcasts(broadcasts, drop, per_drop, start, end, messages)
+    for change in changes:
+        for audience in by_show.get(change.show.id, ()):
+            broadcast = _change_broadcast(change, audience)
+            if broadcast is not None:
+                broadcasts.append(broadcast)
+    return broadcasts
 
 
 def plan_posts(
@@ -92,33 +164,32 @@ def plan_posts(
     start: datetime,
     end: datetime,
     *,
-    messages: MessageCache | None = None,
+    digest_only: Collection[ChannelRef] = (),
 ) -> list[PlannedPost]:
-    """Every release and reminder due in (start, end], and a post for each change, in due order.
+    """`plan_broadcasts` spelt out per subscription, in due order: what `preview` shows.
 
-    Pages of subscriptions planned in turn share one `messages` cache, so each distinct post
-    is composed once per window, not once per page.
-
-    Releases and reminders go to every active subscription of the show. Announcements,
-    trailers and moves go to subscriptions that want them and existed when the change was
-    made (a channel that subscribes later sees the current state in the command's reply).
+    Paused subscriptions get nothing; `digest_only` channels take the weekly digest instead
+    of per-drop posts.
     """
-    by_show: dict[int, list[Subscription]] = defaultdict(list)
+    members: dict[Audience, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
         if subscription.paused_reason is None:
-            by_show[subscription.show_id].append(subscription)
-
-    posts: list[PlannedPost] = []
-    # Thousands of channels share a handful of distinct messages: compose each once.
-    messages = messages if messages is not None else MessageCache()
-    for show, season, episodes in releases:
-        for drop in drops(show, season, episodes):
-            _add_drop_posts(posts, drop, by_show.get(show.id, ()), start, end, messages)
-    for change in changes:
-        for subscription in by_show.get(change.show.id, ()):
-            post = _change_post(change, subscription)
-            if post is not None:
-                posts.append(post)
+            only = subscription.channel in digest_only
+            members[Audience.of(subscription, digest_only=only)].append(subscription)
+    posts = [
+        PlannedPost(
+            subscription,
+            broadcast.notification_key,
+            broadcast.due_at,
+            broadcast.message,
+            broadcast.season_id,
+            broadcast.episode_id,
+            broadcast.drop_at,
+        )
+        for broadcast in plan_broadcasts(releases, changes, members, start, end)
+        for subscription in members[broadcast.audience]
+        if broadcast.reaches(subscription)
+    ]
     posts.sort(key=lambda post: (post.due_at, post.notification_key, post.subscription.id))
     return posts
 
@@ -126,11 +197,11 @@ def plan_posts(
 class MessageCache(dict):
     """(drop key, reminder offset, hide titles, mention) -> Message."""
 
-    def get_message(self, drop: Drop, offset: int | None, subscription: Subscription) -> Message:
-        cache_key = (drop.first_episode_id, offset, subscription.hide_titles, subscription.mention)
+    def get_message(self, drop: Drop, offset: int | None, audience: Audience) -> Message:
+        cache_key = (drop.first_episode_id, offset, audience.hide_titles, audience.mention)
         message = self.get(cache_key)
         if message is None:
-            options = {"hide_titles": subscription.hide_titles, "mention": subscription.mention}
+            options = {"hide_titles": audience.hide_titles, "mention": audience.mention}
             if offset is None:
                 message = compose.release_message(drop.show, drop.season, drop.episodes, **options)
             else:
@@ -141,46 +212,41 @@ class MessageCache(dict):
         return message
 
 
-def _add_drop_posts(
-    posts: list[PlannedPost],
+def _add_drop_broadcasts(
+    broadcasts: list[Broadcast],
     drop: Drop,
-    subscriptions: Iterable[Subscription],
+    audiences: Iterable[Audience],
     start: datetime,
     end: datetime,
     messages: MessageCache,
 ) -> None:
-    """Append the drop's reminders and release due in (start, end] for each subscription.
-
-    The hot path of a big drop (one post per channel): what is the same for every
-    subscription (keys, the release's window check) is worked out once per drop."""
+    """Append the drop's reminders and release due in (start, end] for each audience."""
     release_at = drop.release_at
     season_id = drop.season.id
-    episode_id = drop.episodes[0].id
+    episode_id = drop.first_episode_id
     release_due = start < release_at <= end
-    release_key = drop.release_key
-    append = posts.append
-    for subscription in subscriptions:
-        for offset in subscription.reminders:
+    for audience in audiences:
+        for offset in audience.reminders:
             due_at = release_at - timedelta(seconds=offset)
             if start < due_at <= end:
-                append(
-                    PlannedPost(
-                        subscription,
+                broadcasts.append(
+                    Broadcast(
+                        audience,
                         drop.reminder_key(offset),
                         due_at,
-                        messages.get_message(drop, offset, subscription),
+                        messages.get_message(drop, offset, audience),
                         season_id,
                         episode_id,
                         release_at,
                     )
                 )
         if release_due:
-            append(
-                PlannedPost(
-                    subscription,
-                    release_key,
+            broadcasts.append(
+                Broadcast(
+                    audience,
+                    drop.release_key,
                     release_at,
-                    messages.get_message(drop, None, subscription),
+                    messages.get_message(drop, None, audience),
                     season_id,
                     episode_id,
                     release_at,
@@ -188,19 +254,16 @@ def _add_drop_posts(
             )
 
 
-def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPost | None:
-    # Both are stamped to the second: a channel subscribed in the same second as the change
-    # gets the post too (better one post too many than a channel that misses it).
-    existed = subscription.created_at is None or subscription.created_at <= change.at
-    if not subscription.trailers or not existed:
+def _change_broadcast(change: SeasonChange, audience: Audience) -> Broadcast | None:
+    if not audience.trailers:
         return None
     if change.kind == "announced":
         message = compose.announced_message(
-            change.show, change.season, change.episodes, mention=subscription.mention
+            change.show, change.season, change.episodes, mention=audience.mention
         )
     elif change.kind == "trailer":
         message = compose.trailer_message(
-            change.show, change.season, change.detail["url"], mention=subscription.mention
+            change.show, change.season, change.detail["url"], mention=audience.mention
         )
     elif change.kind == "moved":
         message = compose.moved_message(
@@ -209,15 +272,16 @@ def _change_post(change: SeasonChange, subscription: Subscription) -> PlannedPos
             change.episodes,
             date.fromisoformat(change.detail["from"]),
             date.fromisoformat(change.detail["to"]),
-            mention=subscription.mention,
+            mention=audience.mention,
             episodes_label=change.detail.get("episodes"),
         )
     else:  # an event kind from a newer version: nothing to say about it
         return None
-    return PlannedPost(
-        subscription=subscription,
+    return Broadcast(
+        audience=audience,
         notification_key=change.key,
         due_at=change.at,
         message=message,
         season_id=change.season.id,
+        subscribed_by=change.at,
     )

@@ -63,9 +63,11 @@ class RankAssigner:
         self.start = start
         self._next: dict[Hashable, float] = {}
 
-    def rank(self, group: Hashable, weight: float) -> float:
+    def rank(self, group: Hashable, weight: float, count: int = 1) -> float:
+        """The tag of the group's next row; `count` rows are handed out (tagged one
+        `1 / weight` apart from this one)."""
         tag = self._next.get(group, self.start)
-        self._next[group] = tag + 1.0 / weight
+        self._next[group] = tag + count / weight
         return tag
 
 

@@ -1,25 +1,25 @@
 """Turning the plan into outbox rows: the transactional-outbox half of delivery.
 
 The plan is materialized up to a watermark ("everything due up to T is in the outbox"),
-so a pass only looks at (watermark, now]. What fell due while the bot was down is sent if
-it is within the grace window and recorded as skipped otherwise; a reminder whose drop has
-already happened is skipped. Insert-or-ignore on (subscription, key) makes passes
-idempotent, including two processes running one at the same time.
+so a pass only looks at (watermark, now]. It is written per audience (a show's
+subscriptions with the same settings), one set-based insert each per page of subscriptions,
+so planning a drop costs per distinct setting, not per channel. What fell due while the bot
+was down is sent if it is within the grace window and recorded as skipped otherwise; a
+reminder whose drop has already happened is skipped. Insert-or-ignore on (subscription, key)
+makes passes idempotent, including two processes running one at the same time.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import chain
 
-from bot.agenda import post_pages
-from bot.keys import NotificationKey
+from bot.agenda import BroadcastPage, broadcast_pages, digest_posts, plan_window
 from bot.messages import Message, message_to_json
-from bot.plan import PlannedPost
-from bot.store import NewNotification, Store, from_db_time, to_db_time
+from bot.store import NewBroadcast, NewNotification, Store, from_db_time, to_db_time
 from jobs.fairness import RankAssigner, weight_of
 
 WATERMARK_KEY = "plan_watermark"
@@ -68,82 +68,123 @@ def materialize(
         # Zero-padded so that the text sorts like the number (watermarks only move forward).
         EVENT_WATERMARK_KEY: f"{events[-1].id if events else last_event_id:020d}",
     }
-    skipped = pending = 0
-    # The plan shares Message objects between posts: encode each once. Keyed by id() for
-    # speed, and the value keeps the message alive so that its id is never reused.
-    encoded: dict[int, tuple[Message, str]] = {}
-    pages: Iterable[list[PlannedPost]] = post_pages(store, since, max(now, since), events=events)
+    window = plan_window(store, since, max(now, since), events=events)
+    pages: Iterable[BroadcastPage] = broadcast_pages(store, window, since, max(now, since))
     moved = {e.season_id for e in events if e.kind in RESCHEDULING_EVENTS}
     if moved and since > late:
         # A season that moved may now have a drop in the part of the window planned before
         # the move (a premiere set to an hour ago): plan those releases too. Not reminders
         # whose time has passed, and not for channels that subscribed after the drop (they
         # may have had it under an earlier subscription); what was sent keeps its key.
-        replanned = post_pages(store, late, since, events=[], season_ids=moved)
-        pages = chain(pages, (_fresh_releases(page) for page in replanned))
+        replan = plan_window(store, late, since, events=[], season_ids=moved)
+        pages = chain(pages, map(_fresh_releases, broadcast_pages(store, replan, late, since)))
     # Each platform's rows are tagged for its fair queue: a group (a season at an instant)
     # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
     # Priorities are queues of their own (claimed in priority order, tags compared within).
     assigners: dict[tuple[str, int], RankAssigner] = {}
-    weights: dict[NotificationKey, float] = {}
-    last_key: NotificationKey | None = None
-    weight = 0.0
+
+    def assigner_for(platform: str, priority: int) -> RankAssigner:
+        assigner = assigners.get((platform, priority))
+        if assigner is None:
+            head = store.queue_head_rank(platform, priority, now)
+            assigner = assigners[platform, priority] = RankAssigner(head)
+        return assigner
+
+    # The plan shares Message objects between pages: encode each once. Keyed by id() for
+    # speed, and the value keeps the message alive so that its id is never reused.
+    encoded: dict[int, tuple[Message, str]] = {}
+
+    def encode(message: Message) -> str:
+        cached = encoded.get(id(message))
+        if cached is None:
+            cached = encoded[id(message)] = (message, _encode(message))
+        return cached[1]
+
+    skipped = pending = 0
     for page in pages:
-        rows: list[NewNotification] = []
-        page_skipped: list[NewNotification] = []
-        # The hot path of a big drop (one row per channel): keep the loop lean.
-        for post in page:
-            channel = post.subscription.channel
-            platform = channel.platform
-            priority = DIRECT_MESSAGE_PRIORITY if channel.is_direct else CHANNEL_PRIORITY
-            assigner = assigners.get((platform, priority))
-            if assigner is None:
-                head = store.queue_head_rank(platform, priority, now)
-                assigner = assigners[platform, priority] = RankAssigner(head)
-            key = post.notification_key
-            if key is not last_key:  # a drop's rows share one key object: hash it once
-                weight = weights.get(key)
-                if weight is None:
-                    weight = weights[key] = weight_of(key)
-                last_key = key
-            due_at = post.due_at
-            drop_at = post.drop_at
-            if drop_at is not None and due_at < drop_at <= now:
-                state, reason = "skipped", "the drop has already happened"
-            elif due_at < late:
-                state = "skipped"
-                reason = f"fell due at {due_at:%Y-%m-%d %H:%M} UTC, past grace"
-            else:
-                state, reason = "pending", None
-            cached = encoded.get(id(post.message))
-            if cached is None:
-                cached = encoded[id(post.message)] = (post.message, _encode(post.message))
-            (page_skipped if reason is not None else rows).append(
-                NewNotification(
-                    post.subscription.id,
-                    key,
-                    platform,
-                    due_at,
+        rows = []
+        for broadcast, members in page.broadcasts:
+            audience = broadcast.audience
+            priority = DIRECT_MESSAGE_PRIORITY if audience.direct else CHANNEL_PRIORITY
+            weight = weight_of(broadcast.notification_key)
+            state, reason = _state_of(broadcast.due_at, broadcast.drop_at, now, late)
+            rows.append(
+                NewBroadcast(
+                    audience,
+                    broadcast.notification_key,
+                    broadcast.due_at,
                     state,
-                    cached[1],
-                    post.season_id,
-                    post.episode_id,
+                    encode(broadcast.message),
+                    broadcast.season_id,
+                    broadcast.episode_id,
                     reason,
                     priority,
-                    assigner.rank((post.season_id, due_at), weight),
+                    assigner_for(audience.platform, priority).rank(
+                        (broadcast.season_id, broadcast.due_at), weight, members
+                    ),
+                    1.0 / weight,
+                    broadcast.subscribed_by,
                 )
             )
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
         # Counted as inserted, so a re-planned post that was sent is not reported skipped.
-        if page_skipped:
-            skipped += store.insert_notifications(page_skipped, now)
-        pending += store.insert_notifications(rows, now)
+        counts = store.insert_broadcasts(rows, page=page.page, now=now)
+        for row, inserted in zip(rows, counts, strict=True):
+            if row.state == "pending":
+                pending += inserted
+            else:
+                skipped += inserted
         if on_page is not None:
             on_page()
+    # Weekly digests: a few posts, one per channel, each riding on one subscription.
+    digests = digest_posts(store, since, max(now, since), store.digests())
+    if digests:
+        digest_rows = []
+        for post in digests:
+            channel = post.subscription.channel
+            priority = DIRECT_MESSAGE_PRIORITY if channel.is_direct else CHANNEL_PRIORITY
+            weight = weight_of(post.notification_key)
+            state, reason = _state_of(post.due_at, post.drop_at, now, late)
+            digest_rows.append(
+                NewNotification(
+                    post.subscription.id,
+                    post.notification_key,
+                    channel.platform,
+                    post.due_at,
+                    state,
+                    encode(post.message),
+                    post.season_id,
+                    post.episode_id,
+                    reason,
+                    priority,
+                    assigner_for(channel.platform, priority).rank(
+                        (post.season_id, post.due_at), weight
+                    ),
+                )
+            )
+        for state in ("skipped", "pending"):
+            inserted = store.insert_notifications(
+                [row for row in digest_rows if row.state == state], now
+            )
+            if state == "pending":
+                pending += inserted
+            else:
+                skipped += inserted
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
     return MaterializeResult(pending, skipped)
+
+
+def _state_of(
+    due_at: datetime, drop_at: datetime | None, now: datetime, late: datetime
+) -> tuple[str, str | None]:
+    """A planned post's first state, with the reason when it is not to be sent."""
+    if drop_at is not None and due_at < drop_at <= now:
+        return "skipped", "the drop has already happened"
+    if due_at < late:
+        return "skipped", f"fell due at {due_at:%Y-%m-%d %H:%M} UTC, past grace"
+    return "pending", None
 
 
 # Among rows due at the same instant the engine claims lower numbers first: a drop reaches its
@@ -152,13 +193,16 @@ CHANNEL_PRIORITY = 0
 DIRECT_MESSAGE_PRIORITY = 1
 
 
-def _fresh_releases(page: list[PlannedPost]) -> list[PlannedPost]:
-    return [
-        post
-        for post in page
-        if post.notification_key.is_release
-        and (post.subscription.created_at is None or post.subscription.created_at <= post.due_at)
-    ]
+def _fresh_releases(page: BroadcastPage) -> BroadcastPage:
+    """Only the page's releases, only for members who had subscribed by the release."""
+    return BroadcastPage(
+        page.page,
+        [
+            (replace(broadcast, subscribed_by=broadcast.due_at), members)
+            for broadcast, members in page.broadcasts
+            if broadcast.notification_key.is_release
+        ],
+    )
 
 
 def _encode(message: Message) -> str:

@@ -31,7 +31,15 @@ from bot.models import (
 )
 from bot.sources.base import SourceLink
 from bot.sources.sync import SyncChanges
-from bot.store.rows import LeaseRecord, NewNotification, OutboxRow, PlatformObject, SeasonEvent
+from bot.store.rows import (
+    AudiencePage,
+    LeaseRecord,
+    NewBroadcast,
+    NewNotification,
+    OutboxRow,
+    PlatformObject,
+    SeasonEvent,
+)
 
 # A season with its show and ALL its episodes: a post needs to know whether a drop is the
 # premiere or the finale.
@@ -241,11 +249,22 @@ class SubscriptionStore(Protocol):
         (a given `channel` is taken as it is)."""
         ...
 
-    def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
-    ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time, by id (only
-        channels, or only follows, when `direct` says so)."""
+    def audience_pages(
+        self,
+        *,
+        show_ids: Sequence[int],
+        page_size: int,
+        direct: bool,
+        with_reminders_only: bool = False,
+    ) -> Iterator[AudiencePage]:
+        """The active subscriptions of these shows (only follows when `direct`, else only
+        channels; only those with a reminder when `with_reminders_only`), `page_size` at a
+        time in (show id, subscription id) order, each page as its audiences and their sizes.
+
+        A member's audience is `Audience.of(subscription)`, its `digest_only` true when its
+        channel has a digest that replaces per-drop posts. Pages do not overlap, and together
+        they hold every such subscription once.
+        """
         ...
 
     def subscribed_show_ids_by_tenant(self, platform: str) -> dict[str, set[int]]: ...
@@ -340,6 +359,15 @@ class OutboxStore(Protocol):
     ) -> int:
         """Insert-or-ignore on (subscription, key), with watermarks (meta values that only
         move forward) in the same transaction; how many rows are new."""
+        ...
+
+    def insert_broadcasts(
+        self, broadcasts: Sequence[NewBroadcast], *, page: AudiencePage, now: datetime
+    ) -> list[int]:
+        """For each broadcast, one row per active member of its audience whose id is in the
+        page's range (and who had subscribed by `subscribed_by`, when set), tagged in id
+        order; insert-or-ignore on (subscription, key). One transaction; how many rows each
+        broadcast added."""
         ...
 
     def claim_due(

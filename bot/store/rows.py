@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.keys import NotificationKey
-from bot.models import ChannelRef
+from bot.models import Audience, ChannelRef
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "skipped")
 
@@ -77,6 +77,44 @@ class NewNotification:
     last_error: str | None = None
     priority: int = 0  # among rows due at once, lower is claimed first
     queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBroadcast:
+    """Outbox rows to insert, one per member of `audience` in a page of subscriptions (who
+    had subscribed by `subscribed_by`, when set), in subscription id order: the k-th gets the
+    tag `queue_rank + k * rank_step`. Insert-or-ignore on (subscription, key), as for
+    `NewNotification`."""
+
+    audience: Audience
+    notification_key: NotificationKey
+    due_at: datetime
+    state: str  # pending or skipped
+    message_json: str
+    season_id: int
+    episode_id: int | None
+    last_error: str | None
+    priority: int
+    queue_rank: float
+    rank_step: float
+    subscribed_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AudiencePage:
+    """A page of active subscriptions as audiences, each with the number of its members in
+    the page. Pages run in (show id, subscription id) order: the page holds those whose pair
+    is in (after, last]."""
+
+    after: tuple[int, int]
+    last: tuple[int, int]
+    audiences: dict[Audience, int]
+
+    def id_range(self, show_id: int) -> tuple[int, int]:
+        """The page's subscription ids of one show: (lowest excluded, highest included)."""
+        low = self.after[1] if show_id == self.after[0] else 0
+        high = self.last[1] if show_id == self.last[0] else 2**63 - 1
+        return low, high
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ only `_exec` is used; sqlite-utils serves the schema and the read queries.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -35,6 +36,7 @@ from bot.errors import AlreadyExists, DatabaseReadOnly, DatabaseUnusable
 from bot.keys import KeyKind, NotificationKey
 from bot.models import (
     DIRECT_PREFIX,
+    Audience,
     Cadence,
     ChannelRef,
     Digest,
@@ -51,7 +53,9 @@ from bot.store.errors import FencedOut, StoreUnavailable
 from bot.store.rows import (
     DELIVERY_LEASE,
     OUTBOX_STATES,
+    AudiencePage,
     LeaseRecord,
+    NewBroadcast,
     NewNotification,
     OutboxRow,
     PlatformObject,
@@ -295,6 +299,14 @@ MIGRATIONS: tuple[str, ...] = (
     # 100,000-channel drop).
     """
     DROP INDEX IF EXISTS notifications_pending;
+    """,
+    # 11: a drop is written per audience (a show's subscriptions with the same settings) as
+    # one INSERT ... SELECT per page: this finds an audience's members in an id range at once,
+    # however many audiences a show has (a role to mention is per channel).
+    """
+    CREATE INDEX subscriptions_audience ON subscriptions
+        (show_id, platform, reminders, trailers, mention, hide_titles)
+        WHERE paused_reason IS NULL;
     """,
 )
 
@@ -1042,7 +1054,7 @@ class SqliteStore:
         Returns the subscription and whether it is new.
         """
         values = [
-            ",".join(str(s) for s in reminders),
+            _format_reminders(reminders),
             int(trailers),
             mention,
             int(hide_titles),
@@ -1135,28 +1147,56 @@ class SqliteStore:
         )
         return [_subscription(row) for row in rows]
 
-    def subscription_pages(
-        self, *, show_ids: Sequence[int], page_size: int, direct: bool | None = None
-    ) -> Iterator[list[Subscription]]:
-        """The active subscriptions of these shows, `page_size` at a time (only channels or
-        only follows when `direct` says so).
+    def audience_pages(
+        self,
+        *,
+        show_ids: Sequence[int],
+        page_size: int,
+        direct: bool,
+        with_reminders_only: bool = False,
+    ) -> Iterator[AudiencePage]:
+        """The active subscriptions of these shows, `page_size` at a time, as audiences.
 
-        One query per page (keyset on id), so memory stays flat however many there are and
-        no lock is held between pages.
+        One query per page (keyset on (show_id, id), the order of `subscriptions_show`, and
+        grouped in SQL), so memory stays flat however many there are and no lock is held
+        between pages.
         """
-        marks = ",".join("?" * len(show_ids))
-        kind = "" if direct is None else f"AND {'' if direct else 'NOT '}{_DIRECT_CLAUSE} "
-        after_id = 0
+        kind = _DIRECT_CLAUSE if direct else f"NOT {_DIRECT_CLAUSE}"
+        if with_reminders_only:  # the partial index subscriptions_reminders finds them
+            kind += " AND reminders != ''"
+        # Show by show, each read as an id range of `subscriptions_show`: one ordered query
+        # over several shows would sort or rescan them at every page.
+        members_of_show = (
+            "SELECT show_id, platform, reminders, trailers, mention, hide_titles, "
+            f"{_DIGEST_ONLY}, COUNT(*), MAX(id) FROM (SELECT id, show_id, platform, tenant, "
+            "channel, reminders, trailers, mention, hide_titles FROM subscriptions "
+            f"WHERE show_id = ? AND id > ? AND paused_reason IS NULL AND {kind} "
+            "ORDER BY id LIMIT ?) AS s GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        )
+        shows = sorted(set(show_ids))
+        after = (0, 0)
         while True:
-            rows = self._tuples(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id > ? "
-                f"AND show_id IN ({marks}) AND paused_reason IS NULL {kind}ORDER BY id LIMIT ?",
-                [after_id, *show_ids, page_size],
-            )
-            if not rows:
+            audiences: dict[Audience, int] = {}
+            last = after
+            room = page_size
+            for show_id in shows[bisect.bisect_left(shows, after[0]) :]:
+                rows = self._tuples(
+                    members_of_show, [show_id, after[1] if show_id == after[0] else 0, room]
+                )
+                for (show, platform, reminders, trailers, mention, hide_titles, digest_only,
+                     members, last_id) in rows:  # fmt: skip
+                    audience = Audience(show, platform, direct, _parse_reminders(reminders),
+                                        bool(trailers), mention, bool(hide_titles),
+                                        bool(digest_only))  # fmt: skip
+                    audiences[audience] = members
+                    room -= members
+                    last = max(last, (show, last_id))
+                if room == 0:
+                    break
+            if not audiences:
                 return
-            yield [_subscription(row) for row in rows]
-            after_id = rows[-1][0]
+            yield AudiencePage(after, last, audiences)
+            after = last
 
     def subscribed_show_ids_by_tenant(self, platform: str) -> dict[str, set[int]]:
         """Per tenant of `platform`, the shows its channels follow (active subscriptions)."""
@@ -1330,6 +1370,51 @@ class SqliteStore:
                 if current is None or current[0] < value:
                     self._set_meta(key, value)
             return inserted
+
+    def insert_broadcasts(
+        self, broadcasts: Sequence[NewBroadcast], *, page: AudiencePage, now: datetime
+    ) -> list[int]:
+        """Each broadcast as one INSERT ... SELECT over its audience's members in the page:
+        no row crosses into Python, which is what makes a 100,000-channel drop cheap."""
+        stamp = to_db_time(now)
+        inserted = []
+        with self._write():
+            message_ids = self._message_ids({broadcast.message_json for broadcast in broadcasts})
+            for broadcast in broadcasts:
+                audience = broadcast.audience
+                after_id, last_id = page.id_range(audience.show_id)
+                due_at = to_db_time(broadcast.due_at)
+                cursor = self._exec(
+                    _INSERT_BROADCAST,
+                    {
+                        "key": str(broadcast.notification_key),
+                        "season_id": broadcast.season_id,
+                        "episode_id": broadcast.episode_id,
+                        "due_at": due_at,
+                        "state": broadcast.state,
+                        "last_error": broadcast.last_error,
+                        "message_id": message_ids[broadcast.message_json],
+                        "now": stamp,
+                        "priority": broadcast.priority,
+                        "queue_rank": broadcast.queue_rank,
+                        "rank_step": broadcast.rank_step,
+                        "show_id": audience.show_id,
+                        "platform": audience.platform,
+                        "reminders": _format_reminders(audience.reminders),
+                        "trailers": int(audience.trailers),
+                        "mention": audience.mention,
+                        "hide_titles": int(audience.hide_titles),
+                        "direct": int(audience.direct),
+                        "digest_only": int(audience.digest_only),
+                        "subscribed_by": to_db_time(broadcast.subscribed_by)
+                        if broadcast.subscribed_by is not None
+                        else _END_OF_TIME,
+                        "after_id": after_id,
+                        "last_id": last_id,
+                    },
+                )
+                inserted.append(cursor.rowcount)
+        return inserted
 
     def _message_ids(self, bodies: set[str]) -> dict[str, int]:
         """Store each distinct message body once; body -> id."""
@@ -2135,6 +2220,31 @@ class SqliteStore:
 
 
 _DIRECT_CLAUSE = f"substr(channel, 1, 1) = '{DIRECT_PREFIX}'"
+# Of a subscription `s`: its channel takes the weekly digest instead of per-drop posts.
+_DIGEST_ONLY = (
+    "EXISTS (SELECT 1 FROM digests AS d WHERE d.only_digest = 1 AND d.platform = s.platform "
+    "AND d.tenant = s.tenant AND d.channel = s.channel)"
+)
+# Later than any stamp (fixed-width text compares as time).
+_END_OF_TIME = "9999-12-31T23:59:59Z"
+# An audience's members in a page, as outbox rows tagged in id order (`insert_broadcasts`).
+# The columns matched are those `audience_pages` groups by; the index finds them at once.
+_INSERT_BROADCAST = f"""
+    INSERT INTO notifications (subscription_id, notification_key, season_id, episode_id,
+        platform, due_at, state, next_attempt_at, last_error, message_id, created_at,
+        updated_at, priority, queue_rank)
+    SELECT s.id, :key, :season_id, :episode_id, s.platform, :due_at, :state, :due_at,
+        :last_error, :message_id, :now, :now, :priority,
+        :queue_rank + (row_number() OVER (ORDER BY s.id) - 1) * :rank_step
+    FROM subscriptions AS s INDEXED BY subscriptions_audience
+    WHERE s.show_id = :show_id AND s.platform = :platform AND s.reminders = :reminders
+        AND s.trailers = :trailers AND s.mention IS :mention AND s.hide_titles = :hide_titles
+        AND s.paused_reason IS NULL AND ({_DIRECT_CLAUSE}) = :direct
+        AND {_DIGEST_ONLY} = :digest_only AND s.created_at <= :subscribed_by
+        AND s.id > :after_id AND s.id <= :last_id
+    ORDER BY s.id
+    ON CONFLICT (subscription_id, notification_key) DO NOTHING
+"""
 
 
 def _subscription_filter(
@@ -2188,10 +2298,14 @@ def _split_sql(script: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=1024)
 def _parse_reminders(text: str) -> tuple[int, ...]:
-    # Cached: a drop loads 100,000 subscriptions sharing a handful of reminder settings.
+    # Cached: subscriptions share a handful of reminder settings.
     return tuple(int(part) for part in text.split(",") if part)
+
+
+def _format_reminders(reminders: Sequence[int]) -> str:
+    """The stored text of reminder offsets; `_parse_reminders` reads it back."""
+    return ",".join(str(offset) for offset in reminders)
 
 
 def _show(row: dict) -> Show:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
-from bot.agenda import post_pages
+from bot.agenda import BroadcastPage, broadcast_pages, plan_window
 from bot.clock import FixedClock
 from bot.commands import Commands
 from bot.models import ChannelRef
-from bot.store import Store, open_store
+from bot.store import AudiencePage, Store, open_store
 from tests.jobs.support import FAM, FAM_DROPS, OPERATOR, START
 
 SMALL = "Small Show"
@@ -28,27 +29,59 @@ def two_shows_dropping_together(store: Store, big: int, small: int) -> None:
         commands.subscribe(OPERATOR, ChannelRef.parse(f"console:small{n}"), SMALL)
 
 
+def pages_at_the_premiere(store: Store, page_size: int) -> list[BroadcastPage]:
+    window = (FAM_DROPS[0] - timedelta(minutes=1), FAM_DROPS[0])
+    plan = plan_window(store, *window, events=[])
+    return list(broadcast_pages(store, plan, *window, page_size=page_size))
+
+
+def shows_and_sizes(page: BroadcastPage) -> list[tuple[str, int]]:
+    """(show title, members in the page) of each broadcast of a page."""
+    return [(b.message.show_title, members) for b, members in page.broadcasts]
+
+
 def test_a_small_show_is_planned_in_the_first_pages_not_after_a_big_one() -> None:
     store = open_store(":memory:")
     two_shows_dropping_together(store, big=12, small=2)
-    window = (FAM_DROPS[0] - timedelta(minutes=1), FAM_DROPS[0])
-    pages = [
-        [post.subscription.channel.channel for post in page]
-        for page in post_pages(store, *window, events=[], page_size=3)
-    ]
-    assert pages[0] == ["small0", "small1"]  # the shows that fit in a page, then...
-    assert pages[1] == ["big0", "big1", "big2"]  # ...the big one's pages take their turn
-    assert sum(len(page) for page in pages) == 14  # everyone, once
+    pages = pages_at_the_premiere(store, page_size=3)
+    assert shows_and_sizes(pages[0]) == [(SMALL, 2)]  # the shows that fit in a page, then...
+    assert shows_and_sizes(pages[1]) == [(FAM, 3)]  # ...the big one's pages take their turn
+    assert sum(members for page in pages for _, members in page.broadcasts) == 14  # all, once
     store.close()
 
 
 def test_big_shows_take_turns_page_by_page() -> None:
     store = open_store(":memory:")
     two_shows_dropping_together(store, big=7, small=5)  # both bigger than a page of 3
-    window = (FAM_DROPS[0] - timedelta(minutes=1), FAM_DROPS[0])
-    firsts = [
-        page[0].subscription.channel.channel[:3]
-        for page in post_pages(store, *window, events=[], page_size=3)
-    ]
-    assert firsts[:4] == ["big", "sma", "big", "sma"]
+    pages = pages_at_the_premiere(store, page_size=3)
+    firsts = [shows_and_sizes(page)[0][0] for page in pages]
+    assert firsts[:4] == [FAM, SMALL, FAM, SMALL]
+    store.close()
+
+
+def test_each_streams_pages_follow_on_from_each_other() -> None:
+    store = open_store(":memory:")
+    two_shows_dropping_together(store, big=7, small=5)
+    per_stream: dict[str, list[AudiencePage]] = {}
+    for page in pages_at_the_premiere(store, page_size=3):
+        per_stream.setdefault(shows_and_sizes(page)[0][0], []).append(page.page)
+    for pages in per_stream.values():
+        assert pages[0].after == (0, 0)
+        assert all(a.last == b.after for a, b in pairwise(pages))
+    store.close()
+
+
+def test_a_show_with_only_reminders_due_is_paged_over_its_reminded_members_alone() -> None:
+    store = open_store(":memory:")
+    two_shows_dropping_together(store, big=0, small=0)
+    commands = Commands(store, FixedClock(START))
+    for n in range(10):
+        reminder = "1h" if n in (3, 7) else None
+        commands.subscribe(OPERATOR, ChannelRef.parse(f"console:c{n}"), SMALL, before=reminder)
+    hour_before = FAM_DROPS[0] - timedelta(hours=1)
+    window = (hour_before - timedelta(minutes=1), hour_before)
+    plan = plan_window(store, *window, events=[])
+    assert plan.show_ids == plan.reminder_only_show_ids
+    [page] = broadcast_pages(store, plan, *window, page_size=3)
+    assert shows_and_sizes(page) == [(SMALL, 2)]  # one page, although 10 channels follow
     store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import time, timedelta
 
-from bot.models import ChannelRef, Digest, UserRef
+from bot.models import Audience, ChannelRef, Digest, UserRef
 from bot.store import Store
 from tests.bot.store.conftest import NOW, add_season, add_show, notification, subscribe
 
@@ -21,8 +21,9 @@ def test_a_follow_is_kept_apart_from_channel_subscriptions(store: Store):
     assert [s.id for s in store.subscriptions()] == [channel.id]
     assert [s.id for s in store.subscriptions(direct=True)] == [follow.id]
     assert [s.id for s in store.subscriptions(direct=None)] == [channel.id, follow.id]
-    pages = store.subscription_pages(show_ids=[show.id], page_size=10, direct=True)
-    assert [s.id for page in pages for s in page] == [follow.id]
+    [page] = store.audience_pages(show_ids=[show.id], page_size=10, direct=True)
+    assert page.audiences == {Audience.of(follow): 1}
+    assert page.audiences != {Audience.of(channel): 1}
     assert [(s.id, where) for s, where in store.follows(MEMBER)] == [(follow.id, "discord:1")]
     assert store.unfollow(MEMBER, show, actor="t", now=NOW)
     assert store.follows(MEMBER) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import ChannelRef
+from bot.models import Audience, ChannelRef
 from bot.store import Store
 from tests.bot.store.conftest import NOW, add_show, notification, subscribe
 
@@ -60,15 +60,40 @@ def test_subscriptions_are_found_by_channel_tenant_show_and_state(store: Store):
     assert store.subscribed_show_ids_by_tenant("discord") == {"1": {one.id, two.id}}
 
 
-def test_pages_cover_every_active_subscription_once(store: Store):
+def test_pages_cover_every_active_subscription_once_as_audiences(store: Store):
     show, other = add_show(store, "One"), add_show(store, "Two")
     made = [subscribe(store, f"console:c{n}", show if n % 3 else other) for n in range(10)]
     store.pause_subscriptions("gone", channel=ChannelRef.parse("console:c1"))
-    pages = list(store.subscription_pages(show_ids=[show.id], page_size=3))
-    assert [len(page) for page in pages] == [3, 2]
-    assert [s.id for page in pages for s in page] == [
-        s.id for n, s in enumerate(made) if n % 3 and n != 1
+    pages = list(store.audience_pages(show_ids=[show.id], page_size=3, direct=False))
+    everyone = Audience.of(made[2])  # the same settings: one audience
+    assert [page.audiences for page in pages] == [{everyone: 3}, {everyone: 2}]
+    # Consecutive, non-overlapping (show, id) ranges ending at the pages' last members.
+    assert [(page.after, page.last) for page in pages] == [
+        ((0, 0), (show.id, made[5].id)),
+        ((show.id, made[5].id), (show.id, made[8].id)),
     ]
+    assert list(store.audience_pages(show_ids=[show.id], page_size=3, direct=True)) == []
+
+
+def test_pages_run_show_by_show_and_can_hold_only_members_with_reminders(store: Store):
+    one, two = add_show(store, "One"), add_show(store, "Two")
+    made = [
+        subscribe(store, f"console:c{n}", one if n % 2 else two, reminders=[3600] * (n % 3 == 0))
+        for n in range(8)
+    ]  # c0 c2 c4 c6 follow Two, c1 c3 c5 c7 One; c0 c3 c6 have a reminder
+    pages = list(store.audience_pages(show_ids=[one.id, two.id], page_size=3, direct=False))
+    assert [sum(page.audiences.values()) for page in pages] == [3, 3, 2]
+    assert pages[1].after == (one.id, made[5].id)  # One's c1 c3 c5, then its c7 and Two's
+    assert pages[1].last == (two.id, made[2].id)
+    assert pages[1].id_range(one.id) == (made[5].id, 2**63 - 1)
+    assert pages[1].id_range(two.id) == (0, made[2].id)
+    [reminded] = store.audience_pages(
+        show_ids=[one.id, two.id], page_size=3, direct=False, with_reminders_only=True
+    )
+    assert reminded.audiences == {
+        Audience.of(made[3]): 1,  # One's c3
+        Audience.of(made[0]): 2,  # Two's c0 and c6
+    }
 
 
 def test_pausing_a_tenant_pauses_its_channels_and_skips_their_pending_posts(store: Store):
