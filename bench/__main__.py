@@ -141,7 +141,7 @@ def fair_rows(f: FairFigures, label: str) -> list[tuple[str, ...]]:
             "0 / 0",
             f.duplicates == 0 and f.lost == 0,
         ),
-        _row(f"{p}: peak RSS (bot + fake server)", f"{f.peak_rss_mb:.0f} MB", "", None),
+        _row(f"{p}: peak RSS (the bot; the fake runs apart)", f"{f.peak_rss_mb:.0f} MB", "", None),
     ]
     for name, (p50, p99, count) in f.command_ms.items():
         if count:

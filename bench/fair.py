@@ -6,7 +6,9 @@ scheduler, the delivery engine on its own database connection, the app's Discord
 (`limiter_for("discord")` at `DISCORD_GLOBAL_RATE` = R), the real `DiscordSender` and a real
 discord.py client for the slash commands, both drawing from that limiter. The server is
 `FakeDiscord` with Discord's limits: R requests/s global counting every authenticated
-request, 5 posts per 5 s per channel, and `latency` per answer (30 ms).
+request, 5 posts per 5 s per channel, and `latency` per answer (30 ms), served from a process
+of its own (bench/remote_fake.py) so that the figures are the bot's, not the bot's and the
+fake's sharing one event loop.
 
 Measured:
 * the small drop: time from the instant to its last post (target <= 1 s);
@@ -35,12 +37,12 @@ from adapters.discord.commands import install_commands
 from adapters.discord.endpoints import redirect_process
 from adapters.discord.sender import DiscordSender
 from bench.fanout import TOKEN, TimedSender, drop_instant, prepare_drops
+from bench.remote_fake import fake_discord_process
 from bot.clock import SystemClock
 from bot.commands import Commands
 from bot.settings import Settings
 from bot.store import open_store
 from episode_bot.app import limiter_for
-from fakes.discord_api import FakeDiscord
 from fakes.discord_interactions import command, options
 from jobs.delivery import DeliveryEngine
 from jobs.scheduler import DropScheduler
@@ -127,21 +129,20 @@ async def run_two_drops(
     big_ids = [str(10_000_000 + n) for n in range(big)]
     small_ids = [str(20_000_000 + n) for n in range(small)]
     tenant = lambda n: str(1000 + n // 100)  # noqa: E731
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "fair.db"
-        drop_at = drop_instant()
-        prepare_drops(
-            db,
-            "discord",
-            [
-                ("Bench Show", [(tenant(n), c) for n, c in enumerate(big_ids)]),
-                ("Small Show", [(tenant(n), c) for n, c in enumerate(small_ids)]),
-            ],
-            drop_at,
-        )
-        fake = FakeDiscord(token=TOKEN, global_limit=int(rate), route_limit=5, latency=latency)
-        async with fake as api:
-            api.record_requests = False
+    # The fake first: its process takes a moment to start, and the drop is set from now.
+    async with fake_discord_process(rate=rate, latency=latency) as api:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "fair.db"
+            drop_at = drop_instant()
+            prepare_drops(
+                db,
+                "discord",
+                [
+                    ("Bench Show", [(tenant(n), c) for n, c in enumerate(big_ids)]),
+                    ("Small Show", [(tenant(n), c) for n, c in enumerate(small_ids)]),
+                ],
+                drop_at,
+            )
             settings = Settings(_env_file=None, discord_global_rate=rate)  # type: ignore[call-arg]
             limiter = limiter_for("discord", settings)
             inner = DiscordSender(
@@ -179,9 +180,7 @@ async def run_two_drops(
                     await bot.close()
                     engine_store.close()
                     command_store.close()
-            counts = [len(api.messages.get(c, ())) for c in big_ids + small_ids]
-            requests = sum(api.status_counts.values())
-            limited = api.status_counts[429]
+        seen = await api.results(big_ids + small_ids)
     instant = drop_at.timestamp()
     small_last = max(sender.at[c] for c in small_ids) - instant if small else 0.0
     big_wall = max(sender.at[c] for c in big_ids) - instant
@@ -192,10 +191,10 @@ async def run_two_drops(
         small_last_s=small_last,
         big_wall_s=big_wall,
         big_ratio=(big / rate) / big_wall if big_wall > 0 else 0.0,
-        requests=requests,
-        status_429=limited,
-        duplicates=sum(max(0, c - 1) for c in counts),
-        lost=sum(1 for c in counts if c == 0),
+        requests=seen.requests,
+        status_429=seen.status_429,
+        duplicates=sum(max(0, c - 1) for c in seen.counts),
+        lost=sum(1 for c in seen.counts if c == 0),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         command_ms={name: _percentiles(values) for name, values in timings.items()},
     )

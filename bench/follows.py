@@ -18,21 +18,19 @@ follower's first. A first DM costs one more request (`POST /users/@me/channels`)
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, drop_instant, prepare_drops
+from bench.remote_fake import fake_discord_process
 from bot.models import UserRef
 from bot.sender import Delivery, SendReceipt
 from bot.store import open_store, to_db_time
 from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
-from fakes.discord_api import FakeDiscord
 from jobs.limiter import RateLimiter
 
 PAGE = 4096  # bytes per page in /proc/self/statm
@@ -103,25 +101,6 @@ def _add_followers(db: Path, users: list[str], dm_channels: list[str], drop_at: 
     store.close()
 
 
-def _serve_fake(conn: Connection, rate: float, users: list[str], dm_ids: list[str]) -> None:
-    """The fake Discord in a process of its own: sends its URL, then, when asked, the number
-    of messages each channel got, the requests it answered and the 429s among them."""
-
-    async def serve() -> None:
-        async with FakeDiscord(token=TOKEN, global_limit=int(rate), route_limit=5) as api:
-            api.record_requests = False
-            api.record_messages = False
-            for user, dm in zip(users, dm_ids, strict=True):  # the DMs Discord already has
-                api.dm_channels[user] = dm
-                api._dm_users[dm] = user
-            conn.send(api.base_url)
-            channels = await asyncio.to_thread(conn.recv)
-            counts = [len(api.messages.get(c, ())) for c in channels]
-            conn.send((counts, sum(api.status_counts.values()), api.status_counts[429]))
-
-    asyncio.run(serve())
-
-
 async def run_follows_fanout(
     channels: int = 5000,
     followers: int = 20000,
@@ -132,14 +111,9 @@ async def run_follows_fanout(
     ids = [str(10_000_000 + n) for n in range(channels)]
     users = [str(800_000_000 + n) for n in range(followers)]
     dm_ids = [str(20_000_000 + n) for n in range(followers)]
-    spawn = multiprocessing.get_context("spawn")
-    here, there = spawn.Pipe()
-    server = spawn.Process(target=_serve_fake, args=(there, rate, users, dm_ids), daemon=True)
-    server.start()
-    try:
-        if not await asyncio.to_thread(here.poll, 60):
-            raise RuntimeError("the fake Discord process did not start")
-        base_url = here.recv()
+    async with fake_discord_process(
+        rate=rate, dm_channels=dict(zip(users, dm_ids, strict=True))
+    ) as api:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "follows.db"
             drop_at = drop_instant() + timedelta(seconds=2)  # set-up of 25,000 rows: ~1 s
@@ -148,7 +122,7 @@ async def run_follows_fanout(
             _add_followers(db, users, dm_ids, drop_at)
             cache = open_store(db)  # where the sender finds the DM channels
             inner = DiscordSender(
-                TOKEN, api_base=base_url, max_concurrency=concurrency, store=cache
+                TOKEN, api_base=api.base_url, max_concurrency=concurrency, store=cache
             )
             await inner.start()
             sender = KindTimedSender(inner, channels + followers)
@@ -169,12 +143,8 @@ async def run_follows_fanout(
                 sampler.cancel()
                 await inner.close()
                 cache.close()
-        here.send(ids + dm_ids)
-        counts, requests, limited = await asyncio.to_thread(here.recv)
-    finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.kill()
+        seen = await api.results(ids + dm_ids)
+    counts, requests, limited = seen.counts, seen.requests, seen.status_429
     # Every DM channel was known: one request per post, plus any 429s and the log-in.
     assert requests == channels + followers + limited + 1, (requests, limited)
     instant = drop_at.timestamp()

@@ -16,7 +16,6 @@ and the next start-up's `recover()` resolves it without a visible duplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -256,9 +255,7 @@ async def main(
     finally:
         heartbeat.cancel()
         engine.stop()
-        drop_scheduler.shutdown()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(drop_scheduler.wait_idle(), SHUTDOWN_TIMEOUT)
+        await drop_scheduler.stop(SHUTDOWN_TIMEOUT)
         for adapter in reversed(started):
             try:
                 await adapter.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, wraps
 from pathlib import Path
@@ -29,7 +29,7 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.commands import Commands, Reply
 from bot.errors import BotError, InvalidInput
 from bot.models import Actor, ChannelRef, UserRef
-from bot.sender import Sender, SendError
+from bot.sender import RequestBudget, Sender, SendError
 from bot.settings import Settings, setting_errors
 from bot.store import Store, open_store
 from episode_bot.platforms import PLATFORMS
@@ -338,14 +338,20 @@ def preview(app: AppContext, start: str, end: str, channel: str | None, as_json:
         )
 
 
-def build_senders(settings: Settings, store: Store | None = None) -> dict[str, Sender]:
+def build_senders(
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    budgets: Mapping[str, RequestBudget] | None = None,
+) -> dict[str, Sender]:
     """A REST-only sender for each configured platform, the console's always (`store`:
-    where the senders remember members' DM channels).
+    where the senders remember members' DM channels; `budgets`: the request budgets by
+    name, `episode_bot.app.request_budgets`, which the senders' own requests draw from).
 
     Imports a platform's package only when that platform is configured.
     """
     return {
-        entry.name: entry.sender(settings, store)
+        entry.name: entry.sender(settings, store, budgets or {})
         for entry in PLATFORMS
         if entry.configured(settings)
     }
@@ -368,7 +374,7 @@ async def _close_senders(senders: dict[str, Sender]) -> None:
 
 @cli_only(catalogue.DELIVER)
 def deliver(app: AppContext, now_text: str) -> None:
-    from episode_bot.app import configure_logging
+    from episode_bot.app import configure_logging, request_budgets
     from jobs.delivery import DeliveryEngine
     from jobs.lease import held_lease
 
@@ -380,7 +386,10 @@ def deliver(app: AppContext, now_text: str) -> None:
             "and a later `run` will not post it again.",
             err=True,
         )
-    senders = build_senders(app.settings, app.store)
+    # Paced as `run` paces itself: a delivery by hand may be a big one, and bouncing off a
+    # platform's limits gets the bot's IP banned (Discord: 10,000 invalid requests / 10 min).
+    budgets = request_budgets(app.settings)
+    senders = build_senders(app.settings, app.store, budgets=budgets)
 
     async def one_pass() -> Any:
         async with held_lease(
@@ -392,6 +401,7 @@ def deliver(app: AppContext, now_text: str) -> None:
                 clock,
                 grace=timedelta(hours=app.settings.episode_bot_grace_hours),
                 whole_grace_window=True,  # T may be behind what `run` planned on this database
+                limiters={platform: budgets[platform] for platform in senders},
                 lease=lease,
             )
             await _open_senders(senders)

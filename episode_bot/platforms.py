@@ -46,8 +46,9 @@ class Platform:
     syntax: ChannelSyntax
     configured: Callable[[Settings], bool]
     how_to_configure: str  # one line: the settings that turn it on
-    # The delivery engine's sender; `store` keeps what it learns (members' DM channels).
-    sender: Callable[[Settings, Store | None], Sender]
+    # The delivery engine's sender; `store` keeps what it learns (members' DM channels);
+    # `budgets`: every request budget by name, which its own requests draw from.
+    sender: Callable[[Settings, Store | None, Mapping[str, RequestBudget]], Sender]
     # Its front end; `budgets`: every request budget by name (its platform's is the engine's
     # limiter, which the adapter's own requests draw from too).
     adapter: Callable[[Settings, Commands, Mapping[str, RequestBudget]], Adapter]
@@ -67,11 +68,18 @@ class Platform:
 # ----------------------------------------------------------------------------- Discord
 
 
-def _discord_sender(settings: Settings, store: Store | None) -> Sender:
+def _discord_sender(
+    settings: Settings, store: Store | None, budgets: Mapping[str, RequestBudget]
+) -> Sender:
     from adapters.discord.sender import DiscordSender
 
     assert settings.discord_token is not None
-    return DiscordSender(settings.discord_token, api_base=settings.discord_api_base, store=store)
+    return DiscordSender(
+        settings.discord_token,
+        api_base=settings.discord_api_base,
+        store=store,
+        budget=budgets.get(DISCORD.name),
+    )
 
 
 def _discord_adapter(
@@ -101,10 +109,14 @@ def _discord_limiter(settings: Settings) -> RateLimiter:
 # ----------------------------------------------------------------------------- Slack
 
 
-def _slack_sender(settings: Settings, store: Store | None) -> Sender:
+def _slack_sender(
+    settings: Settings, store: Store | None, budgets: Mapping[str, RequestBudget]
+) -> Sender:
     from adapters.slack.sender import SlackSender
 
-    return SlackSender.from_settings(settings, store=store)
+    return SlackSender.from_settings(
+        settings, store=store, history_budget=budgets.get(SLACK_HISTORY)
+    )
 
 
 def _slack_adapter(
@@ -135,7 +147,9 @@ def _slack_other_budgets(settings: Settings) -> dict[str, RateLimiter]:
 # ----------------------------------------------------------------------------- console
 
 
-def _console_sender(settings: Settings, store: Store | None) -> Sender:
+def _console_sender(
+    settings: Settings, store: Store | None, budgets: Mapping[str, RequestBudget]
+) -> Sender:
     from adapters.console import ConsoleSender
 
     return ConsoleSender()

@@ -200,10 +200,15 @@ class FakeDiscord:
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> FakeDiscord:
+    def app(self) -> web.Application:
+        """The fake as an aiohttp application: `start` serves it on this loop; a test of a
+        synchronous caller (the CLI) serves it with `fakes.serving.served_in_thread`."""
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(self._routes())
-        self._server = await AppServer(app).start()
+        return app
+
+    async def start(self) -> FakeDiscord:
+        self._server = await AppServer(self.app()).start()
         self.port = self._server.port
         return self
 

@@ -1,7 +1,8 @@
 """A local calendar-feed server: serves `fakes/ical_payloads/*.ics` as a web server or
 Sonarr (`/feed/<name>.ics`) would, with `ETag` and `Last-Modified`, answering `304 Not
-Modified` to a matching `If-None-Match` / `If-Modified-Since`. Tests replace a feed's
-content (`feeds[name] = ...`) between two syncs and count the requests and 304s.
+Modified` to a matching `If-None-Match` / `If-Modified-Since`, and `/moved/...` redirects
+as a feed that moved would. Tests replace a feed's content (`feeds[name] = ...`) between two
+syncs and count the requests and 304s.
 """
 
 from __future__ import annotations
@@ -35,7 +36,16 @@ class FeedFake:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/feed/{name}.ics", self._feed)
+        app.router.add_get("/moved/{path:.*}", self._moved)
         return app
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        """`/moved/<where>` answers 301 with `Location: /<where>` (relative, as servers often
+        do): `/moved/feed/weekly.ics` leads to the feed, `/moved/moved/...` to another
+        redirect; `?to=URL` redirects there instead (another scheme, another host)."""
+        self.requests.append(dict(request.headers))
+        location = request.query.get("to") or "/" + request.match_info["path"]
+        raise web.HTTPMovedPermanently(location)
 
     async def _feed(self, request: web.Request) -> web.Response:
         self.requests.append(dict(request.headers))

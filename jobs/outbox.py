@@ -19,6 +19,7 @@ from itertools import chain
 
 from bot.agenda import BroadcastPage, broadcast_pages, digest_posts, plan_window
 from bot.messages import Message, message_to_json
+from bot.plan import Broadcast, PlannedPost
 from bot.store import NewBroadcast, NewNotification, Store, from_db_time, to_db_time
 from jobs.fairness import RankAssigner, weight_of
 
@@ -78,54 +79,10 @@ def materialize(
         # may have had it under an earlier subscription); what was sent keeps its key.
         replan = plan_window(store, late, since, events=[], season_ids=moved)
         pages = chain(pages, map(_fresh_releases, broadcast_pages(store, replan, late, since)))
-    # Each platform's rows are tagged for its fair queue: a group (a season at an instant)
-    # starts where the queue is now, so drops planned together take turns (jobs/fairness.py).
-    # Priorities are queues of their own (claimed in priority order, tags compared within).
-    assigners: dict[tuple[str, int], RankAssigner] = {}
-
-    def assigner_for(platform: str, priority: int) -> RankAssigner:
-        assigner = assigners.get((platform, priority))
-        if assigner is None:
-            head = store.queue_head_rank(platform, priority, now)
-            assigner = assigners[platform, priority] = RankAssigner(head)
-        return assigner
-
-    # The plan shares Message objects between pages: encode each once. Keyed by id() for
-    # speed, and the value keeps the message alive so that its id is never reused.
-    encoded: dict[int, tuple[Message, str]] = {}
-
-    def encode(message: Message) -> str:
-        cached = encoded.get(id(message))
-        if cached is None:
-            cached = encoded[id(message)] = (message, _encode(message))
-        return cached[1]
-
+    make = _RowMaker(store, now, late)
     skipped = pending = 0
     for page in pages:
-        rows = []
-        for broadcast, members in page.broadcasts:
-            audience = broadcast.audience
-            priority = DIRECT_MESSAGE_PRIORITY if audience.direct else CHANNEL_PRIORITY
-            weight = weight_of(broadcast.notification_key)
-            state, reason = _state_of(broadcast.due_at, broadcast.drop_at, now, late)
-            rows.append(
-                NewBroadcast(
-                    audience,
-                    broadcast.notification_key,
-                    broadcast.due_at,
-                    state,
-                    encode(broadcast.message),
-                    broadcast.season_id,
-                    broadcast.episode_id,
-                    reason,
-                    priority,
-                    assigner_for(audience.platform, priority).rank(
-                        (broadcast.season_id, broadcast.due_at), weight, members
-                    ),
-                    1.0 / weight,
-                    broadcast.subscribed_by,
-                )
-            )
+        rows = [make.broadcast(broadcast, members) for broadcast, members in page.broadcasts]
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
         # Counted as inserted, so a re-planned post that was sent is not reported skipped.
@@ -140,40 +97,83 @@ def materialize(
     # Weekly digests: a few posts, one per channel, each riding on one subscription.
     digests = digest_posts(store, since, max(now, since), store.digests())
     if digests:
-        digest_rows = []
-        for post in digests:
-            channel = post.subscription.channel
-            priority = DIRECT_MESSAGE_PRIORITY if channel.is_direct else CHANNEL_PRIORITY
-            weight = weight_of(post.notification_key)
-            state, reason = _state_of(post.due_at, post.drop_at, now, late)
-            digest_rows.append(
-                NewNotification(
-                    post.subscription.id,
-                    post.notification_key,
-                    channel.platform,
-                    post.due_at,
-                    state,
-                    encode(post.message),
-                    post.season_id,
-                    post.episode_id,
-                    reason,
-                    priority,
-                    assigner_for(channel.platform, priority).rank(
-                        (post.season_id, post.due_at), weight
-                    ),
-                )
-            )
-        for state in ("skipped", "pending"):
-            inserted = store.insert_notifications(
-                [row for row in digest_rows if row.state == state], now
-            )
-            if state == "pending":
-                pending += inserted
-            else:
-                skipped += inserted
+        rows = [make.digest(post) for post in digests]
+        skipped += store.insert_notifications([r for r in rows if r.state != "pending"], now)
+        pending += store.insert_notifications([r for r in rows if r.state == "pending"], now)
     # Only when every page is in: "planned up to now".
     store.insert_notifications([], now, watermarks=watermarks)
     return MaterializeResult(pending, skipped)
+
+
+class _RowMaker:
+    """Outbox rows from the plan: each tagged for its platform's fair queue, its message
+    encoded once however many pages share it.
+
+    A group (a season at an instant) starts where the platform's queue is now, so drops
+    planned together take turns (jobs/fairness.py). Priorities are queues of their own
+    (claimed in priority order, tags compared within).
+    """
+
+    def __init__(self, store: Store, now: datetime, late: datetime) -> None:
+        self.store, self.now, self.late = store, now, late
+        self._assigners: dict[tuple[str, int], RankAssigner] = {}
+        # Keyed by id() for speed; the value keeps the message alive so its id is not reused.
+        self._encoded: dict[int, tuple[Message, str]] = {}
+
+    def broadcast(self, broadcast: Broadcast, members: int) -> NewBroadcast:
+        audience = broadcast.audience
+        priority = DIRECT_MESSAGE_PRIORITY if audience.direct else CHANNEL_PRIORITY
+        weight = weight_of(broadcast.notification_key)
+        state, reason = _state_of(broadcast.due_at, broadcast.drop_at, self.now, self.late)
+        return NewBroadcast(
+            audience,
+            broadcast.notification_key,
+            broadcast.due_at,
+            state,
+            self._encode(broadcast.message),
+            broadcast.season_id,
+            broadcast.episode_id,
+            reason,
+            priority,
+            self._assigner(audience.platform, priority).rank(
+                (broadcast.season_id, broadcast.due_at), weight, members
+            ),
+            1.0 / weight,
+            broadcast.subscribed_by,
+        )
+
+    def digest(self, post: PlannedPost) -> NewNotification:
+        channel = post.subscription.channel
+        priority = DIRECT_MESSAGE_PRIORITY if channel.is_direct else CHANNEL_PRIORITY
+        state, reason = _state_of(post.due_at, post.drop_at, self.now, self.late)
+        return NewNotification(
+            post.subscription.id,
+            post.notification_key,
+            channel.platform,
+            post.due_at,
+            state,
+            self._encode(post.message),
+            post.season_id,
+            post.episode_id,
+            reason,
+            priority,
+            self._assigner(channel.platform, priority).rank(
+                (post.season_id, post.due_at), weight_of(post.notification_key)
+            ),
+        )
+
+    def _assigner(self, platform: str, priority: int) -> RankAssigner:
+        assigner = self._assigners.get((platform, priority))
+        if assigner is None:
+            head = self.store.queue_head_rank(platform, priority, self.now)
+            assigner = self._assigners[platform, priority] = RankAssigner(head)
+        return assigner
+
+    def _encode(self, message: Message) -> str:
+        cached = self._encoded.get(id(message))
+        if cached is None:
+            cached = self._encoded[id(message)] = (message, _encode(message))
+        return cached[1]
 
 
 def _state_of(

@@ -125,6 +125,26 @@ class DropScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
+    async def stop(self, timeout: float) -> bool:
+        """Fire nothing new, let the pass in progress finish (call `engine.stop()` first so
+        that it claims nothing new), then shut down; whether it finished within `timeout`.
+
+        Shutting APScheduler down first would cancel the pass mid-send: a post in flight
+        would be left for the next start's recovery, and APScheduler logs the cancellation
+        as a job that raised.
+        """
+        if self.scheduler.running:
+            self.scheduler.pause()
+        finished = True
+        try:
+            await asyncio.wait_for(self.wait_idle(), timeout)
+        except TimeoutError:
+            log.warning("the delivery pass did not finish in %.0f s; stopping it", timeout)
+            finished = False
+        self.shutdown()
+        await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
+        return finished
+
     # ------------------------------------------------------------------ jobs
 
     def reconcile(self) -> ReconcileResult:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import icalendar
 import recurring_ical_events
@@ -28,7 +28,15 @@ import recurring_ical_events
 from bot.errors import InvalidInput
 from bot.schedule import load_zone
 from bot.sources.addresses import NOT_PUBLIC, is_public_address
-from bot.sources.base import Fetched, HttpClient, SourceEpisode, SourceError, SourceLink, SourceShow
+from bot.sources.base import (
+    Fetched,
+    HttpClient,
+    HttpResponse,
+    SourceEpisode,
+    SourceError,
+    SourceLink,
+    SourceShow,
+)
 
 # How far around now recurring events are expanded (an endless RRULE must stop somewhere).
 EXPAND_BEFORE = timedelta(days=2 * 365)
@@ -36,6 +44,8 @@ EXPAND_AFTER = timedelta(days=2 * 365)
 # How far back a recurring event is expanded only to number its occurrences from the first.
 EXPAND_NUMBERING_FROM = timedelta(days=30 * 365)
 MAX_FEED_BYTES = 5_000_000
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 _NUMBERS_RE = re.compile(
     r"^(?P<series>.*?)[\s\-–:|]*\b(?:S(?P<s1>\d{1,4})\s*E(?P<e1>\d{1,4})|(?P<s2>\d{1,4})x(?P<e2>\d{1,4}))\b"
@@ -92,7 +102,7 @@ class IcalSource:
             headers["If-None-Match"] = link.etag
         if link.last_modified:
             headers["If-Modified-Since"] = link.last_modified
-        response = await self.http.get(link.ref, headers=headers)
+        response = await self._get_following_redirects(link.ref, headers)
         if response.status == 304:
             return Fetched(None, link.etag, link.last_modified)
         if response.status != 200:
@@ -101,6 +111,25 @@ class IcalSource:
             raise SourceError(f"the feed is larger than {MAX_FEED_BYTES // 1_000_000} MB")
         show = parse_feed(response.body, url=link.ref, series=link.series, now=now)
         return Fetched(show, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+    async def _get_following_redirects(self, url: str, headers: dict[str, str]) -> HttpResponse:
+        """GET the feed, following up to `MAX_REDIRECTS` redirects (a feed moved to https,
+        a calendar service's short link) to http(s) addresses only. Each hop is a request of
+        its own through the same client, so a chat feed's client checks every address it
+        connects to: a redirect cannot lead it into a private network."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = await self.http.get(url, headers=headers)
+            if response.status not in REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                raise SourceError(f"the feed answered {response.status} without saying where to")
+            try:
+                url = feed_url(urljoin(url, location))
+            except InvalidInput:
+                # Not the address itself: it may carry a secret, and members see this.
+                raise SourceError("the feed redirects to an address that is not http(s)") from None
+        raise SourceError(f"the feed redirected more than {MAX_REDIRECTS} times")
 
 
 def series_in(body: bytes, *, now: datetime) -> list[str]:

@@ -43,7 +43,7 @@ async def test_a_small_drop_is_not_queued_behind_a_big_one(world: World) -> None
 async def test_429s_that_cluster_pause_the_platform(world: World) -> None:
     two_drops_at_one_instant(world, big=10, small=0)
     t = FakeTime()
-    limiter = RateLimiter(1000.0, cluster_threshold=3, cluster_pause=2.0,
+    limiter = RateLimiter(50.0, cluster_threshold=3, cluster_pause=2.0,
                           monotonic=t.monotonic, sleep=t.sleep)  # fmt: skip
     world.engine.limiters["console"] = limiter
     world.sender.max_concurrency = 1

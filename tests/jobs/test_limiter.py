@@ -110,7 +110,8 @@ async def test_late_wake_ups_do_not_drift_the_rate() -> None:
 
 async def test_429s_that_cluster_pause_the_whole_platform_longer_each_time() -> None:
     t = FakeTime()
-    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_window=10.0, cluster_pause=2.0)
+    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_share=0.0, cluster_window=10.0,
+                    cluster_pause=2.0)  # fmt: skip
     limit.observe(429, 0.1)
     limit.observe(429, 0.1)
     assert limit.blocked_until == 0.1  # two: each one's retry-after only
@@ -130,11 +131,27 @@ async def test_429s_that_cluster_pause_the_whole_platform_longer_each_time() -> 
 
 async def test_scattered_429s_do_not_pause_the_platform() -> None:
     t = FakeTime()
-    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_window=10.0)
+    limit = limiter(t, 1000.0, cluster_threshold=3, cluster_share=0.0, cluster_window=10.0)
     for _ in range(5):
         limit.observe(429, 0.5)
         t.now += 6.0
     assert limit.pauses == 0
+
+
+async def test_what_counts_as_a_cluster_grows_with_the_rate() -> None:
+    """Half a percent of what the rate allows in the window: a raised limit's timing noise
+    (a 429 now and then in thousands of requests) does not stop the whole platform."""
+    t = FakeTime()
+    raised = limiter(t, 500.0)  # 5,000 requests in 10 s: a cluster is 25 429s
+    for _ in range(24):
+        raised.observe(429, 0.01)
+    assert raised.pauses == 0
+    raised.observe(429, 0.01)
+    assert raised.pauses == 1
+    default = limiter(t, 50.0)  # Discord's default: 3 in 10 s, as before
+    for _ in range(3):
+        default.observe(429, 0.01)
+    assert default.pauses == 1
 
 
 async def test_invalid_requests_near_the_ban_threshold_pause_the_platform() -> None:

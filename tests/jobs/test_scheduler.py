@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.commands import Commands
 from bot.models import ChannelRef
@@ -171,3 +174,55 @@ async def test_start_queues_the_catch_up_pass(world: World) -> None:
         assert NOW_JOB_ID in ids and "poll:changes" in ids and len(drop_ids(world)) == 10
     finally:
         world.scheduler.shutdown()
+
+
+async def a_pass_held_mid_send(world: World) -> asyncio.Event:
+    """Start the scheduler with one post due; returns once that post is in flight, held
+    until the returned gate is set."""
+    world.add_fam()
+    world.subscribe("a")
+    gate, sending = asyncio.Event(), asyncio.Event()
+    original = world.sender.send
+
+    async def slow_send(delivery):  # type: ignore[no-untyped-def]
+        sending.set()
+        await gate.wait()
+        return await original(delivery)
+
+    world.sender.send = slow_send  # type: ignore[method-assign]
+    world.clock.set(FAM_DROPS[0])
+    world.scheduler.start()  # the catch-up pass runs as an APScheduler job
+    await sending.wait()
+    return gate
+
+
+async def test_stopping_lets_the_pass_in_flight_finish_its_post(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = await a_pass_held_mid_send(world)
+    world.engine.stop()
+    stopping = asyncio.create_task(world.scheduler.stop(timeout=30))
+    await asyncio.sleep(0)
+    assert not stopping.done()  # waits for the post in flight...
+    gate.set()
+    assert await stopping is True  # ...which is sent, not cancelled half-way
+    assert world.sender.channels() == ["a"]
+    assert world.store.outbox_counts().get("sending", 0) == 0
+    assert not world.scheduler.scheduler.running
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_pass_that_does_not_finish_in_time_is_stopped_with_a_warning(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = await a_pass_held_mid_send(world)
+    world.engine.stop()
+    assert await world.scheduler.stop(timeout=0) is False
+    assert "did not finish" in caplog.text
+    assert not world.scheduler.scheduler.running
+    gate.set()
+    await asyncio.gather(*asyncio.all_tasks() - {asyncio.current_task()}, return_exceptions=True)
+    # Cut off or not (a race with the cancellation), the post is not lost: sent, or left
+    # for the next start's recovery.
+    counts = world.store.outbox_counts()
+    assert counts.get("sent", 0) + counts.get("sending", 0) + counts.get("pending", 0) == 1

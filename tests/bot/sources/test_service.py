@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.commands import Commands
+from bot.errors import BotError
 from bot.models import Actor
 from bot.settings import Settings
 from episode_bot.sources import build_sources
@@ -119,3 +120,40 @@ async def test_a_chat_admins_feed_that_turned_private_is_not_read(service, store
         assert len(fake.requests) == 1
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def feeds():
+    fake = FeedFake()
+    server = await AppServer(fake.app()).start()
+    yield server.base_url, fake
+    await server.stop()
+
+
+async def test_a_feed_that_moved_is_followed_to_where_it_is_now(service, store, feeds):
+    base, fake = feeds
+    await service.import_show(OPERATOR, f"ics:{base}/moved/moved/feed/weekly.ics")
+    assert len(fake.requests) == 3  # two redirects, then the feed itself
+    [show] = store.visible_shows(None)
+    assert store.seasons_of(show.id)  # imported from the feed it led to
+    # The link keeps the address the admin gave; each sync follows it again.
+    assert store.show_source(show.id).ref == f"{base}/moved/moved/feed/weekly.ics"
+    assert (await service.sync_show(show.id)).ok
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/moved/" + "moved/" * 6 + "feed/weekly.ics", "redirected more than 5 times"),
+        ("/moved/x?to=ftp://example.com/cal.ics", "redirects to an address that is not http"),
+    ],
+)
+async def test_a_feed_redirecting_nowhere_useful_imports_nothing(
+    service, store, feeds, path, reason
+):
+    base, fake = feeds
+    with pytest.raises(BotError, match=reason) as raised:
+        await service.import_show(OPERATOR, f"ics:{base}{path}")
+    assert "Nothing was imported" in str(raised.value) and "ftp://" not in str(raised.value)
+    assert store.visible_shows(None) == []
+    assert len(fake.requests) <= 6  # gave up at the limit: no endless loop
