@@ -32,6 +32,7 @@ from adapters.slack.sender import SlackSender
 from bot.clock import FixedClock, SystemClock
 from bot.commands import Commands
 from bot.models import Actor
+from bot.ratelimit import RateLimiter
 from bot.sender import Delivery, Sender, SendReceipt
 from bot.store import to_db_time
 from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
@@ -39,7 +40,6 @@ from episode_bot.app import limiter_for
 from fakes.discord_api import FakeDiscord
 from fakes.slack_api import FakeSlackApi
 from jobs.delivery import DeliveryEngine
-from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 
 TOKEN = "bench-token-not-secret"

@@ -28,10 +28,10 @@ from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, drop_instant, prepare_drops
 from bench.remote_fake import fake_discord_process
 from bot.models import UserRef
+from bot.ratelimit import RateLimiter
 from bot.sender import Delivery, SendReceipt
 from bot.store import open_store, to_db_time
 from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
-from jobs.limiter import RateLimiter
 
 PAGE = 4096  # bytes per page in /proc/self/statm
 

@@ -135,7 +135,7 @@ class Sender(Protocol):
 
 
 class RequestBudget(Protocol):
-    """A platform's shared request allowance (jobs/limiter.RateLimiter is one).
+    """A platform's shared request allowance (bot/ratelimit.RateLimiter is one).
 
     The platform counts every request of the bot against one limit (Discord: 50 per second),
     not only the engine's posts: an adapter makes its other requests (look-ups, scheduled

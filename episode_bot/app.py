@@ -30,6 +30,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Commands
 from bot.errors import BotError
 from bot.observer import NullObserver, ObservedCommands, Observer
+from bot.ratelimit import RateLimiter
 from bot.sender import RequestBudget, SendError
 from bot.settings import Settings
 from bot.store import Store, StoreUnavailable, open_store
@@ -43,7 +44,6 @@ from episode_bot.platforms import (
 from episode_bot.sources import build_sources
 from jobs.delivery import DeliveryEngine
 from jobs.lease import LeaseStanding, RunnerLease, lease_standing
-from jobs.limiter import RateLimiter
 from jobs.scheduler import DropScheduler
 from jobs.source_sync import SourceJobs
 

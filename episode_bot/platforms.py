@@ -20,10 +20,10 @@ from typing import Protocol
 
 from bot.commands import Commands
 from bot.platforms import CONSOLE, DISCORD, SLACK, ChannelSyntax
+from bot.ratelimit import RateLimiter
 from bot.sender import RequestBudget, Sender
 from bot.settings import Settings
 from bot.store import Store
-from jobs.limiter import RateLimiter
 
 
 class Adapter(Protocol):

@@ -35,6 +35,7 @@ from typing import TypeVar
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.observer import FAILED, RETRY, SENT, SKIPPED, NullObserver, Observer
+from bot.ratelimit import RateLimiter
 from bot.sender import (
     CannotTellError,
     Delivery,
@@ -48,7 +49,6 @@ from bot.sender import (
 from bot.store import FencedOut, OutboxRow, Store, StoreUnavailable
 from jobs.dispatch import PlatformDispatcher
 from jobs.lease import RunnerLease
-from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.ratelimit import RateLimiter
 from bot.store import OutboxRow
 from jobs.fairness import FairQueue
-from jobs.limiter import RateLimiter
 
 STOP_CHECK_SECONDS = 0.5  # while waiting for the limiter, how often to look at the stop flag
 

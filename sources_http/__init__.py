@@ -8,6 +8,6 @@ already runs one asyncio loop with aiohttp for Discord and Slack, and the polite
 on shutdown instead of blocking a worker thread.
 """
 
-from sources_http.client import AiohttpClient, SlidingWindowLimiter
+from sources_http.client import AiohttpClient, source_limiter
 
-__all__ = ["AiohttpClient", "SlidingWindowLimiter"]
+__all__ = ["AiohttpClient", "source_limiter"]

@@ -22,7 +22,6 @@ import errno
 import random
 import socket
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
+from bot.ratelimit import RateLimiter
 from bot.sources.addresses import NOT_PUBLIC, is_public_address
 from bot.sources.base import HttpResponse, SourceError
 
@@ -39,39 +39,19 @@ MAX_BODY = 20_000_000
 WINDOW_HEADROOM = 0.05
 
 
-class SlidingWindowLimiter:
-    """At most `calls` acquisitions in any `window` seconds."""
-
-    def __init__(
-        self,
-        calls: int = 20,
-        window: float = 10.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.calls = calls
-        self.window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._stamps: deque[float] = deque()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = self._clock()
-                while self._stamps and self._stamps[0] <= now - self.window:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.calls:
-                    self._stamps.append(now)
-                    return
-                await self._sleep(self._stamps[0] + self.window - now)
-
-    def hold_off(self, seconds: float) -> None:
-        """The server said wait (429): no request before `seconds` from now."""
-        until = self._clock() + seconds - self.window
-        self._stamps = deque([until] * self.calls)
+def source_limiter(
+    calls: int,
+    window: float,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> RateLimiter:
+    """At most `calls` requests in any `window` seconds (TVmaze: 20 per 10 s): the bot's one
+    rate limiter (`bot.ratelimit`), its window cap the binding rule."""
+    return RateLimiter(
+        calls / window, burst=calls, window_limit=calls, window=window,
+        monotonic=monotonic, sleep=sleep,
+    )  # fmt: skip
 
 
 class NonPublicAddress(ConnectionRefusedError):
@@ -128,7 +108,7 @@ class AiohttpClient:
         self.attempts = attempts
         self.backoff = backoff
         self._sleep = sleep
-        self._limiters: dict[str, SlidingWindowLimiter] = {}
+        self._limiters: dict[str, RateLimiter] = {}
         self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by public_only
         self.requests = 0  # sent, retries included (bench, tests)
 
@@ -155,12 +135,12 @@ class AiohttpClient:
             )
         return self._sessions[public_only]
 
-    def _limiter(self, url: str) -> SlidingWindowLimiter:
+    def _limiter(self, url: str) -> RateLimiter:
         host = urlsplit(url).netloc
         if host not in self._limiters:
             # 5 % headroom: the server counts a call when it arrives, a little after we sent it.
             window = self.window * (1 + WINDOW_HEADROOM)
-            self._limiters[host] = SlidingWindowLimiter(self.calls, window, sleep=self._sleep)
+            self._limiters[host] = source_limiter(self.calls, window, sleep=self._sleep)
         return self._limiters[host]
 
     async def get(
@@ -203,7 +183,7 @@ class AiohttpClient:
                     raise SourceError(f"{host} answered more than {MAX_BODY // 1_000_000} MB")
                 if status == 429:
                     wait = _retry_after(answer_headers.get("Retry-After"), default=self.window)
-                    limiter.hold_off(wait)
+                    limiter.back_off(wait)
                     problem = f"{host} is rate limiting us (429)"
                     continue
                 if status < 500:

@@ -132,11 +132,6 @@ class IcalSource:
         raise SourceError(f"the feed redirected more than {MAX_REDIRECTS} times")
 
 
-def series_in(body: bytes, *, now: datetime) -> list[str]:
-    """The series a feed holds (what `--show` may pick)."""
-    return sorted({item["series"] for item in _numbered_events(_calendar(body), now)})
-
-
 def parse_feed(body: bytes, *, url: str, series: str | None, now: datetime) -> SourceShow:
     """One series of the feed as a `SourceShow` titled as in the feed.
 

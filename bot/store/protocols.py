@@ -185,8 +185,6 @@ class CatalogStore(Protocol):
         """These seasons (those that still exist), in id order."""
         ...
 
-    def season_with_episodes(self, season_id: int) -> SeasonWithEpisodes: ...
-
     def seasons_releasing_after(
         self, show_ids: Sequence[int], after: datetime
     ) -> list[SeasonWithEpisodes]:
@@ -393,14 +391,6 @@ class OutboxStore(Protocol):
         """The tag a platform's fair queue (at one priority) is serving: the lowest of its due
         pending rows, or (nothing waiting) the highest handed out."""
         ...
-
-    def rows_in_state(
-        self,
-        state: str,
-        *,
-        platforms: Sequence[str] | None = None,
-        updated_before: datetime | None = None,
-    ) -> list[OutboxRow]: ...
 
     def mark_sent(
         self,

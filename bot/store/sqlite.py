@@ -947,9 +947,6 @@ class SqliteStore:
         """These seasons (those that still exist), each with its show and all its episodes."""
         return self._seasons_with_episodes(sorted(set(season_ids)))
 
-    def season_with_episodes(self, season_id: int) -> tuple[Show, Season, list[Episode]]:
-        return self._seasons_with_episodes([season_id])[0]
-
     def events_after(self, event_id: int, *, until: datetime) -> list[SeasonEvent]:
         """Events with a larger id, in id order, up to the first one stamped after `until`.
 
@@ -1482,22 +1479,6 @@ class SqliteStore:
                 [(generation, row["id"]) for row in rows],
             )
         return [_outbox_row(row) for row in rows]
-
-    def rows_in_state(
-        self,
-        state: str,
-        *,
-        platforms: Sequence[str] | None = None,
-        updated_before: datetime | None = None,
-    ) -> list[OutboxRow]:
-        """Rows in `state` (last changed before `updated_before`, if given), oldest first."""
-        rows = self._rows(
-            _OUTBOX_SELECT + "WHERE n.state = ? AND n.updated_at < ? ORDER BY n.id",
-            [state, to_db_time(updated_before) if updated_before else "9999"],
-        )
-        return [
-            _outbox_row(row) for row in rows if platforms is None or row["platform"] in platforms
-        ]
 
     def mark_sent(
         self,

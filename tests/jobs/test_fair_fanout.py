@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 
 from bot.models import ChannelRef
-from jobs.limiter import RateLimiter
+from bot.ratelimit import RateLimiter
+from tests.bot.test_ratelimit import FakeTime
 from tests.jobs.support import FAM_DROPS, OPERATOR, World, transient
-from tests.jobs.test_limiter import FakeTime
 
 SMALL = "Small Show"
 

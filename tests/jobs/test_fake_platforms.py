@@ -38,7 +38,7 @@ def subscribed(store: Store, platform: str, tenant: str, channels: list[str]) ->
 
 def engine_for(store: Store, sender: Sender, clock: FixedClock) -> DeliveryEngine:
     platform = sender.platform
-    # No limiter: its back-off after a 429 waits in real time (tests/jobs/test_limiter.py).
+    # No limiter: its back-off after a 429 waits in real time (tests/bot/test_ratelimit.py).
     return DeliveryEngine(store, {platform: sender}, clock, rand=lambda: 0.0)
 
 

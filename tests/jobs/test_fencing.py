@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.ratelimit import RateLimiter
 from bot.sender import Delivery, SendReceipt
 from bot.store import DELIVERY_LEASE, FencedOut, Store
 from jobs.delivery import DeliveryEngine
 from jobs.lease import RunnerBusy, RunnerLease, elapsed_clock
-from jobs.limiter import RateLimiter
 from jobs.outbox import materialize
 from tests.jobs.support import FAM_DROPS, FakeSender, World, claimed_by_a_crashed_runner
 

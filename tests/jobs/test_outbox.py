@@ -82,3 +82,55 @@ async def test_a_drop_planned_over_many_pages_gives_each_channel_its_own_post(
         number = int(delivery.channel.channel[1:])
         assert delivery.message.show_title == ("Severance", "Silo")[number % 2]
         assert delivery.message.mention == f"role{number}"
+
+
+def test_the_outbox_holds_exactly_the_posts_the_preview_shows(commands, store, clock):
+    """Delivery writes the plan per audience, in SQL; `preview` spells it out per channel in
+    Python. Over a season with every kind of setting, the two agree post for post."""
+    from datetime import timedelta
+
+    from bot.agenda import posts_between
+    from bot.messages import message_to_json
+    from bot.models import UserRef
+
+    fam = "For All Mankind"
+    add_fam(commands)  # announced, with a trailer, at ANNOUNCED
+    subscribe = lambda name, **options: commands.subscribe(  # noqa: E731
+        OPERATOR, ChannelRef.parse(f"console:{name}"), fam, **options
+    )
+    subscribe("plain")
+    subscribe("role", mention="fans")
+    subscribe("quiet", hide_titles=True, before="1h")
+    subscribe("reminded", before="1d,1h")
+    subscribe("no-trailers", trailers=False)
+    subscribe("digest")
+    commands.digest(OPERATOR, ChannelRef.parse("console:digest"), "monday 09:00", only=True)
+    subscribe("gone")
+    store.pause_subscriptions("channel not found", channel=ChannelRef.parse("console:gone"))
+    commands.follow(OPERATOR, fam, before="1h", user=UserRef.parse("console-user:ann"))
+    clock.set(clock.now() + timedelta(hours=1))
+    subscribe("late")  # after the announcement: the drops, not the old news
+    commands.season_move(OPERATOR, fam, 4, premiere="2023-11-17")  # one more change
+
+    now = datetime(2024, 2, 1, tzinfo=UTC)
+    since = now - timedelta(days=365)
+    planned = {
+        (post.subscription.id, str(post.notification_key)): message_to_json(post.message)
+        for post in posts_between(store, since, now)
+    }
+    materialize(store, now, timedelta(days=365))
+    written = {
+        (row.subscription_id, str(row.notification_key)): row.message for row in store.outbox()
+    }
+    assert written == planned
+    by_channel: dict[str, set[str]] = {}
+    for row in store.outbox():
+        by_channel.setdefault(row.channel.channel, set()).add(row.notification_key.kind.value)
+    assert "gone" not in by_channel  # paused
+    assert by_channel["plain"] == by_channel["role"] == {"announced", "moved", "release"}
+    assert by_channel["reminded"] == {"announced", "moved", "release", "before"}
+    assert by_channel["late"] == {"moved", "release"}  # not the announcement before it
+    assert by_channel["no-trailers"] == {"release"}
+    assert by_channel["@ann"] == {"release", "before"}  # a follow: drops and reminders
+    assert by_channel["digest"] == {"digest", "announced", "moved"}
+    assert len(written) > 100

@@ -12,7 +12,7 @@ from bot.sources.base import SourceError
 from fakes.ical_feed import FeedFake
 from fakes.serving import AppServer
 from fakes.tvmaze import TvmazeServer
-from sources_http import AiohttpClient, SlidingWindowLimiter
+from sources_http import AiohttpClient, source_limiter
 
 
 class Sleeps:
@@ -65,9 +65,9 @@ async def test_retry_after_holds_every_slot_that_long():
         sleeps.append(seconds)
         now[0] += seconds
 
-    limiter = SlidingWindowLimiter(20, 10.0, clock=lambda: now[0], sleep=sleep)
+    limiter = source_limiter(20, 10.0, monotonic=lambda: now[0], sleep=sleep)
     await limiter.acquire()
-    limiter.hold_off(7.0)
+    limiter.back_off(7.0)
     await limiter.acquire()
     assert sleeps == [pytest.approx(7.0)]
 
@@ -122,7 +122,7 @@ async def test_the_limiter_allows_n_calls_per_window():
         sleeps.append(seconds)
         now[0] += seconds
 
-    limiter = SlidingWindowLimiter(20, 10.0, clock=lambda: now[0], sleep=sleep)
+    limiter = source_limiter(20, 10.0, monotonic=lambda: now[0], sleep=sleep)
     for _ in range(45):
         await limiter.acquire()
     assert now[0] == pytest.approx(20.0)  # calls 21 and 41 each waited for a window

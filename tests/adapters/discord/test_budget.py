@@ -10,8 +10,8 @@ from discord.http import HTTPClient, Ratelimit, Route
 from adapters.discord.budget import budget_trace
 from adapters.discord.endpoints import RedirectingHTTPClient
 from adapters.discord.sender import DiscordSender
+from bot.ratelimit import RateLimiter
 from fakes.discord_api import FakeDiscord
-from jobs.limiter import RateLimiter
 from tests.adapters.discord.conftest import TOKEN
 from tests.adapters.discord.test_sender import CHANNEL, delivery
 

@@ -19,6 +19,7 @@ from adapters.slack.sender import (
 from bot.keys import NotificationKey
 from bot.messages import Message, MessageKind
 from bot.models import ChannelRef, UserRef
+from bot.ratelimit import RateLimiter
 from bot.sender import (
     CannotTellError,
     Delivery,
@@ -34,7 +35,6 @@ from fakes.slack_api import (
     UNAVAILABLE_CODES,
     FakeSlackApi,
 )
-from jobs.limiter import RateLimiter
 from tests.adapters.slack.conftest import BOT_TOKEN
 
 RELEASE = datetime(2023, 11, 10, 5, tzinfo=UTC)

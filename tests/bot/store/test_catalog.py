@@ -68,7 +68,7 @@ def test_episodes_and_seasons_are_read_in_batches(store: Store):
         (first.id, "A", 3),
         (second.id, "B", 1),
     ]
-    assert store.season_with_episodes(first.id)[1] == first
+    assert store.seasons_with_episodes([first.id])[0][1] == first
 
 
 def test_releases_in_a_window_come_with_every_episode_of_their_season(store: Store):

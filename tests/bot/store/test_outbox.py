@@ -55,7 +55,7 @@ def test_a_claimed_row_is_not_claimed_again(store: Store):
     )  # not this platform
     assert len(store.claim_due(NOW, platforms=["console"], generation=lease(store))) == 1
     assert store.claim_due(NOW, platforms=["console"], generation=lease(store)) == []
-    assert [row.state for row in store.rows_in_state("sending")] == ["sending"]
+    assert [row.state for row in store.outbox()] == ["sending"]
 
 
 def test_connections_claiming_at_once_never_share_a_row(site: StoreSite):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jobs.limiter import RateLimiter
+from bot.ratelimit import RateLimiter
 
 
 class FakeTime:

@@ -1,4 +1,4 @@
-"""A per-platform request budget: a token bucket, a hard cap per window, and back-off.
+"""A request budget: a token bucket, a hard cap per window, and back-off.
 
 Platforms publish limits (Discord: 50 requests/s per bot, counting every authenticated
 request; Slack: per-method tiers, about one message per second per channel). Staying under
@@ -21,7 +21,9 @@ them costs less than bouncing off 429s, and on Discord 10,000 invalid requests (
 
 Every request the bot makes on a platform draws from its one limiter: the engine's posts
 and, through the adapters' hooks, the rest (Discord: scheduled events, message look-ups,
-`users/@me`). Time and sleeping are injected so tests never wait.
+`users/@me`). The schedule sources' HTTP client keeps one per host the same way (TVmaze: 20
+calls in any 10 s). Pure asyncio, so it lives in the core where every layer may use it; time
+and sleeping are injected so tests never wait.
 """
 
 from __future__ import annotations
