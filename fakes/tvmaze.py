@@ -11,7 +11,8 @@ the shapes TVmaze documents:
 - `GET /lookup/shows?imdb=tt…|thetvdb=N|tvrage=N`: `301 Moved Permanently` with `Location`
   pointing at the show, `404` when unknown;
 - `GET /search/shows?q=` (a list of `{"score", "show"}`), `GET /singlesearch/shows?q=`;
-- `GET /updates/shows?since=day|week|month`: `{"<id>": <updated timestamp>}`.
+- `GET /updates/shows?since=day|week|month`: `{"<id>": <updated timestamp>}`, only the
+  shows updated in that span when the fake has a clock (`now`; without one, every show).
 
 Quirks kept from the real service: streaming episodes carry an `airdate` and an empty
 `airtime` (their `airstamp` is a made-up hour of that day in UTC), web channels replace the
@@ -33,6 +34,7 @@ import math
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,6 +43,9 @@ from typing import Any
 from aiohttp import web
 
 from fakes.serving import AppServer
+
+# What `/updates/shows?since=` covers, in seconds (TVmaze: the last day, week or month).
+UPDATE_SPANS = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400}
 
 PAYLOADS = Path(__file__).with_name("tvmaze_payloads")
 FAM_ID = 36947  # For All Mankind in the fixtures
@@ -90,6 +95,9 @@ class TvmazeFake:
     requests: list[str] = field(default_factory=list)  # "GET /path?query" in order
     user_agents: list[str] = field(default_factory=list)
     rate_limited: int = 0  # how many 429s were sent
+    # The fake's "now" (Unix seconds), for `since` and for `touch`; None: every show is
+    # listed as updated whatever `since` says (the fixtures' stamps are of 2023).
+    now: Callable[[], float] | None = None
     _calls: dict[str, deque[float]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ test controls
@@ -107,7 +115,8 @@ class TvmazeFake:
         self.touch(show_id)
 
     def touch(self, show_id: int) -> None:
-        self.shows[show_id]["updated"] = self.shows[show_id]["updated"] + 3600
+        later = self.shows[show_id]["updated"] + 3600
+        self.shows[show_id]["updated"] = max(later, int(self.now())) if self.now else later
 
     def fail(self, status: int, count: int = 0) -> None:
         self.fail_status, self.fail_count = status, count
@@ -252,7 +261,11 @@ class TvmazeFake:
         return web.json_response(self._bare(hits[0][1]))
 
     async def _updates(self, request: web.Request) -> web.Response:
-        return web.json_response({str(i): show["updated"] for i, show in self.shows.items()})
+        span = UPDATE_SPANS.get(request.query.get("since", ""))
+        oldest = self.now() - span if self.now and span else -math.inf
+        return web.json_response(
+            {str(i): show["updated"] for i, show in self.shows.items() if show["updated"] >= oldest}
+        )
 
 
 def _not_found() -> web.HTTPNotFound:

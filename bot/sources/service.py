@@ -340,7 +340,8 @@ class SourceService:
         return self.sources[link.kind]
 
     async def poll_updates(self) -> list[SyncOutcome]:
-        """Ask TVmaze which shows changed and sync only the linked ones among them.
+        """Ask TVmaze which shows changed and sync only the linked ones among them, and
+        those whose last sync failed.
 
         `since` widens to a week or a month when the last poll is older than a day (the bot
         was down), so a change is never missed.
@@ -368,6 +369,10 @@ class SourceService:
         ]
         if period != "day":  # a stamp older than the window is not in it: sync unknown ones
             changed += [link for link in linked if link.last_ok_at is None and link not in changed]
+        # A sync that failed (TVmaze down, an answer refused) is tried again at every poll
+        # until it succeeds: once the show leaves TVmaze's day of updates nothing else would
+        # ask before the refresh ahead of its next drop, too late for a date moved earlier.
+        changed += [link for link in linked if link.last_error is not None and link not in changed]
         return [await self.sync_show(link.show_id) for link in changed]
 
     def _start_updates_poll(self, now: datetime) -> tuple[list[SourceLink], str | None]:

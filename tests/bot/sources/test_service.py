@@ -157,3 +157,29 @@ async def test_a_feed_redirecting_nowhere_useful_imports_nothing(
     assert "Nothing was imported" in str(raised.value) and "ftp://" not in str(raised.value)
     assert store.visible_shows(None) == []
     assert len(fake.requests) <= 6  # gave up at the limit: no endless loop
+
+
+async def test_a_failed_sync_is_tried_again_after_tvmaze_stops_listing_the_show(
+    service, store, tvmaze
+):
+    """TVmaze's `since=day` forgets a change after a day: a sync that failed meanwhile must
+    not wait for the refresh before the next drop (too late for a date moved earlier)."""
+    fake = tvmaze.fake
+    fake.now = lambda: service.clock.now().timestamp()  # TVmaze's day, on the test's clock
+    await service.import_show(OPERATOR, "tvmaze:36947", tz="America/New_York")
+    [show] = store.visible_shows(None)
+    start = service.clock.now()
+    fake.set_episodes(FAM_ID, 4, fam_season_4("2023-10-06"))  # moved a week earlier
+    fake.malformed.add(FAM_ID)  # ... and TVmaze answers garbage for a while
+    for hours in (1, 23):  # listed as changed in both polls; both syncs fail
+        service.clock.set(start + timedelta(hours=hours))
+        [outcome] = await service.poll_updates()
+        assert not outcome.ok
+    fake.malformed.discard(FAM_ID)
+    service.clock.set(start + timedelta(hours=26))  # a day on: no longer in `since=day`
+    [outcome] = await service.poll_updates()
+    assert outcome.ok
+    assert "GET /updates/shows?since=day" in fake.requests
+    [season] = [s for s in store.seasons_of(show.id) if s.number == 4]
+    assert season.premiere.isoformat() == "2023-10-06"
+    assert service.status()[0]["error"] is None
