@@ -175,7 +175,8 @@ def digest_posts(
     seven days of the shows its channel follows. A week with nothing in it has no post.
 
     The outbox addresses a post by subscription: a digest rides on its channel's oldest
-    active subscription (the key names the channel and week, so it stays once only)."""
+    active subscription. The key names the channel and week, and the store keeps it once
+    only whichever subscription carries it (`Store.insert_notifications`)."""
     posts = []
     # Digests tend to share an instant (Monday 09:00): read each week's releases once.
     weeks: dict[datetime, list[tuple[Show, Season, list[Episode]]]] = {}

@@ -355,8 +355,13 @@ class OutboxStore(Protocol):
         *,
         watermarks: dict[str, str] | None = None,
     ) -> int:
-        """Insert-or-ignore on (subscription, key), with watermarks (meta values that only
-        move forward) in the same transaction; how many rows are new."""
+        """Insert-or-ignore on (subscription, key), and on the key alone for a digest (once
+        per channel and week, whichever of the channel's subscriptions carries it), with
+        watermarks (meta values that only move forward) in the same transaction; how many
+        rows are new.
+
+        A digest's row outlives the subscription it rides on while the channel has another:
+        it moves to one of those."""
         ...
 
     def insert_broadcasts(

@@ -308,6 +308,30 @@ MIGRATIONS: tuple[str, ...] = (
         (show_id, platform, reminders, trailers, mention, hide_titles)
         WHERE paused_reason IS NULL;
     """,
+    # 12: a weekly digest is once per channel and week, whichever of the channel's
+    # subscriptions its row rides on. Its key names the channel and the week, so the key
+    # alone is unique (a duplicate already posted keeps its first row). And when the
+    # subscription it rides on goes (unsubscribed, show removed), the row moves to another
+    # subscription of the channel instead of going with it: a re-planned window finds it.
+    """
+    DELETE FROM notifications WHERE notification_key LIKE 'digest:%' AND id NOT IN (
+        SELECT MIN(id) FROM notifications WHERE notification_key LIKE 'digest:%'
+        GROUP BY notification_key
+    );
+    CREATE UNIQUE INDEX notifications_digest_once ON notifications (notification_key)
+        WHERE notification_key LIKE 'digest:%';
+    CREATE TRIGGER subscriptions_keep_digests BEFORE DELETE ON subscriptions
+    WHEN EXISTS (SELECT 1 FROM subscriptions AS other WHERE other.platform = OLD.platform
+                 AND other.tenant = OLD.tenant AND other.channel = OLD.channel
+                 AND other.id != OLD.id)
+    BEGIN
+        UPDATE notifications SET subscription_id = (
+            SELECT other.id FROM subscriptions AS other WHERE other.platform = OLD.platform
+            AND other.tenant = OLD.tenant AND other.channel = OLD.channel
+            AND other.id != OLD.id ORDER BY other.paused_reason IS NOT NULL, other.id LIMIT 1
+        ) WHERE subscription_id = OLD.id AND notification_key LIKE 'digest:%';
+    END;
+    """,
 )
 
 # An outbox change is applied only while the caller's generation holds the delivery lease.
@@ -1358,7 +1382,8 @@ class SqliteStore:
                 "episode_id, platform, due_at, state, next_attempt_at, last_error, message_id, "
                 "created_at, updated_at, priority, queue_rank) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (subscription_id, notification_key) DO NOTHING",
+                # Either pair: (subscription, key), or a digest's key on its own.
+                "ON CONFLICT DO NOTHING",
                 params,
             )
             inserted = self.db.conn.total_changes - before
@@ -2272,10 +2297,18 @@ def _digest(row: dict) -> Digest:
 
 
 def _split_sql(script: str) -> list[str]:
-    """A migration's statements, comments removed first (a `;` in a comment is no end)."""
+    """A migration's statements, comments removed first (a `;` in a comment is no end), and
+    a trigger's body kept whole (its `;`s end statements inside it, not the trigger)."""
     lines = [line.split("--")[0].rstrip() for line in script.splitlines()]
     code = "\n".join(line for line in lines if line.strip())
-    return [statement.strip() for statement in code.split(";") if statement.strip()]
+    statements, pending = [], ""
+    for piece in code.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    return statements
 
 
 @functools.lru_cache(maxsize=1024)

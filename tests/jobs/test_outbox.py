@@ -134,3 +134,24 @@ def test_the_outbox_holds_exactly_the_posts_the_preview_shows(commands, store, c
     assert by_channel["@ann"] == {"release", "before"}  # a follow: drops and reminders
     assert by_channel["digest"] == {"digest", "announced", "moved"}
     assert len(written) > 100
+
+
+def test_a_digest_replanned_after_its_subscription_went_is_not_posted_twice(commands, store, clock):
+    """A crash after the digest was written but before "planned up to now" was: the next
+    pass re-plans the window. Meanwhile the channel unsubscribed from the show the digest
+    rode on; planned on the channel's other subscription, it is still the same digest."""
+    from bot.store import to_db_time
+    from jobs.outbox import WATERMARK_KEY
+
+    add_fam(commands)
+    commands.show_add(OPERATOR, "Silo", tz="UTC")
+    commands.subscribe(OPERATOR, GENERAL, "For All Mankind")  # the older: the digest's ride
+    commands.subscribe(OPERATOR, GENERAL, "Silo")
+    commands.digest(OPERATOR, GENERAL, "monday 09:00", tz="UTC")
+    monday = datetime(2023, 11, 13, 9, 0, tzinfo=UTC)
+    materialize(store, monday - timedelta(minutes=1), GRACE)
+    assert materialize(store, monday, GRACE).pending == 1
+    store.set_meta(WATERMARK_KEY, to_db_time(monday - timedelta(minutes=1)))  # the crash
+    commands.unsubscribe(OPERATOR, GENERAL, "For All Mankind")
+    assert materialize(store, monday, GRACE).pending == 0
+    assert keys(store) == ["digest:console:general:2023-W46"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import time, timedelta
 
+from bot.keys import NotificationKey
 from bot.models import Audience, ChannelRef, Digest, UserRef
 from bot.store import Store
 from tests.bot.store.conftest import NOW, add_season, add_show, notification, subscribe
@@ -63,3 +64,22 @@ def test_a_new_calendar_token_replaces_the_old_one(store: Store):
     episode = store.episodes_of(add_season(store, add_show(store)).id)[0]
     store.save_calendar_revisions([(episode.id, "abc", 2, later)])
     assert store.calendar_revisions([episode.id, 999]) == {episode.id: ("abc", 2, later)}
+
+
+def test_a_digest_is_once_per_channel_and_week_whichever_subscription_carries_it(store: Store):
+    one, two = add_show(store, "One"), add_show(store, "Two")
+    first = subscribe(store, "discord:1/10", one)
+    second = subscribe(store, "discord:1/10", two)
+    key = NotificationKey.digest("discord:1/10", "2025-W03")
+    assert store.insert_notifications([notification(first, key)], NOW) == 1
+    # Planned again on another of the channel's subscriptions: the same digest, not a new one.
+    assert store.insert_notifications([notification(second, key)], NOW) == 0
+    # Its subscription goes: the row moves to another of the channel's, still there to be
+    # found by a re-planned window.
+    assert store.unsubscribe(first.channel, one, actor="t", now=NOW)
+    [row] = store.outbox()
+    assert (row.subscription_id, row.notification_key) == (second.id, key)
+    assert store.insert_notifications([notification(second, key)], NOW) == 0
+    # The channel's last subscription goes: nothing can plan its digest again, and it goes too.
+    assert store.unsubscribe(second.channel, two, actor="t", now=NOW)
+    assert store.outbox() == []

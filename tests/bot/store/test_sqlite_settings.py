@@ -83,3 +83,38 @@ def test_a_second_connection_in_one_process_keeps_the_first_ones_locks(tmp_path)
     finally:
         second.close()
         first.close()
+
+
+def test_a_digest_posted_twice_before_the_upgrade_keeps_its_first_row(tmp_path):
+    """Migration 12 makes a digest's key unique; a database where a digest was already
+    planned twice (on two of a channel's subscriptions) keeps the first row of it."""
+    import sqlite3
+
+    from bot.store.sqlite import _split_sql
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:11]:
+        conn.executescript(";\n".join(_split_sql(script)) + ";")
+    at, key = "2025-01-13T09:00:00Z", "digest:console:general:2025-W03"
+    conn.executescript(
+        f"""
+        INSERT INTO shows (id, title, title_key, timezone, release_time, created_at)
+            VALUES (1, 'One', 'one', 'UTC', '00:00', '{at}'),
+                   (2, 'Two', 'two', 'UTC', '00:00', '{at}');
+        INSERT INTO subscriptions (id, platform, tenant, channel, show_id, created_at)
+            VALUES (1, 'console', 'local', 'general', 1, '{at}'),
+                   (2, 'console', 'local', 'general', 2, '{at}');
+        INSERT INTO messages (id, digest, body) VALUES (1, 'd', '{{}}');
+        INSERT INTO notifications (subscription_id, notification_key, platform, due_at, state,
+            next_attempt_at, message_id, created_at, updated_at)
+            VALUES (1, '{key}', 'console', '{at}', 'sent', '{at}', 1, '{at}', '{at}'),
+                   (2, '{key}', 'console', '{at}', 'sent', '{at}', 1, '{at}', '{at}');
+        PRAGMA user_version = 11;
+        """
+    )
+    conn.close()
+    store = SqliteStore.open(path)
+    assert store.schema_version() == len(MIGRATIONS)
+    assert [row.subscription_id for row in store.outbox()] == [1]
+    store.close()
