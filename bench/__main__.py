@@ -157,13 +157,15 @@ def fair_rows(f: FairFigures, label: str) -> list[tuple[str, ...]]:
 
 
 def global_rows(sizes: list[int]) -> list[tuple[str, ...]]:
+    """The global drop at each size, and at the first size once more with a role to ping per
+    channel (every channel's post differs: the plan must not split them into audiences)."""
     rows = []
-    for size in sizes:
+    for size, roles in [(size, False) for size in sizes] + [(sizes[0], True)]:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "global.db"
-            _child("load-global", str(db), str(size))
+            _child("load-global", str(db), str(size), *(["--role-per-channel"] if roles else []))
             m = _child("measure-global", str(db))
-        p = f"global drop, {size:,} subscriptions"
+        p = f"global drop, {size:,} subscriptions" + (", a role each" if roles else "")
         rows += [
             _row(f"{p}: first post after the instant", f"{m['first_post_seconds']:.2f} s",
                  "<= 1 s", m["first_post_seconds"] <= 1),

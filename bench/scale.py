@@ -4,6 +4,7 @@ Run as two subprocesses so that peak RSS is the measured work's own, not the loa
 
     python -m bench.scale load PATH      # bulk-load with executemany (not through Commands)
     python -m bench.scale measure PATH   # prints one JSON document of figures
+    python -m bench.scale load-global PATH N [--role-per-channel]; measure-global PATH
 
 Shape: show 1 ("Big Show") is followed by every channel, so one of its drops fans out to
 100,000 channels; the other 900,000 subscriptions spread over the other shows (9 each per
@@ -194,9 +195,9 @@ async def measure(path: Path) -> dict:
 GLOBAL_SHOW = 1  # the global drop's show: one show followed by every channel
 
 
-def load_global(path: Path, channels: int) -> dict:
+def load_global(path: Path, channels: int, *, role_per_channel: bool = False) -> dict:
     """A global show on a big public bot: one show, one drop at EPOCH, `channels`
-    subscriptions (one per channel)."""
+    subscriptions (one per channel; `role_per_channel`: each pinging a role of its own)."""
     began = time.perf_counter()
     store, conn, stamp = _bulk_load(path)
     conn.execute(
@@ -214,10 +215,14 @@ def load_global(path: Path, channels: int) -> dict:
         "INSERT INTO episodes (season_id, number, release_at) VALUES (1, 1, ?)", [to_db_time(EPOCH)]
     )
     conn.executemany(
-        "INSERT INTO subscriptions (platform, tenant, channel, show_id, created_at) "
-        "VALUES ('discord', ?, ?, ?, ?)",
-        ((str(c // 50), str(10_000_000 + c), GLOBAL_SHOW, stamp) for c in range(channels)),
-    )
+        "INSERT INTO subscriptions (platform, tenant, channel, show_id, mention, created_at) "
+        "VALUES ('discord', ?, ?, ?, ?, ?)",
+        (
+            (str(c // 50), str(10_000_000 + c), GLOBAL_SHOW,
+             str(30_000_000 + c) if role_per_channel else None, stamp)
+            for c in range(channels)
+        ),
+    )  # fmt: skip
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     loaded = time.perf_counter() - began
@@ -288,7 +293,8 @@ if __name__ == "__main__":
     if command == "load":
         print(json.dumps(load(db)))
     elif command == "load-global":
-        print(json.dumps(load_global(db, int(sys.argv[3]))))
+        roles = "--role-per-channel" in sys.argv[4:]
+        print(json.dumps(load_global(db, int(sys.argv[3]), role_per_channel=roles)))
     elif command == "measure-global":
         print(json.dumps(asyncio.run(measure_global(db))))
     else:

@@ -7,6 +7,7 @@ Text here is plain and unescaped; adapters escape it for their platform. Times t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 from bot.messages import Message, MessageField, MessageKind
@@ -44,7 +45,6 @@ def release_message(
     episodes: Sequence[Episode],
     *,
     hide_titles: bool = False,
-    mention: str | None = None,
 ) -> Message:
     kind = drop_kind(season, episodes)
     label = episode_label(season, episodes)
@@ -67,7 +67,6 @@ def release_message(
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
         timezone=season.timezone,
-        mention=mention,
         show_id=show.id,
     )
 
@@ -79,7 +78,6 @@ def reminder_message(
     offset_seconds: int,
     *,
     hide_titles: bool = False,
-    mention: str | None = None,
 ) -> Message:
     label = episode_label(season, episodes)
     where = f" on {show.network}" if show.network else ""
@@ -95,14 +93,11 @@ def reminder_message(
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at,
         timezone=season.timezone,
-        mention=mention,
         show_id=show.id,
     )
 
 
-def announced_message(
-    show: Show, season: Season, episodes: Sequence[Episode], *, mention: str | None = None
-) -> Message:
+def announced_message(show: Show, season: Season, episodes: Sequence[Episode]) -> Message:
     where = f" on {show.network}" if show.network else ""
     count = f"{season.episode_count} episode" + ("s" if season.episode_count != 1 else "")
     return Message(
@@ -118,12 +113,11 @@ def announced_message(
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
-        mention=mention,
         show_id=show.id,
     )
 
 
-def trailer_message(show: Show, season: Season, url: str, *, mention: str | None = None) -> Message:
+def trailer_message(show: Show, season: Season, url: str) -> Message:
     return Message(
         kind=MessageKind.TRAILER,
         title=f"Trailer: {show.title} season {season.number}",
@@ -134,7 +128,6 @@ def trailer_message(show: Show, season: Season, url: str, *, mention: str | None
         link_label="Watch the trailer",
         release_at=None,
         timezone=season.timezone,
-        mention=mention,
         show_id=show.id,
     )
 
@@ -146,7 +139,6 @@ def moved_message(
     old_premiere: date,
     new_premiere: date,
     *,
-    mention: str | None = None,
     episodes_label: str | None = None,
 ) -> Message:
     """The premiere moved, or (`episodes_label`, e.g. "S4E5") a later drop did."""
@@ -163,9 +155,20 @@ def moved_message(
         link_label="Watch the trailer" if season.trailer_url else None,
         release_at=episodes[0].release_at if episodes else None,
         timezone=season.timezone,
-        mention=mention,
         show_id=show.id,
     )
+
+
+def addressed(message: Message, mention: str | None) -> Message:
+    """The message as posted to one subscription: with the role (Discord) or user group
+    (Slack) the subscription asked to ping. A digest, one post for the whole channel about
+    many shows, pings nobody.
+
+    Applied when a post is sent, not when it is planned: a drop's message is then the same
+    for every channel, however many roles they ping, and stored once."""
+    if message.kind == MessageKind.DIGEST:
+        return message
+    return replace(message, mention=mention)
 
 
 def _episode_fields(

@@ -201,7 +201,8 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Audience:
     """A show's active subscriptions that are told the same things: one platform, one kind of
-    channel, the same settings.
+    channel, the same settings (but the role each pings, added as a post is sent:
+    `compose.addressed`).
 
     The plan decides per audience, not per subscription, and the store writes each decision
     for the audience's members as one set: a drop to 100,000 channels sharing their settings
@@ -213,7 +214,6 @@ class Audience:
     direct: bool  # members' DMs (follows), not channels
     reminders: tuple[int, ...]
     trailers: bool
-    mention: str | None
     hide_titles: bool
     digest_only: bool = False  # the channel takes the weekly digest instead of per-drop posts
 
@@ -225,7 +225,6 @@ class Audience:
             direct=subscription.channel.is_direct,
             reminders=subscription.reminders,
             trailers=subscription.trailers,
-            mention=subscription.mention,
             hide_titles=subscription.hide_titles,
             digest_only=digest_only,
         )

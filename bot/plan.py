@@ -166,7 +166,8 @@ def plan_posts(
     *,
     digest_only: Collection[ChannelRef] = (),
 ) -> list[PlannedPost]:
-    """`plan_broadcasts` spelt out per subscription, in due order: what `preview` shows.
+    """`plan_broadcasts` spelt out per subscription, in due order, each message as it will be
+    posted (with the subscription's role to ping): what `preview` shows.
 
     Paused subscriptions get nothing; `digest_only` channels take the weekly digest instead
     of per-drop posts.
@@ -181,7 +182,7 @@ def plan_posts(
             subscription,
             broadcast.notification_key,
             broadcast.due_at,
-            broadcast.message,
+            compose.addressed(broadcast.message, subscription.mention),
             broadcast.season_id,
             broadcast.episode_id,
             broadcast.drop_at,
@@ -195,18 +196,20 @@ def plan_posts(
 
 
 class MessageCache(dict):
-    """(drop key, reminder offset, hide titles, mention) -> Message."""
+    """(drop key, reminder offset, hide titles) -> Message."""
 
     def get_message(self, drop: Drop, offset: int | None, audience: Audience) -> Message:
-        cache_key = (drop.first_episode_id, offset, audience.hide_titles, audience.mention)
+        cache_key = (drop.first_episode_id, offset, audience.hide_titles)
         message = self.get(cache_key)
         if message is None:
-            options = {"hide_titles": audience.hide_titles, "mention": audience.mention}
+            hide_titles = audience.hide_titles
             if offset is None:
-                message = compose.release_message(drop.show, drop.season, drop.episodes, **options)
+                message = compose.release_message(
+                    drop.show, drop.season, drop.episodes, hide_titles=hide_titles
+                )
             else:
                 message = compose.reminder_message(
-                    drop.show, drop.season, drop.episodes, offset, **options
+                    drop.show, drop.season, drop.episodes, offset, hide_titles=hide_titles
                 )
             self[cache_key] = message
         return message
@@ -258,13 +261,9 @@ def _change_broadcast(change: SeasonChange, audience: Audience) -> Broadcast | N
     if not audience.trailers:
         return None
     if change.kind == "announced":
-        message = compose.announced_message(
-            change.show, change.season, change.episodes, mention=audience.mention
-        )
+        message = compose.announced_message(change.show, change.season, change.episodes)
     elif change.kind == "trailer":
-        message = compose.trailer_message(
-            change.show, change.season, change.detail["url"], mention=audience.mention
-        )
+        message = compose.trailer_message(change.show, change.season, change.detail["url"])
     elif change.kind == "moved":
         message = compose.moved_message(
             change.show,
@@ -272,7 +271,6 @@ def _change_broadcast(change: SeasonChange, audience: Audience) -> Broadcast | N
             change.episodes,
             date.fromisoformat(change.detail["from"]),
             date.fromisoformat(change.detail["to"]),
-            mention=audience.mention,
             episodes_label=change.detail.get("episodes"),
         )
     else:  # an event kind from a newer version: nothing to say about it

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot import compose
 from bot.clock import Clock
 from bot.messages import message_from_json
 from bot.observer import FAILED, RETRY, SENT, SKIPPED, NullObserver, Observer
@@ -562,6 +563,6 @@ class DeliveryEngine:
             notification_key=row.notification_key,
             due_at=row.due_at,
             channel=row.channel,
-            message=message_from_json(row.message),
+            message=compose.addressed(message_from_json(row.message), row.mention),
             idempotency_key=idempotency_key(row.id),
         )

@@ -60,6 +60,7 @@ class OutboxRow:
     platform_message_id: str | None = None
     priority: int = 0  # among rows due at once, lower is claimed first
     queue_rank: float = 0.0  # its tag in the platform's fair queue (jobs/fairness.py)
+    mention: str | None = None  # its subscription's role to ping (`compose.addressed`)
 
 
 @dataclass(slots=True)

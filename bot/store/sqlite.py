@@ -302,7 +302,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 11: a drop is written per audience (a show's subscriptions with the same settings) as
     # one INSERT ... SELECT per page: this finds an audience's members in an id range at once,
-    # however many audiences a show has (a role to mention is per channel).
+    # however many audiences a show has (migration 13 takes the role to ping out of it).
     """
     CREATE INDEX subscriptions_audience ON subscriptions
         (show_id, platform, reminders, trailers, mention, hide_titles)
@@ -332,6 +332,15 @@ MIGRATIONS: tuple[str, ...] = (
         ) WHERE subscription_id = OLD.id AND notification_key LIKE 'digest:%';
     END;
     """,
+    # 13: the role a post pings is added when it is sent (`compose.addressed`), so it is no
+    # longer part of an audience: the audience index without it (a per-channel role would
+    # otherwise split 100,000 channels into 100,000 audiences).
+    """
+    DROP INDEX subscriptions_audience;
+    CREATE INDEX subscriptions_audience ON subscriptions
+        (show_id, platform, reminders, trailers, hide_titles)
+        WHERE paused_reason IS NULL;
+    """,
 )
 
 # An outbox change is applied only while the caller's generation holds the delivery lease.
@@ -356,7 +365,8 @@ def _unavailable_as_store_error() -> Iterator[None]:
 
 # An outbox row with where it goes and what it says.
 _OUTBOX_SELECT = (
-    "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel, m.body AS message "
+    "SELECT n.*, s.platform AS sub_platform, s.tenant, s.channel, s.mention, "
+    "m.body AS message "
     "FROM notifications n JOIN subscriptions s ON s.id = n.subscription_id "
     "JOIN messages m ON m.id = n.message_id "
 )
@@ -1188,11 +1198,11 @@ class SqliteStore:
         # Show by show, each read as an id range of `subscriptions_show`: one ordered query
         # over several shows would sort or rescan them at every page.
         members_of_show = (
-            "SELECT show_id, platform, reminders, trailers, mention, hide_titles, "
+            "SELECT show_id, platform, reminders, trailers, hide_titles, "
             f"{_DIGEST_ONLY}, COUNT(*), MAX(id) FROM (SELECT id, show_id, platform, tenant, "
-            "channel, reminders, trailers, mention, hide_titles FROM subscriptions "
+            "channel, reminders, trailers, hide_titles FROM subscriptions "
             f"WHERE show_id = ? AND id > ? AND paused_reason IS NULL AND {kind} "
-            "ORDER BY id LIMIT ?) AS s GROUP BY 1, 2, 3, 4, 5, 6, 7"
+            "ORDER BY id LIMIT ?) AS s GROUP BY 1, 2, 3, 4, 5, 6"
         )
         shows = sorted(set(show_ids))
         after = (0, 0)
@@ -1204,10 +1214,10 @@ class SqliteStore:
                 rows = self._tuples(
                     members_of_show, [show_id, after[1] if show_id == after[0] else 0, room]
                 )
-                for (show, platform, reminders, trailers, mention, hide_titles, digest_only,
-                     members, last_id) in rows:  # fmt: skip
+                for (show, platform, reminders, trailers, hide_titles, digest_only, members,
+                     last_id) in rows:  # fmt: skip
                     audience = Audience(show, platform, direct, _parse_reminders(reminders),
-                                        bool(trailers), mention, bool(hide_titles),
+                                        bool(trailers), bool(hide_titles),
                                         bool(digest_only))  # fmt: skip
                     audiences[audience] = members
                     room -= members
@@ -1424,7 +1434,6 @@ class SqliteStore:
                         "platform": audience.platform,
                         "reminders": _format_reminders(audience.reminders),
                         "trailers": int(audience.trailers),
-                        "mention": audience.mention,
                         "hide_titles": int(audience.hide_titles),
                         "direct": int(audience.direct),
                         "digest_only": int(audience.digest_only),
@@ -2244,7 +2253,7 @@ _INSERT_BROADCAST = f"""
         :queue_rank + (row_number() OVER (ORDER BY s.id) - 1) * :rank_step
     FROM subscriptions AS s INDEXED BY subscriptions_audience
     WHERE s.show_id = :show_id AND s.platform = :platform AND s.reminders = :reminders
-        AND s.trailers = :trailers AND s.mention IS :mention AND s.hide_titles = :hide_titles
+        AND s.trailers = :trailers AND s.hide_titles = :hide_titles
         AND s.paused_reason IS NULL AND ({_DIRECT_CLAUSE}) = :direct
         AND {_DIGEST_ONLY} = :digest_only AND s.created_at <= :subscribed_by
         AND s.id > :after_id AND s.id <= :last_id
@@ -2460,6 +2469,7 @@ def _outbox_row(row: dict, **override: Any) -> OutboxRow:
         "platform_message_id": row["platform_message_id"],
         "priority": row["priority"],
         "queue_rank": row["queue_rank"],
+        "mention": row["mention"],
     }
     values.update(override)
     return OutboxRow(**values)

@@ -90,7 +90,8 @@ def test_the_outbox_holds_exactly_the_posts_the_preview_shows(commands, store, c
     from datetime import timedelta
 
     from bot.agenda import posts_between
-    from bot.messages import message_to_json
+    from bot.compose import addressed
+    from bot.messages import message_from_json, message_to_json
     from bot.models import UserRef
 
     fam = "For All Mankind"
@@ -119,8 +120,12 @@ def test_the_outbox_holds_exactly_the_posts_the_preview_shows(commands, store, c
         for post in posts_between(store, since, now)
     }
     materialize(store, now, timedelta(days=365))
+    # As each will be posted: with its subscription's role to ping, added when it is sent.
     written = {
-        (row.subscription_id, str(row.notification_key)): row.message for row in store.outbox()
+        (row.subscription_id, str(row.notification_key)): message_to_json(
+            addressed(message_from_json(row.message), row.mention)
+        )
+        for row in store.outbox()
     }
     assert written == planned
     by_channel: dict[str, set[str]] = {}
@@ -134,6 +139,10 @@ def test_the_outbox_holds_exactly_the_posts_the_preview_shows(commands, store, c
     assert by_channel["@ann"] == {"release", "before"}  # a follow: drops and reminders
     assert by_channel["digest"] == {"digest", "announced", "moved"}
     assert len(written) > 100
+    mentions = {(row.channel.channel, row.notification_key.kind.value, row.mention)
+                for row in store.outbox()}  # fmt: skip
+    assert ("role", "release", "fans") in mentions
+    assert {planned[key]["mention"] for key in planned if key[0] == 2} == {"fans"}  # "role"
 
 
 def test_a_digest_replanned_after_its_subscription_went_is_not_posted_twice(commands, store, clock):
