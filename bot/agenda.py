@@ -155,11 +155,15 @@ def broadcast_pages(
     """The window's plan a page of subscriptions at a time, so that a drop to 100,000
     channels can be written and sent while the rest is still being planned. Pages without
     a post are left out."""
+    if not window.show_ids:
+        return
+    page_size = page_size or PAGE_SIZE
+    sizes = store.subscription_counts(window.show_ids, cap=page_size)
     messages = MessageCache()
     # Channels first, then members' DMs: a drop's channel posts are written (and so sent)
     # before its direct messages.
-    for direct in (False, True) if window.show_ids else ():
-        for page in _pages_taking_turns(store, window, page_size or PAGE_SIZE, direct):
+    for direct in (False, True):
+        for page in _pages_taking_turns(store, window, sizes, page_size, direct):
             broadcasts = plan_broadcasts(
                 window.releases, window.changes, page.audiences, start, end, messages=messages
             )
@@ -217,17 +221,17 @@ def digest_posts(
 
 
 def _pages_taking_turns(
-    store: Store, window: PlanWindow, page_size: int, direct: bool
+    store: Store, window: PlanWindow, sizes: dict[int, int], page_size: int, direct: bool
 ) -> Iterator[AudiencePage]:
     """Subscription pages in which no show's drop waits for a bigger one to be planned.
 
-    In id order, a show followed by 5 channels that subscribed after the 100,000 of another
-    show dropping at the same instant would be planned (and so sent) last. Instead the shows
-    that fit in one page are paged together, each bigger show has a cursor of its own, and
-    these streams take turns page by page: every drop has rows written after a few pages.
-    Shows with only reminders due are paged over their members with a reminder alone.
+    Paged in one order, a show followed by 5 channels could be planned (and so sent) after
+    the 100,000 of another show dropping at the same instant. Instead the shows that fit in
+    one page (`sizes`: subscriptions per show, counted up to a page and one) are paged
+    together, each bigger show has a cursor of its own, and these streams take turns page by
+    page: every drop has rows written after a few pages. Shows with only reminders due are
+    paged over their members with a reminder alone.
     """
-    sizes = store.subscription_counts(window.show_ids, cap=page_size)
     reminder_only = set(window.reminder_only_show_ids)
     streams = []
     for reminders in (False, True):

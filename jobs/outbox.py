@@ -2,11 +2,12 @@
 
 The plan is materialized up to a watermark ("everything due up to T is in the outbox"),
 so a pass only looks at (watermark, now]. It is written per audience (a show's
-subscriptions with the same settings), one set-based insert each per page of subscriptions,
-so planning a drop costs per distinct setting, not per channel. What fell due while the bot
-was down is sent if it is within the grace window and recorded as skipped otherwise; a
-reminder whose drop has already happened is skipped. Insert-or-ignore on (subscription, key)
-makes passes idempotent, including two processes running one at the same time.
+subscriptions with the same settings): one set-based insert per audience and page of
+subscriptions, so planning a drop costs per distinct setting, not per channel. What fell
+due while the bot was down is sent if it is within the grace window and recorded as skipped
+otherwise; a reminder whose drop has already happened is skipped. Insert-or-ignore on
+(subscription, key) makes passes idempotent, including two processes running one at the
+same time.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def materialize(
     skipped = pending = 0
     for page in pages:
         rows = [make.broadcast(broadcast, members) for broadcast, members in page.broadcasts]
+        if not rows:  # a re-planned page without a release
+            continue
         # Each page is committed on its own so the engine can send it at once; a crash
         # mid-way re-plans the same window next time, and insert-or-ignore keeps it single.
         # Counted as inserted, so a re-planned post that was sent is not reported skipped.
