@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import resource
 import statistics
 import tempfile
 import time
@@ -36,6 +35,7 @@ from adapters.discord.client import EpisodeClient
 from adapters.discord.commands import install_commands
 from adapters.discord.endpoints import redirect_process
 from adapters.discord.sender import DiscordSender
+from bench import memory
 from bench.fanout import TOKEN, TimedSender, drop_instant, prepare_drops
 from bench.remote_fake import fake_discord_process
 from bot.clock import SystemClock
@@ -195,6 +195,6 @@ async def run_two_drops(
         status_429=seen.status_429,
         duplicates=sum(max(0, c - 1) for c in seen.counts),
         lost=sum(1 for c in seen.counts if c == 0),
-        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_rss_mb=memory.peak_rss_mb(),
         command_ms={name: _percentiles(values) for name, values in timings.items()},
     )

@@ -26,19 +26,13 @@ from pathlib import Path
 
 from adapters.discord.sender import DM_CHANNELS, DiscordSender
 from bench.fanout import HEADROOM, TOKEN, TimedSender, _deliver, drop_instant, prepare_drops
+from bench.memory import rss_mb
 from bench.remote_fake import fake_discord_process
 from bot.models import UserRef
 from bot.ratelimit import RateLimiter
 from bot.sender import Delivery, SendReceipt
 from bot.store import open_store, to_db_time
 from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
-
-PAGE = 4096  # bytes per page in /proc/self/statm
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE / 1e6
 
 
 @dataclass

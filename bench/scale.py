@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sqlite3
 import sys
 import time
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import memory
 from bot.clock import FixedClock
 from bot.store import to_db_time
 from bot.store.sqlite import SqliteStore  # seeded with bulk SQL: the SQLite store itself
@@ -173,7 +173,7 @@ async def measure(path: Path) -> dict:
     sent = await engine.run_pass()
     pass_seconds = time.perf_counter() - t0
     first_post_seconds = (sender.first_send_at or time.perf_counter()) - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = memory.peak_rss_mb()
     store.close()
     return {
         "startup_seconds": round(startup, 3),
@@ -257,7 +257,7 @@ async def measure_global(path: Path) -> dict:
     store.insert_broadcasts = timed_insert  # type: ignore[method-assign]
     result = await engine.run_pass()
     pass_seconds = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = memory.peak_rss_mb()
     store.close()
     return {
         "planned": result.planned,
