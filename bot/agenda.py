@@ -168,8 +168,10 @@ def broadcast_pages(
                 window.releases, window.changes, page.audiences, start, end, messages=messages
             )
             if broadcasts:
-                sizes = page.audiences
-                yield BroadcastPage(page, [(each, sizes[each.audience]) for each in broadcasts])
+                members = page.audiences
+                yield BroadcastPage(
+                    page, [(each, len(members[each.audience])) for each in broadcasts]
+                )
 
 
 def digest_posts(

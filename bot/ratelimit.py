@@ -15,7 +15,7 @@ them costs less than bouncing off 429s, and on Discord 10,000 invalid requests (
 * `observe(status, retry_after)` is fed every response status (the Discord adapter's HTTP
   hook sees even the 429s discord.py retries by itself). A 429 backs off for its
   retry-after; a cluster of them within `cluster_window` (at least `cluster_threshold`, and
-  more than `cluster_share` of the requests the rate allows in that time) pauses the whole
+  at least `cluster_share` of the requests the rate allows in that time) pauses the whole
   platform, longer each time it recurs; invalid requests nearing `invalid_limit` in 10
   minutes pause it for a minute.
 
@@ -69,8 +69,8 @@ class RateLimiter:
         self.window = window
         # A 429 or two in thousands of requests is timing noise between our clock and the
         # platform's count (a request granted at the end of one second arriving in the
-        # next); only more than `cluster_share` of them means the limit is not what we think.
-        # At Discord's 50/s that is 3 in 10 s; at a raised 500/s, 25.
+        # next); only at least `cluster_share` of them means the limit is not what we think.
+        # At Discord's 50/s (paced at 48/s) that is 3 in 10 s; at a raised 500/s (480/s), 24.
         self.cluster_threshold = max(
             cluster_threshold, math.ceil(cluster_share * rate_per_second * cluster_window)
         )

@@ -162,7 +162,8 @@ class AiohttpClient:
     ) -> HttpResponse:
         session = self._session(public_only)
         limiter = self._limiter(url)
-        host = urlsplit(url).netloc
+        # The host as said in errors, which members may read: never a `user:password@`.
+        host = urlsplit(url).hostname or "the source"
         problem = ""
         for attempt in range(1, self.attempts + 1):
             await limiter.acquire()

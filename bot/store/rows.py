@@ -82,10 +82,10 @@ class NewNotification:
 
 @dataclass(frozen=True, slots=True)
 class NewBroadcast:
-    """Outbox rows to insert, one per member of `audience` in a page of subscriptions (who
-    had subscribed by `subscribed_by`, when set), in subscription id order: the k-th gets the
-    tag `queue_rank + k * rank_step`. Insert-or-ignore on (subscription, key), as for
-    `NewNotification`."""
+    """Outbox rows to insert, one per member of `audience` in a page of subscriptions (still
+    active, and subscribed by `subscribed_by` when set), in subscription id order: the k-th
+    gets the tag `queue_rank + k * rank_step`. Insert-or-ignore on (subscription, key), as
+    for `NewNotification`."""
 
     audience: Audience
     notification_key: NotificationKey
@@ -103,19 +103,16 @@ class NewBroadcast:
 
 @dataclass(frozen=True)
 class AudiencePage:
-    """A page of active subscriptions as audiences, each with the number of its members in
-    the page. Pages run in (show id, subscription id) order: the page holds those whose pair
-    is in (after, last]."""
+    """A page of active subscriptions as audiences, each with its members' subscription ids
+    in the page (in id order). Pages run in (show id, subscription id) order, `after` to
+    `last`: the next page starts after `last`.
+
+    The members are those of the moment the page was read: a channel that changes its
+    settings before the page is written still gets the post as planned for it then."""
 
     after: tuple[int, int]
     last: tuple[int, int]
-    audiences: dict[Audience, int]
-
-    def id_range(self, show_id: int) -> tuple[int, int]:
-        """The page's subscription ids of one show: (lowest excluded, highest included)."""
-        low = self.after[1] if show_id == self.after[0] else 0
-        high = self.last[1] if show_id == self.last[0] else 2**63 - 1
-        return low, high
+    audiences: dict[Audience, tuple[int, ...]]
 
 
 @dataclass(frozen=True)

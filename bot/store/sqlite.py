@@ -310,13 +310,18 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 12: a weekly digest is once per channel and week, whichever of the channel's
     # subscriptions its row rides on. Its key names the channel and the week, so the key
-    # alone is unique (a duplicate already posted keeps its first row). And when the
-    # subscription it rides on goes (unsubscribed, show removed), the row moves to another
-    # subscription of the channel instead of going with it: a re-planned window finds it.
+    # alone is unique (of a digest planned twice, the row that was sent, or in flight, is
+    # kept, else the first). And when the subscription it rides on is deleted (unsubscribed,
+    # its show deleted), the row moves to another subscription of the channel instead of
+    # going with it: a re-planned window finds it.
     """
     DELETE FROM notifications WHERE notification_key LIKE 'digest:%' AND id NOT IN (
-        SELECT MIN(id) FROM notifications WHERE notification_key LIKE 'digest:%'
-        GROUP BY notification_key
+        SELECT id FROM (
+            SELECT id, row_number() OVER (
+                PARTITION BY notification_key
+                ORDER BY state = 'sent' DESC, state = 'sending' DESC, id
+            ) AS kept FROM notifications WHERE notification_key LIKE 'digest:%'
+        ) WHERE kept = 1
     );
     CREATE UNIQUE INDEX notifications_digest_once ON notifications (notification_key)
         WHERE notification_key LIKE 'digest:%';
@@ -340,6 +345,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX subscriptions_audience ON subscriptions
         (show_id, platform, reminders, trailers, hide_titles)
         WHERE paused_reason IS NULL;
+    """,
+    # 14: a page's audiences carry their members' ids, which the insert joins on (so a
+    # channel changing its settings between the page's read and its write keeps its post):
+    # the audience index has nothing left to find.
+    """
+    DROP INDEX subscriptions_audience;
     """,
 )
 
@@ -1199,15 +1210,15 @@ class SqliteStore:
         # over several shows would sort or rescan them at every page.
         members_of_show = (
             "SELECT show_id, platform, reminders, trailers, hide_titles, "
-            f"{_DIGEST_ONLY}, COUNT(*), MAX(id) FROM (SELECT id, show_id, platform, tenant, "
-            "channel, reminders, trailers, hide_titles FROM subscriptions "
+            f"{_DIGEST_ONLY}, json_group_array(id), MAX(id) FROM (SELECT id, show_id, "
+            "platform, tenant, channel, reminders, trailers, hide_titles FROM subscriptions "
             f"WHERE show_id = ? AND id > ? AND paused_reason IS NULL AND {kind} "
             "ORDER BY id LIMIT ?) AS s GROUP BY 1, 2, 3, 4, 5, 6"
         )
         shows = sorted(set(show_ids))
         after = (0, 0)
         while True:
-            audiences: dict[Audience, int] = {}
+            audiences: dict[Audience, tuple[int, ...]] = {}
             last = after
             room = page_size
             for show_id in shows[bisect.bisect_left(shows, after[0]) :]:
@@ -1219,8 +1230,10 @@ class SqliteStore:
                     audience = Audience(show, platform, direct, _parse_reminders(reminders),
                                         bool(trailers), bool(hide_titles),
                                         bool(digest_only))  # fmt: skip
-                    audiences[audience] = members
-                    room -= members
+                    ids = tuple(sorted(json.loads(members)))
+                    # Stored reminder texts that read the same (hand-edited) are one audience.
+                    audiences[audience] = tuple(sorted(audiences.get(audience, ()) + ids))
+                    room -= len(ids)
                     last = max(last, (show, last_id))
                 if room == 0:
                     break
@@ -1342,50 +1355,36 @@ class SqliteStore:
         *,
         watermarks: dict[str, str] | None = None,
     ) -> int:
-        """Insert-or-ignore on (subscription, key): what is there already stays as it is.
+        """Insert-or-ignore on (subscription, key), and on the key alone for a digest: what
+        is there already stays as it is.
 
         `watermarks` (meta key -> fixed-width text that sorts in order) only move forward,
         in the same transaction, so "planned up to T" and the rows planned up to T are
-        recorded together or not at all.
+        recorded together or not at all. (A drop's rows go in as sets: `insert_broadcasts`.)
         """
         stamp = to_db_time(now)
         rows = list(rows)
-        # A drop shares a handful of instants and keys: format each once, not once per row.
-        times: dict[datetime, str] = {}
-        keys: dict[NotificationKey, str] = {}
-        last_key: NotificationKey | None = None
-        key_text = ""
         with self._write():
             message_ids = self._message_ids({row.message_json for row in rows})
-            params = []
-            append = params.append
-            for row in rows:
-                due_at = times.get(row.due_at)
-                if due_at is None:
-                    due_at = times[row.due_at] = to_db_time(row.due_at)
-                if row.notification_key is not last_key:  # rows share key objects
-                    last_key = row.notification_key
-                    key_text = keys.get(last_key)
-                    if key_text is None:
-                        key_text = keys[last_key] = str(last_key)
-                append(
-                    (
-                        row.subscription_id,
-                        key_text,
-                        row.season_id,
-                        row.episode_id,
-                        row.platform,
-                        due_at,
-                        row.state,
-                        due_at,
-                        row.last_error,
-                        message_ids[row.message_json],
-                        stamp,
-                        stamp,
-                        row.priority,
-                        row.queue_rank,
-                    )
+            params = [
+                (
+                    row.subscription_id,
+                    str(row.notification_key),
+                    row.season_id,
+                    row.episode_id,
+                    row.platform,
+                    to_db_time(row.due_at),
+                    row.state,
+                    to_db_time(row.due_at),
+                    row.last_error,
+                    message_ids[row.message_json],
+                    stamp,
+                    stamp,
+                    row.priority,
+                    row.queue_rank,
                 )
+                for row in rows
+            ]
             before = self.db.conn.total_changes
             self.db.conn.executemany(
                 "INSERT INTO notifications (subscription_id, notification_key, season_id, "
@@ -1406,15 +1405,15 @@ class SqliteStore:
     def insert_broadcasts(
         self, broadcasts: Sequence[NewBroadcast], *, page: AudiencePage, now: datetime
     ) -> list[int]:
-        """Each broadcast as one INSERT ... SELECT over its audience's members in the page:
-        no row crosses into Python, which is what makes a 100,000-channel drop cheap."""
+        """Each broadcast as one INSERT ... SELECT over its audience's members in the page
+        (their ids travel as one JSON array): no row crosses into Python one by one, which
+        is what makes a 100,000-channel drop cheap."""
         stamp = to_db_time(now)
         inserted = []
+        members = {audience: json.dumps(ids) for audience, ids in page.audiences.items()}
         with self._write():
             message_ids = self._message_ids({broadcast.message_json for broadcast in broadcasts})
             for broadcast in broadcasts:
-                audience = broadcast.audience
-                after_id, last_id = page.id_range(audience.show_id)
                 due_at = to_db_time(broadcast.due_at)
                 cursor = self._exec(
                     _INSERT_BROADCAST,
@@ -1430,18 +1429,10 @@ class SqliteStore:
                         "priority": broadcast.priority,
                         "queue_rank": broadcast.queue_rank,
                         "rank_step": broadcast.rank_step,
-                        "show_id": audience.show_id,
-                        "platform": audience.platform,
-                        "reminders": _format_reminders(audience.reminders),
-                        "trailers": int(audience.trailers),
-                        "hide_titles": int(audience.hide_titles),
-                        "direct": int(audience.direct),
-                        "digest_only": int(audience.digest_only),
+                        "members": members[broadcast.audience],
                         "subscribed_by": to_db_time(broadcast.subscribed_by)
                         if broadcast.subscribed_by is not None
                         else _END_OF_TIME,
-                        "after_id": after_id,
-                        "last_id": last_id,
                     },
                 )
                 inserted.append(cursor.rowcount)
@@ -2242,21 +2233,17 @@ _DIGEST_ONLY = (
 )
 # Later than any stamp (fixed-width text compares as time).
 _END_OF_TIME = "9999-12-31T23:59:59Z"
-# An audience's members in a page, as outbox rows tagged in id order (`insert_broadcasts`).
-# The columns matched are those `audience_pages` groups by; the index finds them at once.
-_INSERT_BROADCAST = f"""
+# An audience's members in a page, as outbox rows tagged in id order (`insert_broadcasts`):
+# those still active (a member paused or gone since the page was read gets nothing).
+_INSERT_BROADCAST = """
     INSERT INTO notifications (subscription_id, notification_key, season_id, episode_id,
         platform, due_at, state, next_attempt_at, last_error, message_id, created_at,
         updated_at, priority, queue_rank)
     SELECT s.id, :key, :season_id, :episode_id, s.platform, :due_at, :state, :due_at,
         :last_error, :message_id, :now, :now, :priority,
         :queue_rank + (row_number() OVER (ORDER BY s.id) - 1) * :rank_step
-    FROM subscriptions AS s INDEXED BY subscriptions_audience
-    WHERE s.show_id = :show_id AND s.platform = :platform AND s.reminders = :reminders
-        AND s.trailers = :trailers AND s.hide_titles = :hide_titles
-        AND s.paused_reason IS NULL AND ({_DIRECT_CLAUSE}) = :direct
-        AND {_DIGEST_ONLY} = :digest_only AND s.created_at <= :subscribed_by
-        AND s.id > :after_id AND s.id <= :last_id
+    FROM json_each(:members) AS member JOIN subscriptions AS s ON s.id = member.value
+    WHERE s.paused_reason IS NULL AND s.created_at <= :subscribed_by
     ORDER BY s.id
     ON CONFLICT (subscription_id, notification_key) DO NOTHING
 """

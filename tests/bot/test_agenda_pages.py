@@ -85,3 +85,21 @@ def test_a_show_with_only_reminders_due_is_paged_over_its_reminded_members_alone
     [page] = broadcast_pages(store, plan, *window, page_size=3)
     assert shows_and_sizes(page) == [(SMALL, 2)]  # one page, although 10 channels follow
     store.close()
+
+
+def test_followers_dms_take_turns_too() -> None:
+    """The DM pass pages like the channel pass: a small show's followers are not planned
+    after every DM of a big one."""
+    from bot.models import UserRef
+
+    store = open_store(":memory:")
+    two_shows_dropping_together(store, big=2, small=1)  # channels first, then the DMs
+    commands = Commands(store, FixedClock(START))
+    for n in range(7):
+        commands.follow(OPERATOR, FAM, user=UserRef.parse(f"console-user:big{n}"))
+    commands.follow(OPERATOR, SMALL, user=UserRef.parse("console-user:small"))
+    pages = pages_at_the_premiere(store, page_size=3)
+    dm_pages = [page for page in pages if next(iter(page.page.audiences)).direct]
+    firsts = [shows_and_sizes(page)[0] for page in dm_pages]
+    assert firsts[:2] == [(SMALL, 1), (FAM, 3)]  # not after all of the big show's pages
+    store.close()

@@ -85,9 +85,10 @@ def test_a_second_connection_in_one_process_keeps_the_first_ones_locks(tmp_path)
         first.close()
 
 
-def test_a_digest_posted_twice_before_the_upgrade_keeps_its_first_row(tmp_path):
+def test_a_digest_planned_twice_before_the_upgrade_keeps_the_row_that_was_sent(tmp_path):
     """Migration 12 makes a digest's key unique; a database where a digest was already
-    planned twice (on two of a channel's subscriptions) keeps the first row of it."""
+    planned twice (on two of a channel's subscriptions) keeps the row that was posted, not
+    one still pending that would post it again."""
     import sqlite3
 
     from bot.store.sqlite import _split_sql
@@ -108,7 +109,7 @@ def test_a_digest_posted_twice_before_the_upgrade_keeps_its_first_row(tmp_path):
         INSERT INTO messages (id, digest, body) VALUES (1, 'd', '{{}}');
         INSERT INTO notifications (subscription_id, notification_key, platform, due_at, state,
             next_attempt_at, message_id, created_at, updated_at)
-            VALUES (1, '{key}', 'console', '{at}', 'sent', '{at}', 1, '{at}', '{at}'),
+            VALUES (1, '{key}', 'console', '{at}', 'pending', '{at}', 1, '{at}', '{at}'),
                    (2, '{key}', 'console', '{at}', 'sent', '{at}', 1, '{at}', '{at}');
         PRAGMA user_version = 11;
         """
@@ -116,5 +117,5 @@ def test_a_digest_posted_twice_before_the_upgrade_keeps_its_first_row(tmp_path):
     conn.close()
     store = SqliteStore.open(path)
     assert store.schema_version() == len(MIGRATIONS)
-    assert [row.subscription_id for row in store.outbox()] == [1]
+    assert [(row.subscription_id, row.state) for row in store.outbox()] == [(2, "sent")]
     store.close()

@@ -66,7 +66,10 @@ def test_pages_cover_every_active_subscription_once_as_audiences(store: Store):
     store.pause_subscriptions("gone", channel=ChannelRef.parse("console:c1"))
     pages = list(store.audience_pages(show_ids=[show.id], page_size=3, direct=False))
     everyone = Audience.of(made[2])  # the same settings: one audience
-    assert [page.audiences for page in pages] == [{everyone: 3}, {everyone: 2}]
+    assert [page.audiences for page in pages] == [
+        {everyone: (made[2].id, made[4].id, made[5].id)},
+        {everyone: (made[7].id, made[8].id)},
+    ]
     # Consecutive, non-overlapping (show, id) ranges ending at the pages' last members.
     assert [(page.after, page.last) for page in pages] == [
         ((0, 0), (show.id, made[5].id)),
@@ -82,17 +85,17 @@ def test_pages_run_show_by_show_and_can_hold_only_members_with_reminders(store: 
         for n in range(8)
     ]  # c0 c2 c4 c6 follow Two, c1 c3 c5 c7 One; c0 c3 c6 have a reminder
     pages = list(store.audience_pages(show_ids=[one.id, two.id], page_size=3, direct=False))
-    assert [sum(page.audiences.values()) for page in pages] == [3, 3, 2]
+    assert [sum(map(len, page.audiences.values())) for page in pages] == [3, 3, 2]
     assert pages[1].after == (one.id, made[5].id)  # One's c1 c3 c5, then its c7 and Two's
     assert pages[1].last == (two.id, made[2].id)
-    assert pages[1].id_range(one.id) == (made[5].id, 2**63 - 1)
-    assert pages[1].id_range(two.id) == (0, made[2].id)
+    # One's c7; Two's c0 (with its reminder) and c2 (without): three audiences.
+    assert set(pages[1].audiences.values()) == {(made[7].id,), (made[0].id,), (made[2].id,)}
     [reminded] = store.audience_pages(
         show_ids=[one.id, two.id], page_size=3, direct=False, with_reminders_only=True
     )
     assert reminded.audiences == {
-        Audience.of(made[3]): 1,  # One's c3
-        Audience.of(made[0]): 2,  # Two's c0 and c6
+        Audience.of(made[3]): (made[3].id,),  # One's c3
+        Audience.of(made[0]): (made[0].id, made[6].id),  # Two's c0 and c6
     }
 
 
