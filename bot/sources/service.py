@@ -42,6 +42,22 @@ class SyncIntervals:
     feeds: timedelta = timedelta(hours=1)  # re-read iCalendar feeds
 
 
+# The longest wait between two tries of a link that keeps failing (a show deleted at TVmaze
+# answers 404 for good): four requests a day, and a passing fault's change still lands soon.
+MAX_RETRY_WAIT = timedelta(hours=6)
+
+
+def _retry_due(link: SourceLink, now: datetime, intervals: SyncIntervals) -> bool:
+    """Whether a link whose last sync failed is tried again now: after waiting as long as it
+    had been failing at its last try (doubling), at least one poll, at most `MAX_RETRY_WAIT`.
+    """
+    if link.last_error is None or link.last_attempt_at is None:
+        return False
+    failing_for = link.last_attempt_at - (link.last_ok_at or link.last_attempt_at)
+    wait = min(MAX_RETRY_WAIT, max(intervals.updates, failing_for))
+    return now - link.last_attempt_at >= wait
+
+
 @dataclass
 class SyncOutcome:
     show: str
@@ -369,10 +385,12 @@ class SourceService:
         ]
         if period != "day":  # a stamp older than the window is not in it: sync unknown ones
             changed += [link for link in linked if link.last_ok_at is None and link not in changed]
-        # A sync that failed (TVmaze down, an answer refused) is tried again at every poll
-        # until it succeeds: once the show leaves TVmaze's day of updates nothing else would
-        # ask before the refresh ahead of its next drop, too late for a date moved earlier.
-        changed += [link for link in linked if link.last_error is not None and link not in changed]
+        # A sync that failed (TVmaze down, an answer refused) is tried again until it works:
+        # once the show leaves TVmaze's day of updates nothing else would ask before the
+        # refresh ahead of its next drop, too late for a date moved earlier.
+        changed += [
+            link for link in linked if _retry_due(link, now, self.intervals) and link not in changed
+        ]
         return [await self.sync_show(link.show_id) for link in changed]
 
     def _start_updates_poll(self, now: datetime) -> tuple[list[SourceLink], str | None]:

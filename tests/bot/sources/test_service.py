@@ -176,10 +176,34 @@ async def test_a_failed_sync_is_tried_again_after_tvmaze_stops_listing_the_show(
         [outcome] = await service.poll_updates()
         assert not outcome.ok
     fake.malformed.discard(FAM_ID)
-    service.clock.set(start + timedelta(hours=26))  # a day on: no longer in `since=day`
+    # A day on, TVmaze no longer lists it; failing for 23 h, it waits 6 h (the longest
+    # wait) after its last try before the next.
+    service.clock.set(start + timedelta(hours=26))
+    assert await service.poll_updates() == []
+    service.clock.set(start + timedelta(hours=29))
     [outcome] = await service.poll_updates()
     assert outcome.ok
     assert "GET /updates/shows?since=day" in fake.requests
     [season] = [s for s in store.seasons_of(show.id) if s.number == 4]
     assert season.premiere.isoformat() == "2023-10-06"
     assert service.status()[0]["error"] is None
+
+
+async def test_a_link_that_keeps_failing_is_tried_less_and_less_often(service, store, tvmaze):
+    """An answer TVmaze keeps refusing (a show deleted there answers 404 for good): each try
+    waits as long as the link had been failing, up to 6 h, not one request every poll."""
+    fake = tvmaze.fake
+    await service.import_show(OPERATOR, "tvmaze:36947", tz="America/New_York")
+    [show] = store.visible_shows(None)
+    start = service.clock.now()
+    fake.malformed.add(FAM_ID)
+    service.clock.set(start + timedelta(hours=1))
+    assert not (await service.sync_show(show.id)).ok  # e.g. the refresh before a drop
+    tried = []
+    # Polls on and between the hours it is due (fewer than hourly, to stay under TVmaze's
+    # 20 calls per 10 s, which the client keeps in real time).
+    for hour in (2, 3, 4, 6, 7, 8, 13, 14, 19, 20, 24):
+        service.clock.set(start + timedelta(hours=hour))
+        if await service.poll_updates():
+            tried.append(hour)
+    assert tried == [2, 4, 8, 14, 20]  # waits of 1, 2, 4, then 6 h
