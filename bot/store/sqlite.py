@@ -1473,16 +1473,7 @@ class SqliteStore:
                     [to_db_time(now), *platforms, limit],
                 )
             )
-            if rows:
-                self.db.conn.executemany(
-                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
-                    f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
-                    [
-                        (generation, to_db_time(now), row["id"], DELIVERY_LEASE, generation)
-                        for row in rows
-                    ],
-                )
-        return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
+            return self._mark_claimed(rows, to_db_time(now), generation)
 
     def adopt_orphans(self, *, platforms: Sequence[str], generation: int) -> list[OutboxRow]:
         """Rows left in `sending` by an earlier generation (a runner known to be gone: its
@@ -2120,12 +2111,17 @@ class SqliteStore:
                 "ORDER BY n.priority, n.queue_rank, n.id LIMIT ?",
                 [platform, stamp, limit],
             )  # fmt: skip
-            if rows:
-                self.db.conn.executemany(
-                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
-                    f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
-                    [(generation, stamp, row["id"], DELIVERY_LEASE, generation) for row in rows],
-                )
+            return self._mark_claimed(rows, stamp, generation)
+
+    def _mark_claimed(self, rows: list[dict], stamp: str, generation: int) -> list[OutboxRow]:
+        """Claimed rows go to `sending` under `generation` (fenced, in the caller's
+        transaction); they come back as the claimer sees them now."""
+        if rows:
+            self.db.conn.executemany(
+                "UPDATE notifications SET state = 'sending', attempts = attempts + 1, "
+                f"claim_generation = ?, updated_at = ? WHERE id = ? AND {_FENCE}",
+                [(generation, stamp, row["id"], DELIVERY_LEASE, generation) for row in rows],
+            )
         return [_outbox_row(row, state="sending", attempts=row["attempts"] + 1) for row in rows]
 
     def queue_head_rank(self, platform: str, priority: int, now: datetime) -> float:
